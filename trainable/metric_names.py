@@ -1,0 +1,58 @@
+"""The metrics a trial reports, and which way is better: defined once.
+
+Both ``trainable/`` (which computes and reports them) and ``sweep/`` (which lets a
+search space name them as objectives) import this module. It imports nothing heavy,
+so the sweep side can validate a space without loading torch.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+__all__ = ["Direction", "METRICS", "OBJECTIVE_METRICS", "direction_of", "optuna_direction"]
+
+Direction = Literal["max", "min"]
+
+# name -> (direction, one-line meaning). Direction None marks a diagnostic that is
+# reported every epoch but cannot be a search objective.
+METRICS: dict[str, tuple[Direction | None, str]] = {
+    "acc_1": ("max", "test accuracy of classifier 1"),
+    "acc_2": ("max", "test accuracy of classifier 2"),
+    "member_acc": ("max", "mean test accuracy of the two classifiers"),
+    "min_member_acc": ("max", "test accuracy of the weaker classifier"),
+    "ensemble_acc": ("max", "accuracy of the argmax of the mean softmax"),
+    "ensemble_gain": ("max", "ensemble_acc - member_acc"),
+    "disagreement": ("max", "fraction of test examples whose two predictions differ"),
+    "double_fault": ("min", "fraction of test examples both classifiers get wrong"),
+    "excess_agreement": ("min", "both_right - acc_1 * acc_2 (covariance of correctness)"),
+    "q_statistic": ("min", "Yule's Q of the 2x2 correctness table"),
+    "cka": ("min", "linear CKA between the two representations (1 = same up to rotation)"),
+    "ensemble_nll": ("min", "negative log-likelihood of the ensemble's mean softmax"),
+    "ece": ("min", "expected calibration error of the ensemble (15 bins)"),
+    "disc_acc": (None, "discriminator accuracy on held-out pairs (diagnostic)"),
+    "tpa_0": (None, "fraction of test examples no classifier gets right"),
+    "tpa_1": (None, "fraction of test examples exactly one classifier gets right"),
+    "tpa_2": (None, "fraction of test examples both classifiers get right"),
+    "tpa_expected_0": (None, "tpa_0 expected if the classifiers erred independently"),
+    "tpa_expected_1": (None, "tpa_1 expected if the classifiers erred independently"),
+    "tpa_expected_2": (None, "tpa_2 expected if the classifiers erred independently"),
+    "train_loss": (None, "mean classifier loss over the last epoch"),
+    "disc_loss": (None, "mean discriminator loss over the last epoch"),
+}
+
+OBJECTIVE_METRICS: tuple[str, ...] = tuple(n for n, (d, _) in METRICS.items() if d is not None)
+
+
+def direction_of(name: str) -> Direction:
+    """The direction of an objective metric; ``KeyError`` for others."""
+    if name not in METRICS:
+        raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+    direction = METRICS[name][0]
+    if direction is None:
+        raise KeyError(f"metric {name!r} is a diagnostic and cannot be an objective; "
+                       f"objectives: {', '.join(OBJECTIVE_METRICS)}")
+    return direction
+
+
+def optuna_direction(name: str) -> str:
+    """Optuna's spelling of a metric's direction ('maximize' / 'minimize')."""
+    return "maximize" if direction_of(name) == "max" else "minimize"
