@@ -61,7 +61,6 @@ class TrialConfig:
     checkpoint_every: int = 1
     cka_examples: int = 512  # fixed test subset for linear CKA
     eval_batch_size: int = 1024
-    save_correctness: bool = False  # write per-example correctness with each checkpoint
 
     # ------------------------------------------------------------------ derived
     @property
@@ -134,6 +133,9 @@ class TrialConfig:
         need(self.eval_batch_size >= 1, f"eval_batch_size: must be >= 1, got {self.eval_batch_size}")
         if self.train_size is not None:
             need(self.train_size >= 2, f"train_size: must be >= 2, got {self.train_size}")
+        if self.objective == "independent":
+            need(self.w_adv == 0,
+                 f"w_adv: objective 'independent' trains no discriminator, so w_adv must be 0, got {self.w_adv}")
         if self.objective == "seed":
             need(self.effective_pairing == "split",
                  f"pairing: objective 'seed' splits each batch, so pairing must be 'split', got {self.pairing!r}")

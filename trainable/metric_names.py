@@ -37,6 +37,8 @@ METRICS: dict[str, tuple[Direction | None, str]] = {
     "tpa_expected_2": (None, "tpa_2 expected if the classifiers erred independently"),
     "train_loss": (None, "mean classifier loss over the last epoch"),
     "disc_loss": (None, "mean discriminator loss over the last epoch"),
+    "epoch": (None, "epochs completed so far (counts on across a resume)"),
+    "train_seconds": (None, "seconds spent training (and evaluating) so far in this trial"),
 }
 
 OBJECTIVE_METRICS: tuple[str, ...] = tuple(n for n, (d, _) in METRICS.items() if d is not None)

@@ -1,0 +1,242 @@
+"""One trial's training, without Ray: build, train epoch by epoch, evaluate, save.
+
+``PairTraining`` holds the data, the two classifiers, the discriminator and their
+optimizers for one ``TrialConfig``. The Tune function (``trainable.tune_function``)
+and ``run_trial`` (debugging, tests, no Ray) both drive it the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from trainable.checkpoint import read_state, write_checkpoint
+from trainable.config import TrialConfig
+from trainable.data import DatasetInfo, DeviceData, load_dataset
+from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
+from trainable.models import create_classifier, create_discriminator
+from trainable.step import JointStep, StepSettings
+
+__all__ = ["DivergedError", "PairTraining", "build_models", "resolve_device", "run_trial"]
+
+
+class DivergedError(RuntimeError):
+    """A non-finite loss: the trial cannot go on."""
+
+    def __init__(self, epoch: int, step: int, which: str) -> None:
+        super().__init__(f"diverged at epoch {epoch}, step {step}: the {which} loss is not finite")
+        self.epoch, self.step = epoch, step
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
+    return torch.device(name)
+
+
+def build_models(config: TrialConfig, info: DatasetInfo) -> tuple[nn.Module, nn.Module, nn.Module | None]:
+    """The two classifiers (same architecture, different init) and the discriminator.
+
+    Classifier 1 is initialised from ``seed`` alone, so paired runs of different
+    objectives with the same seed share its initialisation; classifier 2 and D come
+    from a derived seed. The global RNG is forked so callers' streams are untouched.
+    """
+    def classifier() -> nn.Module:
+        return create_classifier(
+            config.classifier, in_channels=info.channels, image_size=info.height,
+            num_classes=info.num_classes, mean=info.mean, std=info.std, width=config.width,
+        )
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        net_1 = classifier()
+        torch.manual_seed(config.seed + 1_000_003)
+        net_2 = classifier()
+        disc = None
+        if config.uses_discriminator:
+            disc = create_discriminator(
+                config.disc_arch,
+                rep_shape=tuple(net_1.representation_shape),
+                width=config.disc_width,
+                depth=config.disc_depth,
+                init=config.disc_init,
+                combine=config.disc_combine,
+                num_classes=info.num_classes if (config.objective == "dice" and config.disc_class_embedding) else None,
+            )
+    return net_1, net_2, disc
+
+
+class PairTraining:
+    """The state of one trial: data, models, optimizers, RNG, epoch counter."""
+
+    def __init__(self, config: TrialConfig, device: torch.device | None = None) -> None:
+        self.config = config
+        self.device = device if device is not None else resolve_device(config.device)
+        on_cuda = self.device.type == "cuda"
+        self.info, train, test = load_dataset(config.dataset, config.data_dir, config.train_size)
+        self.data = DeviceData(self.info, train, test, self.device, augment=config.augment)
+
+        net_1, net_2, disc = build_models(config, self.info)
+        memory_format = torch.channels_last if on_cuda else torch.contiguous_format
+        self.net_1 = net_1.to(self.device, memory_format=memory_format)
+        self.net_2 = net_2.to(self.device, memory_format=memory_format)
+        self.disc = disc.to(self.device) if disc is not None else None
+
+        params = list(self.net_1.parameters()) + list(self.net_2.parameters())
+        if config.optimizer == "adam":
+            self.opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        else:
+            self.opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True,
+                                       weight_decay=config.weight_decay)
+        self.steps_per_epoch = self.data.steps_per_epoch(config.batch_size)
+        total = max(1, self.steps_per_epoch * config.epochs)
+        # Cosine decay over the whole trial, stepped per batch.
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+        )
+        self.disc_opt = (
+            torch.optim.Adam(self.disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.999))
+            if self.disc is not None else None
+        )
+        # CPU generators: batch order/augmentation and the dice shuffle are the same
+        # on any device, and their states go into the checkpoint.
+        self.data_generator = torch.Generator().manual_seed(config.seed)
+        self.step_generator = torch.Generator().manual_seed(config.seed + 7)
+        self.step = JointStep(
+            StepSettings(
+                objective=config.objective, pairing=config.effective_pairing, w_ce=config.w_ce,
+                w_adv=config.w_adv, dice_tau=config.dice_tau, disc_steps=config.disc_steps,
+                label_smoothing=config.label_smoothing,
+                autocast_dtype=torch.bfloat16 if on_cuda else None,
+            ),
+            self.net_1, self.net_2, self.opt, self.disc, self.disc_opt, self.step_generator,
+        )
+        self.epoch = 0  # epochs completed
+        self.train_seconds = 0.0
+        self.last_outputs: PairOutputs | None = None
+
+    # ---------------------------------------------------------------- training
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the training split; raises DivergedError on a non-finite loss."""
+        start = time.perf_counter()
+        self.net_1.train(), self.net_2.train()
+        if self.disc is not None:
+            self.disc.train()
+        c_losses, d_losses = [], []
+        for x, y in self.data.train_batches(self.config.batch_size, self.data_generator):
+            result = self.step(x, y)
+            self.schedule.step()
+            c_losses.append(result.classifier_loss)
+            if result.disc_loss is not None:
+                d_losses.append(result.disc_loss)
+        # One host sync per epoch, not per step: find the first bad step afterwards.
+        epoch_no = self.epoch + 1
+        c = torch.stack(c_losses).float().cpu()
+        bad = (~torch.isfinite(c)).nonzero()
+        if len(bad):
+            raise DivergedError(epoch_no, int(bad[0]) + 1, "classifier")
+        d = torch.stack(d_losses).float().cpu() if d_losses else None
+        if d is not None and len(bad_d := (~torch.isfinite(d)).nonzero()):
+            raise DivergedError(epoch_no, int(bad_d[0]) + 1, "discriminator")
+        self.epoch = epoch_no
+        self.train_seconds += time.perf_counter() - start
+        return {"train_loss": float(c.mean()), "disc_loss": float(d.mean()) if d is not None else math.nan}
+
+    def evaluate(self) -> dict[str, float]:
+        """Every metric of DESIGN §4 on the test split."""
+        start = time.perf_counter()
+        outputs = collect_outputs(
+            self.net_1, self.net_2, self.data.test_batches(self.config.eval_batch_size), self.config.cka_examples
+        )
+        self.last_outputs = outputs
+        metrics = evaluate_pair(outputs, self.disc, self.config.objective, self.config.seed)
+        self.train_seconds += time.perf_counter() - start
+        return metrics
+
+    def run_epoch(self) -> dict[str, float]:
+        """Train one epoch and evaluate: the dict a trial reports."""
+        metrics = self.train_epoch()
+        metrics.update(self.evaluate())
+        metrics["epoch"] = self.epoch
+        metrics["train_seconds"] = self.train_seconds
+        return metrics
+
+    @property
+    def finished(self) -> bool:
+        return self.epoch >= self.config.epochs
+
+    # ------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "config": self.config.to_dict(),
+            "dataset_info": dataclasses.asdict(self.info),
+            "epoch": self.epoch,
+            "train_seconds": self.train_seconds,
+            "net_1": self.net_1.state_dict(),
+            "net_2": self.net_2.state_dict(),
+            "opt": self.opt.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "data_rng": self.data_generator.get_state(),
+            "step_rng": self.step_generator.get_state(),
+        }
+        if self.disc is not None and self.disc_opt is not None:
+            state["disc"] = self.disc.state_dict()
+            state["disc_opt"] = self.disc_opt.state_dict()
+        if self.last_outputs is not None:
+            # Per-example predictions on the test split: any metric can be recomputed.
+            state["test_predictions"] = self.last_outputs.predictions.to(torch.int16)
+            state["test_labels"] = self.last_outputs.labels
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.net_1.load_state_dict(state["net_1"])
+        self.net_2.load_state_dict(state["net_2"])
+        self.opt.load_state_dict(state["opt"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.data_generator.set_state(state["data_rng"])
+        self.step_generator.set_state(state["step_rng"])
+        if self.disc is not None and self.disc_opt is not None:
+            self.disc.load_state_dict(state["disc"])
+            self.disc_opt.load_state_dict(state["disc_opt"])
+        self.epoch = int(state["epoch"])
+        self.train_seconds = float(state["train_seconds"])
+
+    def save(self, directory: str | Path) -> Path:
+        return write_checkpoint(directory, self.state_dict())
+
+    def restore(self, directory: str | Path) -> None:
+        self.load_state_dict(read_state(directory))
+
+    def should_checkpoint(self) -> bool:
+        return self.finished or self.epoch % self.config.checkpoint_every == 0
+
+
+def run_trial(
+    config: TrialConfig | dict[str, Any],
+    on_epoch: Callable[[dict[str, float], "PairTraining"], None] | None = None,
+    resume_from: str | Path | None = None,
+    device: torch.device | None = None,
+) -> list[dict[str, float]]:
+    """Train one config to the end without Ray; returns the metrics of every epoch.
+
+    ``on_epoch(metrics, training)`` is called after each epoch (e.g. to save a
+    checkpoint with ``training.save(dir)``); ``resume_from`` is a checkpoint folder.
+    """
+    cfg = config if isinstance(config, TrialConfig) else TrialConfig.from_dict(config)
+    training = PairTraining(cfg, device)
+    if resume_from is not None:
+        training.restore(resume_from)
+    history = []
+    while not training.finished:
+        metrics = training.run_epoch()
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics, training)
+    return history
