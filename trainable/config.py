@@ -61,6 +61,7 @@ class TrialConfig:
     checkpoint_every: int = 1
     cka_examples: int = 512  # fixed test subset for linear CKA
     eval_batch_size: int = 1024
+    arm: str = ""  # a label carried into the results ("baseline", a compare arm); training ignores it
 
     # ------------------------------------------------------------------ derived
     @property

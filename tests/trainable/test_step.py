@@ -1,0 +1,198 @@
+"""Properties of the joint step (DESIGN §3), proved on small real modules."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainable.models import create_classifier, create_discriminator
+from trainable.step import JointStep, StepSettings, dice_adversarial_term, same_class_partners, seed_pairs
+
+NUM_CLASSES = 4
+
+
+def _pair_and_disc(objective: str, disc_arch: str = "mlp", seed: int = 0):
+    torch.manual_seed(seed)
+    kw = dict(in_channels=1, image_size=8, num_classes=NUM_CLASSES, mean=(0.5,), std=(0.25,), width=0.25)
+    net_1 = create_classifier("simple3", **kw)
+    net_2 = create_classifier("simple3", **kw)
+    disc = create_discriminator(
+        disc_arch, rep_shape=tuple(net_1.representation_shape), width=16, depth=2,
+        num_classes=NUM_CLASSES if objective == "dice" else None,
+    )
+    return net_1, net_2, disc
+
+
+def _make_step(objective: str, w_adv: float = 0.5, disc_arch: str = "mlp", lr: float = 0.1):
+    net_1, net_2, disc = _pair_and_disc(objective, disc_arch)
+    opt = torch.optim.SGD(list(net_1.parameters()) + list(net_2.parameters()), lr=lr)
+    disc_opt = torch.optim.Adam(disc.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    settings = StepSettings(
+        objective=objective, pairing="split" if objective == "seed" else "shared", w_ce=1.0, w_adv=w_adv
+    )
+    disc_arg = None if objective == "independent" else disc
+    disc_opt_arg = None if objective == "independent" else disc_opt
+    step = JointStep(settings, net_1, net_2, opt, disc_arg, disc_opt_arg, torch.Generator().manual_seed(1))
+    return step, net_1, net_2, disc, opt, disc_opt
+
+
+def _batch(n: int = 16, seed: int = 3):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 8, 8, generator=g)
+    y = torch.arange(n) % NUM_CLASSES  # every class at least twice
+    return x, y[torch.randperm(n, generator=g)]
+
+
+def _params(*modules: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for m in modules for p in m.parameters()]
+
+
+def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("objective", ["seed", "dice"])
+@pytest.mark.parametrize("disc_arch", ["mlp", "siamese_strided"])
+def test_discriminator_update_leaves_classifiers_and_classifier_update_leaves_disc(objective, disc_arch):
+    step, net_1, net_2, disc, opt, disc_opt = _make_step(objective, disc_arch=disc_arch)
+    seen = {}
+    before_step = _params(net_1, net_2)
+
+    def after_disc_step(optimizer, args, kwargs):
+        # D just stepped: the classifiers must be untouched and hold no gradient from D's loss.
+        seen["classifiers_same"] = _same(before_step, _params(net_1, net_2))
+        seen["classifier_grads"] = [p.grad for p in list(net_1.parameters()) + list(net_2.parameters())]
+        seen["disc_after_d"] = _params(disc)
+        seen["disc_grads_after_d"] = [p.grad.clone() for p in disc.parameters()]
+
+    def before_classifier_step(optimizer, args, kwargs):
+        seen["disc_grads_before_c"] = [p.grad.clone() for p in disc.parameters()]
+
+    disc_opt.register_step_post_hook(after_disc_step)
+    opt.register_step_pre_hook(before_classifier_step)
+    x, y = _batch()
+    step(x, y)
+
+    assert seen["classifiers_same"]
+    assert all(g is None for g in seen["classifier_grads"])
+    # The classifier update changed the classifiers but not D ...
+    assert not _same(before_step, _params(net_1, net_2))
+    assert _same(seen["disc_after_d"], _params(disc))
+    # ... and its backward computed no gradient for D (D is frozen, not just skipped).
+    assert all(torch.equal(a, b) for a, b in zip(seen["disc_grads_after_d"], seen["disc_grads_before_c"]))
+
+
+def _grads_at_classifier_step(step, opt, net_1, net_2, x, y):
+    grads = {}
+
+    def capture(optimizer, args, kwargs):
+        grads["g"] = [p.grad.clone() for p in list(net_1.parameters()) + list(net_2.parameters())]
+
+    handle = opt.register_step_pre_hook(capture)
+    torch.manual_seed(123)  # the same dropout masks as in _plain_ce_grads
+    step(x, y)
+    handle.remove()
+    return grads["g"]
+
+
+def _plain_ce_grads(net_1, net_2, x1, y1, x2, y2):
+    net_1, net_2 = copy.deepcopy(net_1), copy.deepcopy(net_2)
+    torch.manual_seed(123)
+    loss = F.cross_entropy(net_1(x1)[0], y1) + F.cross_entropy(net_2(x2)[0], y2)
+    loss.backward()
+    return [p.grad for p in list(net_1.parameters()) + list(net_2.parameters())]
+
+
+@pytest.mark.parametrize("objective", ["seed", "dice", "independent"])
+def test_zero_adversarial_weight_gives_plain_cross_entropy_gradients(objective):
+    step, net_1, net_2, disc, opt, _ = _make_step(objective, w_adv=0.0)
+    x, y = _batch()
+    if objective == "seed":
+        expected = _plain_ce_grads(net_1, net_2, x[:8], y[:8], x[8:], y[8:])
+    else:
+        expected = _plain_ce_grads(net_1, net_2, x, y, x, y)
+    got = _grads_at_classifier_step(step, opt, net_1, net_2, x, y)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["seed", "dice"])
+def test_positive_adversarial_weight_changes_the_gradients(objective):
+    # The counterpart of the test above: the adversarial term is really there.
+    step, net_1, net_2, disc, opt, _ = _make_step(objective, w_adv=1.0)
+    x, y = _batch()
+    if objective == "seed":
+        plain = _plain_ce_grads(net_1, net_2, x[:8], y[:8], x[8:], y[8:])
+    else:
+        plain = _plain_ce_grads(net_1, net_2, x, y, x, y)
+    got = _grads_at_classifier_step(step, opt, net_1, net_2, x, y)
+    assert any(not torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(got, plain))
+
+
+def test_split_pairing_gives_each_classifier_its_own_half():
+    step, net_1, net_2, *_ = _make_step("seed")
+    seen = []
+    net_1.register_forward_hook(lambda m, inp, out: seen.append(("1", inp[0].clone())))
+    net_2.register_forward_hook(lambda m, inp, out: seen.append(("2", inp[0].clone())))
+    x, y = _batch(16)
+    step(x, y)
+    assert torch.equal(seen[0][1], x[:8]) and torch.equal(seen[1][1], x[8:])
+
+
+def test_seed_targets_are_label_equality_not_xor():
+    y_a = torch.tensor([0, 1, 2, 3, 2, 5])
+    y_b = torch.tensor([0, 2, 2, 1, 3, 5])
+    # same class -> 1: (0,0) yes, (1,2) no, (2,2) yes, (3,1) no, (2,3) no, (5,5) yes.
+    assert seed_pairs(y_a, y_b).tolist() == [1.0, 0.0, 1.0, 0.0, 0.0, 1.0]
+    # The thesis's XOR (bool(a) ^ bool(b)) would call (1,2) and (3,1) "same" pairs (0): wrong.
+    xor = (y_a.bool() ^ y_b.bool()).float()
+    assert not torch.equal(seed_pairs(y_a, y_b), 1 - xor)
+
+
+def test_dice_negatives_are_other_images_of_the_same_class():
+    g = torch.Generator().manual_seed(0)
+    y = torch.tensor([0, 1, 0, 2, 1, 0, 3, 1, 2])  # class 3 is alone in the batch
+    for _ in range(20):
+        partner, valid = same_class_partners(y, g)
+        assert torch.equal(y[partner], y)
+        idx = torch.arange(len(y))
+        assert torch.equal(valid, partner != idx)
+        assert valid.tolist() == [c != 3 for c in y.tolist()]
+        # a permutation within each class: every example is some example's partner once
+        assert sorted(partner.tolist()) == list(range(len(y)))
+
+
+def test_dice_partners_are_shuffled_by_the_generator():
+    y = torch.zeros(12, dtype=torch.long)
+    a, _ = same_class_partners(y, torch.Generator().manual_seed(0))
+    b, _ = same_class_partners(y, torch.Generator().manual_seed(1))
+    c, _ = same_class_partners(y, torch.Generator().manual_seed(0))
+    assert torch.equal(a, c) and not torch.equal(a, b)
+
+
+def test_dice_term_is_tanh_clipped():
+    logits = torch.tensor([0.0, 5.0, 1000.0, -1000.0])
+    tau = 10.0
+    expected = (0.0 + 10 * torch.tanh(torch.tensor(0.5)).item() + 10.0 - 10.0) / 4
+    assert dice_adversarial_term(logits, tau).item() == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("objective", ["independent", "seed", "dice"])
+def test_steps_reduce_cross_entropy_on_a_fixed_batch(objective):
+    step, net_1, net_2, *_ = _make_step(objective, w_adv=0.0 if objective == "independent" else 0.1, lr=0.05)
+    x, y = _batch(32)
+    first = step(x, y).classifier_loss.item()
+    for _ in range(30):
+        last = step(x, y).classifier_loss.item()
+    assert last < first
+
+
+def test_independent_objective_needs_no_discriminator_and_dice_needs_one():
+    net_1, net_2, _ = _pair_and_disc("dice")
+    opt = torch.optim.SGD(list(net_1.parameters()) + list(net_2.parameters()), lr=0.1)
+    with pytest.raises(ValueError, match="needs a discriminator"):
+        JointStep(StepSettings(objective="dice", pairing="shared"), net_1, net_2, opt)
+    JointStep(StepSettings(objective="independent", pairing="split"), net_1, net_2, opt)
