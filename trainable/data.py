@@ -160,6 +160,8 @@ def _file_identity(paths: list[Path]) -> str:
 def _download_note(download: bool, error: BaseException | None) -> str:
     if not download:
         return "Download was not attempted (download=False)."
+    if error is None:
+        return "torchvision's download ran, but the files above are still not all there."
     return f"Downloading through torchvision failed: {type(error).__name__}: {error}."
 
 
