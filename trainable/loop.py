@@ -89,7 +89,9 @@ class PairTraining:
         self.net_2 = net_2.to(self.device, memory_format=memory_format)
         self.disc = disc.to(self.device) if disc is not None else None
 
-        params = list(self.net_1.parameters()) + list(self.net_2.parameters())
+        # Only trainable tensors: the `fast` net keeps its BN scales fixed.
+        params = [p for net in (self.net_1, self.net_2) for p in net.parameters() if p.requires_grad]
+        self.opt: torch.optim.Optimizer
         if config.optimizer == "adam":
             self.opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
         else:
@@ -118,6 +120,9 @@ class PairTraining:
             ),
             self.net_1, self.net_2, self.opt, self.disc, self.disc_opt, self.step_generator,
         )
+        # Dropout draws from torch's global RNG: seed it per trial (an actor reused
+        # by Tune would otherwise carry the last trial's state) and checkpoint it.
+        torch.manual_seed(config.seed + 13)
         self.epoch = 0  # epochs completed
         self.train_seconds = 0.0
         self.last_outputs: PairOutputs | None = None
@@ -185,7 +190,10 @@ class PairTraining:
             "schedule": self.schedule.state_dict(),
             "data_rng": self.data_generator.get_state(),
             "step_rng": self.step_generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
         }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
         if self.disc is not None and self.disc_opt is not None:
             state["disc"] = self.disc.state_dict()
             state["disc_opt"] = self.disc_opt.state_dict()
@@ -202,6 +210,9 @@ class PairTraining:
         self.schedule.load_state_dict(state["schedule"])
         self.data_generator.set_state(state["data_rng"])
         self.step_generator.set_state(state["step_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        if self.device.type == "cuda" and "cuda_rng" in state:
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         if self.disc is not None and self.disc_opt is not None:
             self.disc.load_state_dict(state["disc"])
             self.disc_opt.load_state_dict(state["disc_opt"])

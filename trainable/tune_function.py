@@ -7,6 +7,7 @@ when Tune restarts it, and reports every metric after each epoch with
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from typing import Any
@@ -22,6 +23,8 @@ __all__ = ["train"]
 
 def train(config: dict[str, Any]) -> None:
     cfg = TrialConfig.from_dict(config)
+    # Ray logs a line per saved checkpoint; the progress table is what users watch.
+    logging.getLogger("ray.train").setLevel(logging.WARNING)
     # Ray sets OMP_NUM_THREADS to the trial's CPU count; make torch agree with it
     # (torch reads it only at import, which may have happened before Ray set it).
     threads = os.environ.get("OMP_NUM_THREADS")
