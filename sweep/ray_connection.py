@@ -7,6 +7,7 @@ cluster was started with (``cluster.yaml`` keeps its dashboard on loopback too).
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass
 
 from sweep.errors import UserError
@@ -32,6 +33,7 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
     if ray.is_initialized():
         ctx = None
     elif address:
+        _check_reachable(address)
         try:
             ctx = ray.init(address=address, logging_level="ERROR", log_to_driver=True)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -58,6 +60,23 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
         cpus=float(resources.get("CPU", 0)),
         gpus=float(resources.get("GPU", 0)),
     )
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody answers at (ray.init would retry for minutes)."""
+    if address in ("auto", "local") or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise UserError(f"--address: {address!r} must be HOST:PORT (e.g. 10.0.0.5:6379) or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"--address: nothing answers at {address!r} ({exc.strerror or exc}); start the head node "
+            "with `ray start --head` or `ray up cluster.yaml`, or leave --address out for a local Ray"
+        ) from None
 
 
 def cluster_resources() -> tuple[float, float]:

@@ -1,0 +1,167 @@
+"""Bad input, table-driven: exit code 2, one message naming what was wrong, nothing written.
+
+Each case runs the real command line (``sweep.cli.main``) in-process, so the table is
+fast; two cases also run ``launch.py`` as a subprocess to prove no traceback leaks.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from sweep.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+GOOD_SPACE = """\
+name: tiny
+description: a valid space the cases below break one thing at a time
+dataset: digits
+trials: 2
+sampler: tpe
+seed: 0
+baseline: true
+objectives:
+  - {metric: ensemble_acc, direction: max}
+  - {metric: disagreement, direction: max}
+fixed:
+  objective: dice
+  epochs: 1
+params:
+  w_adv: {type: float, low: 0.01, high: 1.0, log: true}
+  disc_arch: {type: categorical, choices: [mlp, siamese_pool]}
+"""
+
+
+def _space(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def _replace(old: str, new: str) -> str:
+    assert old in GOOD_SPACE, old
+    return GOOD_SPACE.replace(old, new)
+
+
+# (case id, space text or None for the good one, extra argv, words the message must contain)
+CASES: list[tuple[str, str | None, list[str], list[str]]] = [
+    ("malformed yaml", "name: [unclosed\n", [], ["space.yaml", "line"]),
+    ("top level not a mapping", "- just\n- a list\n", [], ["space.yaml", "mapping"]),
+    ("unknown top-level key", GOOD_SPACE + "colour: blue\n", [], ["space.yaml", "colour"]),
+    ("wrong type", _replace("trials: 2", "trials: many"), [], ["space.yaml", "trials", "many"]),
+    ("low >= high", _replace("low: 0.01, high: 1.0", "low: 2.0, high: 1.0"), [], ["params.w_adv", "low", "2.0"]),
+    ("log with low <= 0", _replace("low: 0.01, high: 1.0", "low: 0.0, high: 1.0"), [], ["params.w_adv", "log"]),
+    ("empty choices", _replace("choices: [mlp, siamese_pool]", "choices: []"), [], ["params.disc_arch", "choices"]),
+    ("unknown discriminator", _replace("choices: [mlp, siamese_pool]", "choices: [mlp, resnet]"), [],
+     ["params.disc_arch", "resnet", "siamese_strided"]),
+    ("unknown param key", _replace("w_adv: {type: float,", "w_adversarial: {type: float,"), [],
+     ["params.w_adversarial"]),
+    ("unknown dataset in space", _replace("dataset: digits", "dataset: mnist"), [], ["dataset", "mnist"]),
+    ("unknown classifier", _replace("  epochs: 1", "  epochs: 1\n  classifier: vgg"), [],
+     ["fixed.classifier", "vgg", "simple3"]),
+    ("unknown objective", _replace("objective: dice", "objective: gan"), [], ["fixed.objective", "gan"]),
+    ("unknown metric", _replace("metric: disagreement", "metric: diversity"), [], ["objectives", "diversity"]),
+    ("wrong direction", _replace("metric: disagreement, direction: max", "metric: disagreement, direction: min"),
+     [], ["disagreement", "max"]),
+    ("unknown sampler", _replace("sampler: tpe", "sampler: cmaes"), [], ["sampler", "cmaes"]),
+    ("no space at all", None, ["--no-space"], ["--space"]),
+    ("unknown space name", None, ["--space", "no_such_space"], ["no_such_space", "loss_weights"]),
+    ("unknown --data", None, ["--data", "imagenet"], ["imagenet", "digits"]),
+    ("--trials 0", None, ["--trials", "0"], ["--trials", "0"]),
+    ("--epochs not a number", None, ["--epochs", "abc"], ["--epochs", "abc"]),
+    ("negative --cpus-per-trial", None, ["--cpus-per-trial", "-1"], ["--cpus-per-trial", "-1"]),
+    ("unknown flag", None, ["--frobnicate"], ["--frobnicate"]),
+    ("unknown trial setting", None, ["epoch=3"], ["epoch", "epochs"]),
+    ("bad trial setting value", None, ["lr=fast"], ["lr", "fast"]),
+    ("setting without =", None, ["batch_size"], ["batch_size", "key=value"]),
+    ("searched param fixed too", None, ["w_adv=0.5"], ["w_adv", "searched"]),
+    ("missing dataset folder", None, ["--data", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"],
+     ["fashion-mnist", "/nonexistent/fmnist", "train-images-idx3-ubyte.gz"]),
+    ("cifar10 not available", None, ["--data", "cifar10", "--data-dir", "{tmp}/no_cifar"],
+     ["cifar-10-batches-py", "data_batch_1", "digits", "fashion-mnist"]),
+    ("unknown --early-stop metric", None, ["--early-stop", "speed"], ["--early-stop", "speed", "ensemble_acc"]),
+    ("storage is a file", None, ["--storage", "{tmp}/a_file"], ["--storage", "a_file"]),
+    ("bad --name", None, ["--name", "../escape"], ["--name", "../escape"]),
+    ("unreachable --address", None, ["--address", "127.0.0.1:1"], ["--address", "127.0.0.1:1"]),
+    ("malformed --address", None, ["--address", "headnode"], ["--address", "headnode", "HOST:PORT"]),
+    ("--resume a folder that is not a sweep", None, ["--resume", "{tmp}"], ["sweep.json"]),
+    ("report a folder that is not a sweep", None, ["report", "{tmp}"], ["sweep.json"]),
+]
+
+
+@pytest.mark.parametrize("case_id, space_text, argv, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_message_and_writes_nothing(
+    tmp_path, monkeypatch, capsys, case_id, space_text, argv, words
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NETSEP_CACHE_DIR", str(REPO / ".netsep_cache"))
+    (tmp_path / "a_file").write_text("not a folder")
+    storage = tmp_path / "experiments"
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    words = [w.replace("{tmp}", str(tmp_path)) for w in words]
+    if argv and argv[0] == "report":
+        full = argv
+    else:
+        space_args = [] if "--no-space" in argv or "--space" in argv else ["--space", _space(tmp_path, space_text or GOOD_SPACE)]
+        storage_args = [] if "--storage" in argv else ["--storage", str(storage)]
+        full = space_args + storage_args + ["--no-dashboard"] + [a for a in argv if a != "--no-space"]
+        if "--name" not in full:
+            full += ["--name", "bad-input"]
+
+    code = main(full)
+
+    out, err = capsys.readouterr()
+    assert code == 2, (case_id, out, err)
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert lines and lines[0].startswith("error: "), err
+    assert "Traceback" not in err and "Traceback" not in out
+    message = " ".join(lines)
+    for word in words:
+        assert word in message, f"{case_id}: {word!r} not in {message!r}"
+    assert not storage.exists(), f"{case_id}: something was written under {storage}"
+
+
+@pytest.mark.parametrize("argv", [["--space", "no_such_space"], ["--smoke-test", "--trials", "-3"]])
+def test_launch_py_reports_without_traceback(tmp_path, argv):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "launch.py"), *argv, "--storage", str(tmp_path / "exp")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ")
+    assert not (tmp_path / "exp").exists()
+
+
+def test_existing_results_folder_is_not_overwritten(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "experiments" / "taken").mkdir(parents=True)
+    code = main(["--smoke-test", "--name", "taken", "--no-dashboard"])
+    err = capsys.readouterr().err
+    assert code == 2 and "already exists" in err and "--resume" in err
+    assert list((tmp_path / "experiments" / "taken").iterdir()) == []
+
+
+def test_wandb_without_key_is_refused_before_the_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc with a key
+    code = main(["--smoke-test", "--wandb", "netsep-test", "--no-dashboard"])
+    err = capsys.readouterr().err
+    assert code == 2 and "WANDB_API_KEY" in err and "WANDB_MODE=offline" in err
+    assert not (tmp_path / "experiments").exists()
+
+
+def test_yaml_is_loaded_safely(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    text = textwrap.dedent("""\
+        name: !!python/object/apply:os.system ["echo pwned > pwned.txt"]
+        """)
+    code = main(["--space", _space(tmp_path, text), "--no-dashboard"])
+    assert code == 2
+    assert not (tmp_path / "pwned.txt").exists()
