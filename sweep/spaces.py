@@ -73,6 +73,10 @@ class FloatParam:
     def suggest(self, trial: optuna.trial.BaseTrial) -> float:
         return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
 
+    def distribution(self) -> optuna.distributions.FloatDistribution:
+        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
+        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log, step=self.step)
+
 
 @dataclass(frozen=True)
 class IntParam:
@@ -88,6 +92,10 @@ class IntParam:
     def suggest(self, trial: optuna.trial.BaseTrial) -> int:
         return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
 
+    def distribution(self) -> optuna.distributions.IntDistribution:
+        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
+        return optuna.distributions.IntDistribution(self.low, self.high, log=self.log, step=self.step)
+
 
 @dataclass(frozen=True)
 class CategoricalParam:
@@ -99,6 +107,10 @@ class CategoricalParam:
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> Choice:
         return trial.suggest_categorical(self.name, self.choices)
+
+    def distribution(self) -> optuna.distributions.CategoricalDistribution:
+        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
+        return optuna.distributions.CategoricalDistribution(self.choices)
 
 
 Param = Union[FloatParam, IntParam, CategoricalParam]
