@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -100,40 +100,61 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise UserError(f"command line: {item!r}: settings must look like key=value")
-        try:
-            out[key] = yaml.safe_load(text) if text else ""
-        except yaml.YAMLError:
-            out[key] = text
+        out[key] = _scalar(text)
     return out
+
+
+def _scalar(text: str) -> Any:
+    """int, then float (YAML 1.1 reads `1e6` as a string), then a YAML scalar."""
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    try:
+        return yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        return text
 
 
 # -------------------------------------------------------------------- commands
 def _sweep(args: argparse.Namespace) -> int:
-    from sweep.plan import build_plan, check_wandb, resolve_resources
+    from sweep.plan import build_plan, check_wandb, load_plan, resolve_resources
+    from sweep.runner import resume_sweep, run_sweep
 
     if args.resume:
-        from sweep.results import print_final, write_report
-        from sweep.plan import load_plan
-        from sweep.runner import resume_sweep
-
         plan, _ = load_plan(args.resume)
         info = _connect(plan.address if args.address is None else args.address, not args.no_dashboard)
         _print_start(plan.name, plan.results_dir, info)
-        results_dir = resume_sweep(args.resume)
-        print_final(write_report(results_dir))
-        return 0
+        return _run_then_report(lambda: resume_sweep(args.resume), plan.results_dir)
 
     plan, space = build_plan(args, smoke=SMOKE_TEST if args.smoke_test else None)
     if plan.wandb_project:
         check_wandb()
     info = _connect(args.address, not args.no_dashboard)
     plan = resolve_resources(plan, info.cpus, info.gpus)
-    from sweep.results import print_final, write_report
-    from sweep.runner import run_sweep
-
     _print_start(plan.name, plan.results_dir, info)
-    results_dir = run_sweep(plan, space)
-    print_final(write_report(results_dir))
+    return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
+
+
+def _run_then_report(run: Callable[[], Path], results_dir: str) -> int:
+    """Run the sweep; whatever happens, write the report of what is there."""
+    from sweep.results import print_final, write_report
+
+    try:
+        run()
+    except (UserError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # Tune's own failure: keep what finished, say how to go on
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        print(f"netsep: the sweep stopped early: {type(exc).__name__}: {first}", file=sys.stderr)
+        print(f"netsep: continue it with `python launch.py --resume {results_dir}`", file=sys.stderr)
+        try:
+            print_final(write_report(Path(results_dir)))
+        except UserError:
+            pass
+        return 1
+    print_final(write_report(Path(results_dir)))
     return 0
 
 

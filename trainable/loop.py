@@ -29,8 +29,12 @@ class DivergedError(RuntimeError):
     """A non-finite loss: the trial cannot go on."""
 
     def __init__(self, epoch: int, step: int, which: str) -> None:
-        super().__init__(f"diverged at epoch {epoch}, step {step}: the {which} loss is not finite")
-        self.epoch, self.step = epoch, step
+        # args are the constructor's, so Ray can pickle and rebuild the exception.
+        super().__init__(epoch, step, which)
+        self.epoch, self.step, self.which = epoch, step, which
+
+    def __str__(self) -> str:
+        return f"diverged at epoch {self.epoch}, step {self.step}: the {self.which} loss is not finite"
 
 
 def resolve_device(name: str) -> torch.device:

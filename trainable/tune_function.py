@@ -7,18 +7,35 @@ when Tune restarts it, and reports every metric after each epoch with
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import ray.tune
 import torch
 
 from trainable.config import TrialConfig
-from trainable.loop import PairTraining
+from trainable.loop import DivergedError, PairTraining
+from trainable.metric_names import METRICS
 
-__all__ = ["train"]
+__all__ = ["train", "DIVERGED_FILE"]
+
+DIVERGED_FILE = "diverged.json"
+
+
+def _report_divergence(err: DivergedError) -> None:
+    """Leave a checkpoint that says the trial diverged, so FailureConfig's retries are free."""
+    with tempfile.TemporaryDirectory(prefix="netsep-diverged-") as folder:
+        info = {"epoch": err.epoch, "step": err.step, "which": err.which}
+        (Path(folder) / DIVERGED_FILE).write_text(json.dumps(info))
+        # Every metric is present (as NaN): Tune checks that the searcher's are.
+        result: dict[str, Any] = {name: math.nan for name in METRICS}
+        result.update(epoch=err.epoch - 1, diverged=str(err))
+        ray.tune.report(result, checkpoint=ray.tune.Checkpoint.from_directory(folder))
 
 
 def train(config: dict[str, Any]) -> None:
@@ -34,9 +51,17 @@ def train(config: dict[str, Any]) -> None:
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
+            marker = Path(folder) / DIVERGED_FILE
+            if marker.is_file():
+                # Divergence is deterministic: a retry fails at once instead of retraining.
+                raise DivergedError(**json.loads(marker.read_text()))
             training.restore(folder)
     while not training.finished:
-        metrics = training.run_epoch()
+        try:
+            metrics = training.run_epoch()
+        except DivergedError as err:
+            _report_divergence(err)
+            raise
         if training.should_checkpoint():
             with tempfile.TemporaryDirectory(prefix="netsep-ckpt-") as folder:
                 training.save(folder)
