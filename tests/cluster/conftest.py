@@ -1,0 +1,62 @@
+"""Fixtures of the multi-host tests: a Ray cluster of network namespaces on this host."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from tests.cluster.netns import LabNetwork, RayLab, missing_requirements
+from tests.cluster.sweeps import Driver
+
+
+@pytest.fixture(scope="session")
+def netns_available() -> None:
+    reason = missing_requirements()
+    if reason:
+        pytest.skip(f"multi-host tests need network namespaces: {reason}")
+
+
+@pytest.fixture
+def ray_lab(netns_available: None, tmp_path: Path) -> Iterator[Callable[[int], RayLab]]:
+    """``make(nodes)``: Ray on ``nodes`` namespaces (node 0 the head), started as cluster.yaml does.
+
+    Everything started in those namespaces, Ray and the sweep's driver alike, is killed
+    by pid and the namespaces are deleted when the test ends, passed or failed.
+    """
+    labs: list[RayLab] = []
+
+    def make(nodes: int) -> RayLab:
+        net = LabNetwork(nodes)
+        net.__enter__()
+        try:
+            lab = RayLab(net, tmp_path)
+        except BaseException:
+            net.close()
+            raise
+        labs.append(lab)
+        lab.start()
+        return lab
+
+    try:
+        yield make
+    finally:
+        for lab in labs:
+            lab.close()
+
+
+@pytest.fixture
+def lab_driver(tmp_path: Path) -> Iterator[Callable[[RayLab, list[str]], Driver]]:
+    """``start(lab, args)``: ``python launch.py *args`` in the head's namespace, as a cluster client."""
+    drivers: list[Driver] = []
+
+    def start(lab: RayLab, args: list[str]) -> Driver:
+        driver = Driver(args, tmp_path / f"driver-{len(drivers)}.log", env=lab.env, prefix=lab.net.exec_argv(0, []))
+        drivers.append(driver)
+        return driver
+
+    try:
+        yield start
+    finally:
+        for driver in drivers:
+            driver.stop()
