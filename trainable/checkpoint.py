@@ -32,6 +32,7 @@ class LoadedPair:
     info: DatasetInfo
     epoch: int
     test_predictions: torch.Tensor | None  # int16 [2, N] at the checkpoint's epoch
+    test_ensemble_predictions: torch.Tensor | None  # int16 [N]: argmax of the mean softmax
     test_labels: torch.Tensor | None
 
 
@@ -76,5 +77,6 @@ def load_pair(checkpoint_dir: str | Path, device: str | torch.device = "cpu") ->
         info=info,
         epoch=int(state["epoch"]),
         test_predictions=state.get("test_predictions"),
+        test_ensemble_predictions=state.get("test_ensemble_predictions"),
         test_labels=state.get("test_labels"),
     )

@@ -204,6 +204,7 @@ class PairTraining:
         if self.last_outputs is not None:
             # Per-example predictions on the test split: any metric can be recomputed.
             state["test_predictions"] = self.last_outputs.predictions.to(torch.int16)
+            state["test_ensemble_predictions"] = self.last_outputs.probs.mean(0).argmax(-1).to(torch.int16)
             state["test_labels"] = self.last_outputs.labels
         return state
 
