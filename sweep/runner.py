@@ -12,6 +12,7 @@ Layout of ``<storage>/<name>/`` (the results folder):
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,13 @@ def baseline_configs(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]
     return [{**plan.fixed, "objective": "independent", "w_adv": 0.0, "pairing": p} for p in pairings]
 
 
-def _trainable(plan: SweepPlan):
+def _trainable(plan: SweepPlan, trainable: Callable[[dict[str, Any]], None] | None = None):
     from ray import tune
 
     from trainable.tune_function import train
 
     resources = {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}
-    return tune.with_resources(train, resources)
+    return tune.with_resources(trainable or train, resources)
 
 
 def _searcher(plan: SweepPlan, space: SearchSpace):
@@ -128,13 +129,19 @@ def _use_classic_progress_table() -> None:
 
 
 # ----------------------------------------------------------------------- running
-def run_sweep(plan: SweepPlan, space: SearchSpace) -> Path:
-    """Run the whole sweep; returns the results folder (report not yet written)."""
+def run_sweep(
+    plan: SweepPlan, space: SearchSpace, *, trainable: Callable[[dict[str, Any]], None] | None = None
+) -> Path:
+    """Run the whole sweep; returns the results folder (report not yet written).
+
+    ``trainable`` replaces the real one (``trainable.tune_function.train``); the
+    benchmarks pass a trivial function to time the sweep machinery alone.
+    """
     from ray import tune
 
     _use_classic_progress_table()
     plan.save()
-    tuner = tune.Tuner(_trainable(plan), tune_config=_tune_config(plan, space), run_config=_run_config(plan, space))
+    tuner = tune.Tuner(_trainable(plan, trainable), tune_config=_tune_config(plan, space), run_config=_run_config(plan, space))
     tuner.fit()
     return Path(plan.results_dir)
 
