@@ -183,7 +183,7 @@ def _report(argv: Sequence[str]) -> int:
 
 
 def _compare(argv: Sequence[str]) -> int:
-    from sweep.compare_cli import run_compare_command
+    from sweep.compare import run_compare_command
 
     return run_compare_command(argv)
 

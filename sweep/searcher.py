@@ -19,7 +19,7 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-__all__ = ["DefineByRun", "SweepSearcher", "BASELINE_ARM"]
+__all__ = ["DefineByRun", "SweepSearcher", "ListSearcher", "BASELINE_ARM"]
 
 BASELINE_ARM = "baseline"  # the `arm` label of the baseline trial
 
@@ -98,3 +98,35 @@ def _stopped_early(result: dict) -> bool:
     epochs = result.get("config", {}).get("epochs")
     epoch = result.get("epoch")
     return epochs is not None and epoch is not None and int(epoch) < int(epochs)
+
+
+class ListSearcher(Searcher):
+    """Proposes a fixed list of configs, in order, once each (the compare mode's runs).
+
+    A Searcher rather than a grid so that Tune saves its position with the
+    experiment and ``Tuner.restore`` continues without repeating finished runs.
+    """
+
+    def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str) -> None:
+        super().__init__(metric=metric, mode=mode)
+        self.configs = [dict(c) for c in configs]
+        self.next_index = 0
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.next_index >= len(self.configs):
+            return Searcher.FINISHED
+        config = self.configs[self.next_index]
+        self.next_index += 1
+        return dict(config)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        pass  # nothing to learn: the list is fixed
+
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump({"configs": self.configs, "next_index": self.next_index}, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)  # Tune's own state file in the experiment folder
+        self.configs, self.next_index = state["configs"], state["next_index"]

@@ -2,43 +2,22 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
 import torch
 
+from tests.conftest import launch
 from trainable import load_pair
 from trainable.metrics import ensemble_accuracy
 
-REPO = Path(__file__).resolve().parents[2]
-
 pytestmark = pytest.mark.slow
-
-
-def _launch(*argv: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 420) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, str(REPO / "launch.py"), *argv],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env,
-    )
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open() as f:
         return list(csv.DictReader(f))
-
-
-@pytest.fixture(scope="module")
-def smoke_sweep(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    """One real smoke-test sweep shared by the tests below (it takes ~40 s)."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    proc = _launch("--smoke-test", "--no-dashboard", "--storage", str(tmp / "exp"), "--name", "smoke", cwd=tmp)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return tmp / "exp" / "smoke", proc
 
 
 def test_smoke_sweep_runs_every_trial_and_writes_the_report(smoke_sweep):
@@ -92,7 +71,7 @@ def test_report_command_rebuilds_everything_from_the_folder(smoke_sweep, tmp_pat
     before = (folder / "trials.csv").read_text()
     for name in ("trials.csv", "pareto.csv", "pareto.png", "optuna.db", "summary.md"):
         (folder / name).unlink()
-    proc = _launch("report", str(folder), cwd=tmp_path, timeout=120)
+    proc = launch("report", str(folder), cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (folder / "trials.csv").read_text() == before
     for name in ("pareto.csv", "pareto.png", "optuna.db", "summary.md"):
@@ -100,7 +79,7 @@ def test_report_command_rebuilds_everything_from_the_folder(smoke_sweep, tmp_pat
 
 
 def test_early_stopped_trials_are_marked_and_kept_off_the_front(tmp_path):
-    proc = _launch("--smoke-test", "--no-dashboard", "--trials", "6", "--epochs", "4", "--max-concurrent", "1",
+    proc = launch("--smoke-test", "--no-dashboard", "--trials", "6", "--epochs", "4", "--max-concurrent", "1",
                    "--early-stop", "ensemble_acc", "--storage", str(tmp_path / "exp"), "--name", "asha",
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -118,7 +97,7 @@ def test_early_stopped_trials_are_marked_and_kept_off_the_front(tmp_path):
 
 
 def test_wandb_logs_every_trial_offline(tmp_path):
-    proc = _launch("--smoke-test", "--no-dashboard", "--trials", "1", "--epochs", "1", "--wandb", "netsep-test",
+    proc = launch("--smoke-test", "--no-dashboard", "--trials", "1", "--epochs", "1", "--wandb", "netsep-test",
                    "--storage", str(tmp_path / "exp"), "--name", "wb", cwd=tmp_path,
                    env={"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true"})
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,0 +1,112 @@
+"""Compare mode end to end on digits (K = 2, short), checked against a recomputation."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sweep.compare import load_compare_plan
+from sweep.compare_stats import mcnemar_exact, paired_ci
+from tests.conftest import launch
+from trainable.outputs import read_test_outputs, tpa_histograms
+
+pytestmark = pytest.mark.slow
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def compared(smoke_sweep, tmp_path_factory) -> Path:
+    folder, _ = smoke_sweep
+    proc = launch("compare", str(folder), "--seeds", "2", "--top", "1", "--no-dashboard",
+                  cwd=tmp_path_factory.mktemp("cmp"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Compare results" in proc.stdout
+    return folder / "compare"
+
+
+def test_compare_writes_every_artifact(compared):
+    for name in ("compare.json", "runs.csv", "correctness.npz", "arms.csv", "paired.csv", "tpa.csv",
+                 "tpa_histograms.png", "front.png", "summary.md"):
+        assert (compared / name).is_file(), name
+    runs = _rows(compared / "runs.csv")
+    assert sorted((r["arm"], r["seed"]) for r in runs) == [
+        ("baseline", "1000"), ("baseline", "1001"), ("front-1", "1000"), ("front-1", "1001")]
+    assert all(r["status"] == "complete" for r in runs)
+    summary = (compared / "summary.md").read_text()
+    assert "## Verdict" in summary and "McNemar p =" in summary
+
+
+def test_seeds_are_paired_across_arms(compared):
+    """Seed s of both arms starts its first classifier from the same weights."""
+    import torch
+
+    from trainable.checkpoint import read_state  # noqa: F401  (the files are real checkpoints)
+    from trainable.loop import build_models
+    from trainable.config import TrialConfig
+    from trainable.data import load_dataset
+
+    plan = load_compare_plan(compared)
+    info, _, _ = load_dataset("digits")
+    firsts = []
+    for arm in plan.arms:
+        net_1, _, _ = build_models(TrialConfig.from_dict({**arm.config, "seed": 1000}), info)
+        firsts.append(torch.cat([p.flatten() for p in net_1.parameters()]))
+    assert torch.equal(firsts[0], firsts[1])
+
+
+def test_statistics_match_a_recomputation_from_the_saved_correctness(compared):
+    data = np.load(compared / "correctness.npz", allow_pickle=False)
+    index = {key: i for i, key in enumerate(data["run_index"])}
+    ens, member, labels = data["ensemble_correct"], data["member_correct"], data["labels"]
+    runs = {(r["arm"], r["seed"]): r for r in _rows(compared / "runs.csv")}
+
+    # Per-run metrics reported by the trials equal what the saved correctness gives.
+    for (arm, seed), row in runs.items():
+        i = index[f"{arm}/{seed}"]
+        assert ens[i].mean() == pytest.approx(float(row["ensemble_acc"]), abs=1e-9)
+        assert member[i, 0].mean() == pytest.approx(float(row["acc_1"]), abs=1e-9)
+        assert member[i, 1].mean() == pytest.approx(float(row["acc_2"]), abs=1e-9)
+        # ... and what the checkpoint itself holds.
+        outputs = read_test_outputs(row["checkpoint"])
+        assert np.array_equal(outputs.ensemble_correct, ens[i]) and np.array_equal(outputs.labels, labels)
+
+    paired = _rows(compared / "paired.csv")[0]
+    seeds = ["1000", "1001"]
+    ci = paired_ci([ens[index[f"front-1/{s}"]].mean() for s in seeds],
+                   [ens[index[f"baseline/{s}"]].mean() for s in seeds])
+    assert float(paired["ensemble_acc_diff"]) == pytest.approx(ci.mean, abs=1e-6)
+    assert float(paired["ci95_low"]) == pytest.approx(ci.low, abs=1e-6)
+    test = mcnemar_exact(np.concatenate([ens[index[f"front-1/{s}"]] for s in seeds]),
+                         np.concatenate([ens[index[f"baseline/{s}"]] for s in seeds]))
+    assert int(paired["mcnemar_only_arm"]) == test.only_arm
+    assert int(paired["mcnemar_only_baseline"]) == test.only_baseline
+    assert float(paired["mcnemar_p"]) == pytest.approx(test.p_value, rel=1e-5)
+
+    # The TP-agreement histogram of an arm pools its 2K models.
+    tpa = [r for r in _rows(compared / "tpa.csv") if r["arm"] == "front-1"]
+    models = np.concatenate([member[index[f"front-1/{s}"]] for s in seeds])
+    observed, expected = tpa_histograms(models)
+    assert len(tpa) == 5 and int(tpa[0]["models"]) == 4
+    assert [float(r["observed"]) for r in tpa] == pytest.approx(observed.tolist(), abs=1e-6)
+    assert [float(r["expected_if_independent"]) for r in tpa] == pytest.approx(expected.tolist(), abs=1e-6)
+    assert math.isclose(sum(float(r["observed"]) for r in tpa), 1.0, abs_tol=1e-5)
+
+
+def test_report_only_rebuilds_the_same_tables(compared, tmp_path):
+    before = (compared / "paired.csv").read_text()
+    (compared / "paired.csv").unlink()
+    proc = launch("compare", str(compared.parent), "--report-only", cwd=tmp_path, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (compared / "paired.csv").read_text() == before
+
+
+def test_a_second_compare_does_not_overwrite_the_first(compared, tmp_path):
+    proc = launch("compare", str(compared.parent), "--seeds", "2", cwd=tmp_path, timeout=180)
+    assert proc.returncode == 2 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
