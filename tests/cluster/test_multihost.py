@@ -9,6 +9,8 @@ stand-in for the lab's NFS share).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -54,6 +56,15 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     assert _http_status(lab, dashboard, None) == 401
     assert _http_status(lab, dashboard, lab.token) == 200
 
+    # So is the GCS's: a client on another lab machine with a wrong token is turned away
+    # (it takes Ray ~20 s to give up, so it runs beside the sweep).
+    intruder_env = {**lab.env, "RAY_AUTH_TOKEN": "0" * 64}
+    intruder_env.pop("RAY_AUTH_TOKEN_PATH")
+    intruder = subprocess.Popen(
+        lab.net.exec_argv(1, [sys.executable, "-c", f"import ray; ray.init(address={lab.address!r}); print('JOINED')"]),
+        env=intruder_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
     storage = tmp_path / "shared"
     driver = lab_driver(lab, _sweep_args(lab, storage, "spread"))
     tune_dir = storage / "spread" / "tune"
@@ -72,6 +83,10 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
         exposed = [s for s in listeners if not s.loopback_only and s.port not in allowed[node]]
         assert not exposed, f"node {node} listens beyond loopback on ports cluster.yaml does not pin: {exposed}"
         assert all(s.loopback_only for s in listeners if s.port == dashboard_port), listeners
+
+    intruder_output = intruder.communicate(timeout=120)[0]
+    assert intruder.returncode != 0 and "JOINED" not in intruder_output, intruder_output[-2000:]
+    assert "token" in intruder_output.lower(), intruder_output[-2000:]
 
     assert driver.wait(300) == 0, driver.tail()
     rows = read_csv(storage / "spread" / "trials.csv")
