@@ -40,7 +40,8 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
             raise UserError(
                 f"--address: cannot connect to a Ray cluster at {address!r} ({_first_line(exc)}); "
                 "start one with `ray start --head` or `ray up cluster.yaml`, or leave --address out "
-                "to start a local Ray"
+                "to start a local Ray; if the cluster uses token authentication (cluster.yaml does), "
+                "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH (docs/cluster.md)"
             ) from None
     else:
         kwargs: dict = {"include_dashboard": dashboard, "logging_level": "ERROR"}
