@@ -98,7 +98,10 @@ def _grads_at_classifier_step(step, opt, net_1, net_2, x, y):
     return grads["g"]
 
 
-def _plain_ce_grads(net_1, net_2, x1, y1, x2, y2):
+def _plain_ce_grads(objective, net_1, net_2, x, y):
+    """Gradients of CE alone, on the data each classifier sees under ``objective``."""
+    half = x.shape[0] // 2
+    (x1, y1), (x2, y2) = ((x[:half], y[:half]), (x[half:], y[half:])) if objective == "seed" else ((x, y), (x, y))
     net_1, net_2 = copy.deepcopy(net_1), copy.deepcopy(net_2)
     torch.manual_seed(123)
     loss = F.cross_entropy(net_1(x1)[0], y1) + F.cross_entropy(net_2(x2)[0], y2)
@@ -110,10 +113,7 @@ def _plain_ce_grads(net_1, net_2, x1, y1, x2, y2):
 def test_zero_adversarial_weight_gives_plain_cross_entropy_gradients(objective):
     step, net_1, net_2, disc, opt, _ = _make_step(objective, w_adv=0.0)
     x, y = _batch()
-    if objective == "seed":
-        expected = _plain_ce_grads(net_1, net_2, x[:8], y[:8], x[8:], y[8:])
-    else:
-        expected = _plain_ce_grads(net_1, net_2, x, y, x, y)
+    expected = _plain_ce_grads(objective, net_1, net_2, x, y)
     got = _grads_at_classifier_step(step, opt, net_1, net_2, x, y)
     for a, b in zip(got, expected):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
@@ -124,10 +124,7 @@ def test_positive_adversarial_weight_changes_the_gradients(objective):
     # The counterpart of the test above: the adversarial term is really there.
     step, net_1, net_2, disc, opt, _ = _make_step(objective, w_adv=1.0)
     x, y = _batch()
-    if objective == "seed":
-        plain = _plain_ce_grads(net_1, net_2, x[:8], y[:8], x[8:], y[8:])
-    else:
-        plain = _plain_ce_grads(net_1, net_2, x, y, x, y)
+    plain = _plain_ce_grads(objective, net_1, net_2, x, y)
     got = _grads_at_classifier_step(step, opt, net_1, net_2, x, y)
     assert any(not torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(got, plain))
 
