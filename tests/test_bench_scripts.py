@@ -1,0 +1,92 @@
+"""Smoke tests of the benchmark scripts: each runs end to end with ``--quick``.
+
+They check that the scripts build their trials the loop's way, time or train them,
+and print a complete table (and JSON); they never look at timings or accuracies,
+which depend on the machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(module: str, *args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _table_rows(stdout: str, header_start: str) -> list[list[str]]:
+    """The rows of the printed table (split on runs of 2+ spaces), header and rule excluded."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.strip():
+            break
+        rows.append([cell for cell in line.split("  ") if cell.strip()])
+    return rows
+
+
+def test_step_bench_quick_prints_every_setting_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "step.json"
+    stdout = _run("bench.step", "--quick", "--json", str(out))
+    assert "torch threads:" in stdout
+    rows = _table_rows(stdout, "dataset")
+    settings = [row[1].strip() for row in rows]
+    assert settings == [
+        "single (B=32)", "single (B=16)", "independent shared", "independent split",
+        "dice + mlp", "seed + mlp", "dice + siamese_strided", "seed + siamese_strided", "batch prep",
+    ]
+    # Every compared row carries a verdict (then the page-fault count); the two baselines carry none.
+    verdicts = [row[-2].strip() for row in rows[2:]]
+    assert all(v in ("PASS", "FAIL") for v in verdicts), rows
+    assert all(len(row) == 4 for row in rows[:2]), rows  # dataset, setting, median ms, faults
+
+    saved = json.loads(out.read_text())
+    assert saved["machine"]["torch_threads"] >= 1
+    assert [r["setting"] for r in saved["rows"]] == settings
+    for row in saved["rows"]:
+        assert len(row["samples_ms"]) == saved["settings"]["rounds"]
+        assert row["median_ms"] > 0
+        if row["baseline"] is not None:
+            base = next(r for r in saved["rows"] if r["setting"] == row["baseline"])
+            assert row["ratio"] == pytest.approx(row["median_ms"] / base["median_ms"])
+
+
+def test_accuracy_bench_quick_trains_both_objectives(tmp_path: Path) -> None:
+    out = tmp_path / "accuracy.json"
+    stdout = _run("bench.accuracy", "--quick", "--json", str(out))
+    rows = _table_rows(stdout, "case")
+    assert [(row[0].strip(), row[1].strip()) for row in rows] == [("digits", "independent"), ("digits", "dice")]
+    for row in rows:
+        for cell in row[2:5]:  # acc_1, acc_2, ensemble: fractions
+            assert 0.0 <= float(cell) <= 1.0
+
+    saved = json.loads(out.read_text())
+    by_objective = {r["objective"]: r for r in saved["results"]}
+    # The independent baseline sees the batch as dice does, and trains no discriminator.
+    assert by_objective["independent"]["config"]["pairing"] == "shared"
+    assert by_objective["independent"]["config"]["w_adv"] == 0.0
+    assert by_objective["dice"]["config"]["w_adv"] > 0
+    assert all(len(r["history"]) == r["config"]["epochs"] for r in saved["results"])
+
+
+def test_accuracy_bench_rejects_an_unknown_config_key() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.accuracy", "--quick", "--set", "no_such_key=1"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "no_such_key" in done.stderr
