@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python -m bench.step                  # the real measurement (about 3 minutes on 2 cores)
+    python -m bench.step                  # the real measurement (about 4 minutes on 2 idle cores)
     python -m bench.step --json out.json  # also save every number
     python -m bench.step --quick          # a tiny smoke run: its timings mean nothing
 
