@@ -37,7 +37,7 @@ import torch
 from trainable.config import ConfigError, TrialConfig
 from trainable.loop import PairTraining, run_trial
 
-__all__ = ["AccuracyCase", "CASES", "QUICK_CASES", "case_config", "run_case", "format_table", "main"]
+__all__ = ["AccuracyCase", "CASES", "QUICK_CASES", "Result", "case_config", "run_case", "format_table", "main"]
 
 
 @dataclass(frozen=True)
