@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from bench.step import text_table
 from trainable.config import ConfigError, TrialConfig
 from trainable.loop import PairTraining, run_trial
 
@@ -134,13 +135,7 @@ def format_table(results: Sequence[Result]) -> str:
             "" if r.target is None else f">= {r.target:.2f} each",
             "" if r.passed is None else ("PASS" if r.passed else "FAIL"),
         ))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = []
-    for n, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return text_table(lines)
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
