@@ -187,7 +187,7 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("unknown_classifier_choice", both(delete("fixed", "classifier"),
                                        set_in("params", "classifier", {"type": "categorical", "choices": ["simple3", "vgg"]})),
      ("params.classifier.choices[1]:", "'vgg'", "fast, simple3")),
-    ("fixed_breaks_trialconfig_rule", set_in("fixed", "epochs", 0), ("fixed.epochs:", "got 0", ">= 1")),
+    ("fixed_breaks_trialconfig_rule", set_in("fixed", "epochs", 0), ("fixed.epochs:", "epochs=0", "`epochs >= 1`")),
     ("fixed_wrong_type", set_in("fixed", "epochs", "ten"), ("fixed.epochs:", "'ten'")),
     ("literal_choice", set_in("params", "disc_init", {"type": "categorical", "choices": ["default", "xavier"]}),
      ("params.disc_init.choices[1]:", "'xavier'", "'dcgan'")),
