@@ -11,6 +11,7 @@ Python number they hold. Every number has an upper bound as well as a lower one:
 nothing, while finding it in a trial costs a failed (or endless) trial. NaN and
 infinity are refused everywhere.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from trainable.problems import Problems, problem_lines
 
-__all__ = ["TrialConfig", "ConfigError", "OBJECTIVES", "PAIRINGS"]
+__all__ = ["OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
 
 OBJECTIVES = ("independent", "seed", "dice")
 PAIRINGS = ("split", "shared")
@@ -60,31 +61,32 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     augment: bool = True  # random translate (+ flip where the dataset allows it)
     # --- classifiers
     classifier: str = "simple3"  # a name in trainable.models' classifier registry
-    # Channel multiplier of the classifier (1.0 = the thesis's 256-channel blocks). At 16
-    # a block has 4096 channels, ~256x the compute of 1.0: beyond that is a typo.
+    # Channel multiplier of the classifier (1.0 = the thesis's, up to 256 channels). At 16
+    # a block has 4,096 channels, 256x the convolution FLOPs of 1.0: beyond that is a typo.
     width: float = Field(1.0, gt=0, le=16)
     optimizer: Literal["adam", "sgd"] = "adam"  # adam = AdamW; sgd = SGD, momentum 0.9, Nesterov
     # Classifier learning rate, peak of the schedule (per step, not scaled by batch).
     # Adam/SGD diverge long before 10; above it a value is a slip of the exponent.
     lr: float = Field(1e-3, gt=0, le=10)
-    # AdamW: decoupled decay, each step multiplies the weights by (1 - lr * weight_decay).
-    # SGD: L2, weight_decay * w is added to the gradient (then momentum applies).
-    # Above 1 the decay outweighs any loss gradient and the weights collapse to 0.
+    # AdamW: decoupled decay, each step multiplies the weights by (1 - lr * weight_decay),
+    # apart from the adaptive gradient step. SGD: L2, weight_decay * w is added to the
+    # gradient (so momentum and the lr apply to it too). Useful values are 1e-5..1e-1;
+    # above 1 the decay outweighs the loss gradient and the net shrinks towards 0.
     weight_decay: float = Field(5e-4, ge=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)  # probability mass spread over all classes
     # Examples per step (shared by the pair, or halved when split). 65,536 is larger than
     # any training split netsep loads, so a batch above it can never be filled.
     batch_size: int = Field(128, ge=2, le=65_536)
-    epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU
+    epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU time
     # --- the joint objective (DESIGN §3)
     objective: Literal["independent", "seed", "dice"] = "dice"
     pairing: Literal["split", "shared"] | None = None  # None: what the objective implies
-    # Loss weights (dimensionless): loss = w_ce * CE + w_adv * adversarial term. The spaces
-    # search 1e-3..1; a weight beyond 1,000 only rescales the lr, so it is a typo.
+    # Loss weights (dimensionless): loss = w_ce * CE + w_adv * adversarial term. The shipped
+    # spaces search 1e-3..1; a cap of 1,000 leaves three decades of room above that.
     w_ce: float = Field(1.0, ge=0, le=1_000)
     w_adv: float = Field(0.1, ge=0, le=1_000)
-    # DICE clips each discriminator logit to +-dice_tau (tau * tanh(logit / tau)); logits
-    # rarely exceed ~20, so above 1,000 the clip is off in effect: use a smaller value.
+    # DICE clips each discriminator logit to +-dice_tau (tau * tanh(logit / tau)), which is
+    # the logit itself while |logit| << tau: above 1,000 the clip is off in effect.
     dice_tau: float = Field(10.0, gt=0, le=1_000)
     # --- discriminator
     disc_arch: str = "mlp"  # a name in trainable.models' discriminator registry
@@ -161,8 +163,9 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
 
 def _plain_values(data: dict[str, Any]) -> dict[str, Any]:
     """numpy scalars (Optuna's and Tune's ints and floats) -> the Python value they hold."""
-    return {k: v.item() if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 else v
-            for k, v in data.items()}
+    return {
+        k: v.item() if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 else v for k, v in data.items()
+    }
 
 
 # ------------------------------------------------------------------ cross-key rules
@@ -190,7 +193,8 @@ def _rule_problems(config: TrialConfig, skip: set[str] = frozenset()) -> list[tu
 def _some_loss_trains(c: TrialConfig) -> tuple[str, str] | None:
     if c.w_ce + c.w_adv > 0:
         return None
-    return "w_ce", f"`w_ce + w_adv > 0` must hold (some loss must train the classifiers), but got (w_ce={c.w_ce}, w_adv={c.w_adv})"
+    rule = "`w_ce + w_adv > 0` must hold (some loss must train the classifiers)"
+    return "w_ce", f"{rule}, but got (w_ce={c.w_ce}, w_adv={c.w_adv})"
 
 
 @_rule("objective", "w_adv")
@@ -205,8 +209,9 @@ def _pairing_fits_the_objective(c: TrialConfig) -> tuple[str, str] | None:
     if c.objective == "seed" and c.effective_pairing != "split":
         return "pairing", f"objective 'seed' splits each batch, so pairing must be 'split', got {c.pairing!r}"
     if c.objective == "dice" and c.effective_pairing != "shared":
-        return "pairing", (f"objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', "
-                           f"got {c.pairing!r}")
+        return "pairing", (
+            f"objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', got {c.pairing!r}"
+        )
     return None
 
 

@@ -10,6 +10,7 @@ A validator that finds several problems, or one below its own field, raises
 ``Problems`` with (sub-location, message) pairs instead of a plain ``ValueError``.
 It imports nothing heavy: the command line checks a space without loading torch.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -104,6 +105,8 @@ def _message(item: Any, loc: Loc, known_keys: Sequence[str]) -> str:
         return f"`{key} {symbol} {_number(ctx[bound])}` must hold, but got ({key}={describe(value)})"
     if kind == "too_short":
         return _too_short(ctx.get("min_length", 1), value)
+    if kind == "string_too_long":
+        return f"at most {ctx['max_length']} characters are allowed, but got {len(value)}"
     if kind == "too_long":
         return f"at most {ctx['max_length']} items are allowed, but got {ctx.get('actual_length', len(value))}"
     if kind == "literal_error":

@@ -22,21 +22,35 @@ is read with a bounded safe YAML loader (``yaml_reader``).
 Modules: ``model`` (the typed params, objectives and space), ``yaml_reader``,
 ``report`` (the problem lines), ``rules``, ``corners``, ``loader`` (``load_space``).
 """
+
 from __future__ import annotations
 
-from sweep.spaces.loader import SPACES_DIR, available_spaces, load_space, resolve_space_path
-from sweep.spaces.model import CategoricalParam, Choice, FloatParam, IntParam, Objective, Param, SearchSpace
+from sweep.spaces.loader import (
+    SPACES_DIR,
+    available_spaces,
+    load_space,
+    resolve_space_path,
+)
+from sweep.spaces.model import (
+    CategoricalParam,
+    Choice,
+    FloatParam,
+    IntParam,
+    Objective,
+    Param,
+    SearchSpace,
+)
 
 __all__ = [
     "SPACES_DIR",
+    "CategoricalParam",
     "Choice",
     "FloatParam",
     "IntParam",
-    "CategoricalParam",
-    "Param",
     "Objective",
+    "Param",
     "SearchSpace",
     "available_spaces",
-    "resolve_space_path",
     "load_space",
+    "resolve_space_path",
 ]

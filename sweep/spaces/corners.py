@@ -18,12 +18,19 @@ problem is shown with the smallest set of sampled values that still causes it
 (a dropped param keeps TrialConfig's default): a bad fixed value reads as
 ``fixed.key``, a bad choice as ``params.key.choices[i]``.
 """
+
 from __future__ import annotations
 
 import itertools
 from typing import Any
 
-from sweep.spaces.model import CategoricalParam, Choice, IntParam, Param, condition_holds
+from sweep.spaces.model import (
+    CategoricalParam,
+    Choice,
+    IntParam,
+    Param,
+    condition_holds,
+)
 from sweep.spaces.report import Report
 from trainable.config import ConfigError, TrialConfig
 
@@ -56,10 +63,11 @@ def check_corners(base: dict[str, Any], params: dict[str, Param], report: Report
     first = {name: corner_values(param)[0] for name, param in params.items()}
     reference = checker.check(first)  # problems every combo shares are not a value's fault
     passed: dict[str, list[Choice]] = {}
-    for name in params:
+    for name, param in params.items():
         activate = _activation(params, name)
-        passed[name] = [v for v in corner_values(params[name])
-                        if not checker.check({**first, **activate, name: v}) - reference]
+        passed[name] = [
+            v for v in corner_values(param) if not checker.check({**first, **activate, name: v}) - reference
+        ]
         if report.full:
             return
     for keys in TrialConfig.rule_key_groups():

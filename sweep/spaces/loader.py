@@ -7,6 +7,7 @@ them to TrialConfig (``sweep.spaces.rules``) and the corner check
 (``sweep.spaces.corners``) on the parts that are valid. Every problem becomes one
 ``file: key.path: rule, bad value`` line of a single ``UserError``.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,15 +20,31 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sweep.errors import UserError
 from sweep.samplers import SAMPLER_NAMES
 from sweep.spaces.corners import check_corners
-from sweep.spaces.model import PARAM, CategoricalParam, FloatParam, IntParam, Objective, Param, SearchSpace
+from sweep.spaces.model import (
+    PARAM,
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    Objective,
+    Param,
+    SearchSpace,
+)
 from sweep.spaces.report import Report
-from sweep.spaces.rules import Registries, check_fixed, check_name, check_param_key, check_param_type, check_when, registries
+from sweep.spaces.rules import (
+    Registries,
+    check_fixed,
+    check_name,
+    check_param_key,
+    check_param_type,
+    check_when,
+    registries,
+)
 from sweep.spaces.yaml_reader import read_yaml
 from trainable.config import TrialConfig
 from trainable.metric_names import OBJECTIVE_METRICS
 from trainable.problems import describe, did_you_mean, problem_lines
 
-__all__ = ["SPACES_DIR", "MAX_TRIALS", "available_spaces", "resolve_space_path", "load_space"]
+__all__ = ["MAX_TRIALS", "SPACES_DIR", "available_spaces", "load_space", "resolve_space_path"]
 
 SPACES_DIR: Path = Path(__file__).resolve().parents[2] / "search_spaces"
 
@@ -62,23 +79,32 @@ class _TopLevel(BaseModel):
     @classmethod
     def _folder_safe(cls, name: str) -> str:
         if not _NAME.fullmatch(name):
-            raise ValueError("must be a folder-safe name (letters, digits, '_', '-', '.'; not starting with '.' or '-'), "
-                             f"got {name!r}")
+            raise ValueError(
+                "must be a folder-safe name (letters, digits, '_', '-', '.'; not starting with '.' or '-'), "
+                f"got {name!r}"
+            )
         return name
 
     @field_validator("sampler")
     @classmethod
     def _known_sampler(cls, sampler: str) -> str:
         if sampler not in SAMPLER_NAMES:
-            raise ValueError(f"unknown sampler {sampler!r}{did_you_mean(sampler, SAMPLER_NAMES)} "
-                             f"(known: {', '.join(SAMPLER_NAMES)})")
+            raise ValueError(
+                f"unknown sampler {sampler!r}{did_you_mean(sampler, SAMPLER_NAMES)} (known: {', '.join(SAMPLER_NAMES)})"
+            )
         return sampler
 
 
 _TOP_KEYS = list(_TopLevel.model_fields)
 # type -> the keys a param of that type takes, in the order the docs list them
-_PARAM_KEYS = {cls.model_fields["type"].default: ["type", *(k for k in cls.model_fields if k not in ("type", "name", "when")), "when"]
-               for cls in (FloatParam, IntParam, CategoricalParam)}
+_PARAM_KEYS = {
+    cls.model_fields["type"].default: [
+        "type",
+        *(k for k in cls.model_fields if k not in ("type", "name", "when")),
+        "when",
+    ]
+    for cls in (FloatParam, IntParam, CategoricalParam)
+}
 
 
 # ------------------------------------------------------------------------ finding files
@@ -100,12 +126,16 @@ def resolve_space_path(name_or_path: str, spaces_dir: Path = SPACES_DIR) -> Path
     if is_path:
         path = Path(name_or_path).expanduser()
         if not path.is_file():
-            raise UserError(f"{name_or_path}: no such search space file (the shipped spaces in {spaces_dir}: {available})")
+            raise UserError(
+                f"{name_or_path}: no such search space file (the shipped spaces in {spaces_dir}: {available})"
+            )
         return path
     path = spaces_dir / f"{name_or_path}.yaml"
     if not path.is_file():
-        raise UserError(f"unknown search space {name_or_path!r}; available: {available} (in {spaces_dir}), "
-                        "or give a path to a .yaml file")
+        raise UserError(
+            f"unknown search space {name_or_path!r}; available: {available} (in {spaces_dir}), "
+            "or give a path to a .yaml file"
+        )
     return path
 
 
@@ -154,8 +184,17 @@ def _validate(raw: dict[Any, Any], source: Path, report: Report) -> SearchSpace 
     if report.lines or top is None:
         return None
     return SearchSpace(
-        name=top.name, description=top.description, source=source, dataset=top.dataset, trials=top.trials,
-        sampler=top.sampler, seed=top.seed, baseline=top.baseline, objectives=objectives, fixed=fixed, params=params,
+        name=top.name,
+        description=top.description,
+        source=source,
+        dataset=top.dataset,
+        trials=top.trials,
+        sampler=top.sampler,
+        seed=top.seed,
+        baseline=top.baseline,
+        objectives=objectives,
+        fixed=fixed,
+        params=params,
     )
 
 
@@ -169,8 +208,10 @@ def _objectives(raw: list[Any], report: Report) -> tuple[Objective, ...]:
             report.add_all(problem_lines(error, f"objectives[{i}]", known_keys=list(Objective.model_fields)))
             continue
         if objective.metric in first:
-            report.add(f"objectives[{i}].metric",
-                       f"duplicate objective {objective.metric!r} (already objectives[{first[objective.metric]}])")
+            report.add(
+                f"objectives[{i}].metric",
+                f"duplicate objective {objective.metric!r} (already objectives[{first[objective.metric]}])",
+            )
             continue
         first[objective.metric] = i
         objectives.append(objective)

@@ -9,34 +9,49 @@ here too). Bounds are inclusive. What a param means for a trial (is it a
 TrialConfig key, are its ``when`` params earlier, do its corners give valid
 configs) is checked in ``sweep.spaces.rules`` and ``sweep.spaces.corners``.
 """
+
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import optuna
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
-from trainable.metric_names import OBJECTIVE_METRICS, METRICS, Direction, direction_of, optuna_direction
+from trainable.metric_names import (
+    METRICS,
+    OBJECTIVE_METRICS,
+    Direction,
+    direction_of,
+    optuna_direction,
+)
 from trainable.problems import Problems, describe, did_you_mean
 
 __all__ = [
+    "MAX_CHOICES",
+    "PARAM",
+    "CategoricalParam",
     "Choice",
     "FloatParam",
     "IntParam",
-    "CategoricalParam",
-    "Param",
-    "PARAM",
-    "MAX_CHOICES",
     "Objective",
+    "Param",
     "SearchSpace",
     "condition_holds",
 ]
 
 # What Optuna accepts as a categorical choice.
-Choice = Union[None, bool, int, float, str]
+Choice = None | bool | int | float | str
 
 # Choices per categorical param. A sampler learns nothing from a handful of trials
 # spread over more; and the space check tries each one (DESIGN 6, issue 13 defect 5).
@@ -54,8 +69,9 @@ def _is_choice(value: Any) -> Any:
 
 def _exact_in_optuna(value: int) -> int:
     if abs(value) > _INT_LIMIT:
-        raise ValueError(f"must be within +-2**53 (Optuna stores param values as floats, exact up to 2**53), "
-                         f"got {describe(value)}")
+        raise ValueError(
+            f"must be within +-2**53 (Optuna stores param values as floats, exact up to 2**53), got {describe(value)}"
+        )
     return value
 
 
@@ -161,7 +177,7 @@ class CategoricalParam(_Param):
         return choices
 
 
-Param = Union[FloatParam, IntParam, CategoricalParam]
+Param = FloatParam | IntParam | CategoricalParam
 # Validates one param's mapping (with its `name` filled in), picking the class by `type`.
 PARAM: TypeAdapter[Param] = TypeAdapter(Annotated[Param, Field(discriminator="type")])
 
@@ -216,10 +232,13 @@ class Objective(BaseModel):
     def _an_objective_metric(cls, metric: str) -> str:
         known = ", ".join(OBJECTIVE_METRICS)
         if metric not in METRICS:
-            raise ValueError(f"unknown metric {metric!r}{did_you_mean(metric, OBJECTIVE_METRICS)} "
-                             f"(known objective metrics: {known})")
+            raise ValueError(
+                f"unknown metric {metric!r}{did_you_mean(metric, OBJECTIVE_METRICS)} (known objective metrics: {known})"
+            )
         if metric not in OBJECTIVE_METRICS:
-            raise ValueError(f"metric {metric!r} is a diagnostic and cannot be an objective (objective metrics: {known})")
+            raise ValueError(
+                f"metric {metric!r} is a diagnostic and cannot be an objective (objective metrics: {known})"
+            )
         return metric
 
     @field_validator("direction")
@@ -229,8 +248,10 @@ class Objective(BaseModel):
         # Directions are defined once (trainable/metric_names.py); a space cannot
         # flip one, so a mismatch is a misunderstanding worth stopping on.
         if metric is not None and direction != direction_of(metric):
-            raise ValueError(f"`direction` must be the one defined for {metric!r} (trainable/metric_names.py), "
-                             f"{direction_of(metric)!r}, but got {direction!r}")
+            raise ValueError(
+                f"`direction` must be the one defined for {metric!r} (trainable/metric_names.py), "
+                f"{direction_of(metric)!r}, but got {direction!r}"
+            )
         return direction
 
 

@@ -1,4 +1,5 @@
 """Collect a space file's problems as ``file: key.path: rule, bad value`` lines; raise them at once."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -42,5 +43,7 @@ class Report:
 
     def raise_if_any(self) -> None:
         if self.lines:
-            more = [f"{self.file}: ... and more problems, not shown (fix these {MAX_PROBLEMS} first)"] if self.more else []
+            more = (
+                [f"{self.file}: ... and more problems, not shown (fix these {MAX_PROBLEMS} first)"] if self.more else []
+            )
             raise UserError("\n".join(self.lines + more))

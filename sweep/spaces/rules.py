@@ -7,6 +7,7 @@ a param's type must fit the key's type, dataset / classifier / discriminator nam
 must be in their registries, and a ``when`` must name an earlier categorical param
 and some of its choices.
 """
+
 from __future__ import annotations
 
 import types
@@ -17,10 +18,20 @@ from sweep.spaces.report import Report
 from trainable.config import TrialConfig
 from trainable.problems import describe, did_you_mean
 
-__all__ = ["DATASET_KEY_RULE", "Registries", "registries", "check_name", "check_fixed", "check_param_key",
-           "check_param_type", "check_when"]
+__all__ = [
+    "DATASET_KEY_RULE",
+    "Registries",
+    "check_fixed",
+    "check_name",
+    "check_param_key",
+    "check_param_type",
+    "check_when",
+    "registries",
+]
 
-DATASET_KEY_RULE = "the dataset is set by the top-level `dataset` key (which the command line's --data overrides), not here"
+DATASET_KEY_RULE = (
+    "the dataset is set by the top-level `dataset` key (which the command line's --data overrides), not here"
+)
 
 # TrialConfig key -> (what it names, the names its registry knows)
 Registries = dict[str, tuple[str, list[str]]]
@@ -109,7 +120,9 @@ def check_param_type(param: Param, report: Report) -> bool:
     return False
 
 
-def check_when(param: Param, declared: list[Any], params: dict[str, Param], fixed: dict[str, Any], report: Report) -> bool:
+def check_when(
+    param: Param, declared: list[Any], params: dict[str, Param], fixed: dict[str, Any], report: Report
+) -> bool:
     """Each ``when`` names an earlier categorical param and only values among its choices."""
     path = f"params.{param.name}.when"
     earlier = declared[: declared.index(param.name)]
@@ -143,4 +156,5 @@ def _when_target_rule(other: str, name: str, declared: list[Any], earlier: list[
     if other in fixed:
         return f"must refer to a param, but {other!r} is fixed (value {describe(fixed[other])})"
     names = [str(e) for e in earlier]
-    return f"refers to an unknown param {other!r}{did_you_mean(other, names)} (earlier params: {', '.join(names) or 'none'})"
+    listed = ", ".join(names) or "none"
+    return f"refers to an unknown param {other!r}{did_you_mean(other, names)} (earlier params: {listed})"

@@ -9,6 +9,7 @@ most 64 deep. Each limit is checked before the nodes it counts are built. A key
 given twice in one mapping is an error naming the key and both lines (YAML itself
 lets the last one win silently).
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,7 +23,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 
 from sweep.errors import UserError
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NODES", "MAX_DEPTH", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "read_yaml"]
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: the shipped spaces are ~1.5 KB
 MAX_NODES = 100_000  # YAML nodes, also after alias expansion: 3x a space with every param at the choices cap
@@ -68,8 +69,9 @@ def _check_events(text: str) -> None:
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
             if nodes > MAX_NODES:
-                raise ComposerError(None, None, f"more than {MAX_NODES:,} YAML nodes, the limit for a search space",
-                                    event.start_mark)
+                raise ComposerError(
+                    None, None, f"more than {MAX_NODES:,} YAML nodes, the limit for a search space", event.start_mark
+                )
 
 
 def _check_duplicate_keys(loader: _BoundedLoader, node: MappingNode) -> None:
@@ -80,8 +82,9 @@ def _check_duplicate_keys(loader: _BoundedLoader, node: MappingNode) -> None:
         key = loader.construct_object(key_node, deep=True)
         try:
             if key in first:
-                raise ConstructorError(None, None, f"key {key!r} is given twice (first at line {first[key] + 1})",
-                                       key_node.start_mark)
+                raise ConstructorError(
+                    None, None, f"key {key!r} is given twice (first at line {first[key] + 1})", key_node.start_mark
+                )
             first[key] = key_node.start_mark.line
         except TypeError:  # an unhashable key: SafeConstructor reports it itself
             continue
@@ -102,8 +105,9 @@ def _check_expanded_size(root: Node) -> None:
         if key in memo:
             return memo[key]
         if key in open_nodes:
-            raise ComposerError(None, None, "an alias refers to a node that contains it (a recursive alias)",
-                                node.start_mark)
+            raise ComposerError(
+                None, None, "an alias refers to a node that contains it (a recursive alias)", node.start_mark
+            )
         open_nodes.add(key)
         if isinstance(node, SequenceNode):
             children = list(node.value)
@@ -114,11 +118,17 @@ def _check_expanded_size(root: Node) -> None:
         sizes = [measure(child) for child in children]
         nodes, levels = 1 + sum(n for n, _ in sizes), 1 + max((d for _, d in sizes), default=0)
         if nodes > MAX_NODES:
-            raise ComposerError(None, None, f"aliases (*name) expand this document to more than {MAX_NODES:,} "
-                                            f"YAML nodes, the limit for a search space", node.start_mark)
+            raise ComposerError(
+                None,
+                None,
+                f"aliases (*name) expand this document to more than {MAX_NODES:,} "
+                f"YAML nodes, the limit for a search space",
+                node.start_mark,
+            )
         if levels > MAX_DEPTH:  # aliases can nest what the file itself does not
-            raise ComposerError(None, None, f"aliases (*name) nest this document more than {MAX_DEPTH} levels deep",
-                                node.start_mark)
+            raise ComposerError(
+                None, None, f"aliases (*name) nest this document more than {MAX_DEPTH} levels deep", node.start_mark
+            )
         open_nodes.discard(key)
         memo[key] = nodes, levels
         return memo[key]
