@@ -34,6 +34,10 @@ class ConfigError(ValueError):
         self.problems = problems
         super().__init__("invalid trial config: " + "; ".join(problems))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[str]]]:
+        # Rebuilt from its problems, not its message: Ray pickles a trial's exception.
+        return ConfigError, (self.problems,)
+
 
 class _DefaultsOnTheClass(type(BaseModel)):  # type: ignore[misc]
     """``TrialConfig.epochs`` reads the field's default, as it did when TrialConfig was a dataclass.

@@ -229,7 +229,8 @@ def _params(raw: dict[Any, Any], fixed: dict[str, Any], known: Registries, repor
         try:
             param = PARAM.validate_python({**spec, "name": name} if isinstance(spec, dict) else spec)
         except ValidationError as error:
-            keys = _PARAM_KEYS.get(spec.get("type") if isinstance(spec, dict) else None, [])
+            kind = spec.get("type") if isinstance(spec, dict) else None
+            keys = _PARAM_KEYS.get(kind, []) if isinstance(kind, str) else []
             report.add_all(problem_lines(error, path, known_keys=keys, skip_tag=True))
             continue
         if not check_param_type(param, report):

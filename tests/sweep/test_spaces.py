@@ -217,6 +217,7 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("param_with_a_name_key", set_in("params", "w_ce", "name", "weight"), ("params.w_ce.name:", "'name'")),
     ("param_not_a_mapping", set_in("params", "w_ce", [0.25, 1.0]), ("params.w_ce:", "[0.25, 1.0]", "a mapping")),
     ("missing_type", delete("params", "w_ce", "type"), ("params.w_ce.type:", "missing")),
+    ("type_not_a_string", set_in("params", "w_ce", "type", ["float"]), ("params.w_ce.type:", "['float']")),
     ("int_bound_beyond_2_53", set_in("params", "disc_depth", "high", 2**60), ("params.disc_depth.high:", str(2**60), "2**53")),
 ]
 

@@ -183,6 +183,11 @@ def test_every_problem_at_once_unknown_keys_types_bounds_and_rules() -> None:
     assert str(ConfigError(problems)).startswith("invalid trial config: ")
 
 
+def test_config_error_survives_pickling() -> None:
+    error = pickle.loads(pickle.dumps(ConfigError(["epochs: bad", "lr: worse"])))
+    assert error.problems == ["epochs: bad", "lr: worse"] and str(error) == "invalid trial config: epochs: bad; lr: worse"
+
+
 def test_a_rule_that_reads_a_bad_value_is_not_checked() -> None:
     # objective is invalid, so whether pairing fits it cannot be known (no made-up complaint).
     assert problems_of({"objective": "gan", "pairing": "split"}) == [
