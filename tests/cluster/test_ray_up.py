@@ -36,10 +36,13 @@ from tests.cluster.sweeps import read_csv, trial_results
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 LAPTOP, HEAD, WORKER = 0, 1, 2
-# Three search trials + the baseline, each asking for half a machine's CPUs: the four
-# start at once, two on each machine (--smoke-test's 2 epochs keep the head busy
-# while the worker machine starts its trial processes).
-SEARCH_TRIALS = 3
+# Five search trials + the baseline, each asking for half a machine's CPUs: two run on
+# each machine at a time. Tune hands a finished trial's process to a trial still
+# waiting for its own, so the head may take over the worker's first two trials when
+# the worker starts its trial processes late (it unpacks the job's working dir first:
+# ~30 s later than the head here). Six trials for four places leave work for the
+# worker machine unless it is later than two of the head's trials.
+SEARCH_TRIALS = 5
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
 
