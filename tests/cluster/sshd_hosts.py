@@ -68,6 +68,10 @@ def missing_ssh_requirements() -> str | None:
     for tool, package in _TOOL_PACKAGES.items():
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed (apt-get install {package})"
+    probe = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "true"],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return f"PID and mount namespaces are not permitted here: {probe.stderr.strip()}"
     return None
 
 
