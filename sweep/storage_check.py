@@ -16,6 +16,7 @@ with each node's own credentials too.
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import sys
 import uuid
@@ -83,6 +84,8 @@ def check_storage_visible(storage: str, timeout_s: float = DEFAULT_TIMEOUT_S) ->
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     if len(nodes) <= 1:
         return
+    if not is_uri(storage):
+        storage = os.path.abspath(storage)  # the nodes look for the driver's path, not their cwd's
     filesystem, root = _open(storage)
     token = uuid.uuid4().hex
     probe = posixpath.join(root, PROBE_PREFIX + token)
