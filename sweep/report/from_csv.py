@@ -21,7 +21,7 @@ from sweep.report.status import STATUSES, Status
 from sweep.spaces import IntParam, Param, SearchSpace
 from trainable.metric_names import METRICS
 
-__all__ = ["records_from_csv", "searched_objectives"]
+__all__ = ["records_from_csv", "searched_objectives", "number_from_cell"]
 
 _INT = re.compile(r"^[+-]?\d+$")
 
@@ -33,7 +33,7 @@ def searched_objectives(space: SearchSpace) -> list[str] | None:
     return [str(c) for c in choices] if choices is not None else None
 
 
-def _number(text: str) -> float | int | None:
+def number_from_cell(text: str) -> float | int | None:
     """A metric cell as it was written: blank -> None, ``3`` -> 3, ``0.5``/``nan`` -> float."""
     if text == "":
         return None
@@ -79,7 +79,7 @@ def _record(row: Mapping[str, str], config: dict[str, Any], params: dict[str, An
         max_epochs=int(row["max_epochs"]),
         config=config,
         params=params,
-        metrics={name: _number(row.get(name, "")) for name in METRICS},
+        metrics={name: number_from_cell(row.get(name, "")) for name in METRICS},
         history=(),
         checkpoint=row["checkpoint"],
         started=None,
