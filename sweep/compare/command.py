@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sweep.compare.plan import COMPARE_DIR, PLAN_FILE, ComparePlan, load_compare_plan, plan_compare, resolve_compare_resources
+from sweep.compare.plan import (
+    COMPARE_DIR,
+    PLAN_FILE,
+    ComparePlan,
+    load_compare_plan,
+    plan_compare,
+    resolve_compare_resources,
+)
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.compare.request import CompareRequest
 from sweep.compare.run import run_compare

@@ -19,7 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sweep.compare.analysis import ARM_METRICS, ArmSummary, CompareReport, PairedResult, headline, pair_arms, summarise_arms
+from sweep.compare.analysis import (
+    ARM_METRICS,
+    ArmSummary,
+    CompareReport,
+    PairedResult,
+    headline,
+    pair_arms,
+    summarise_arms,
+)
 from sweep.compare.gather import gather_runs, read_correctness
 from sweep.compare.plan import ComparePlan
 from sweep.compare.plots import plot_front, plot_tpa
@@ -35,7 +43,8 @@ TPA_CSV = "tpa.csv"
 
 
 def _write_arms_csv(path: Path, arms: list[ArmSummary]) -> None:
-    header = ["arm", "source_trial", "objective", "n_seeds", *[f"{m}_{s}" for m in ARM_METRICS for s in ("mean", "std")]]
+    stats = [f"{m}_{s}" for m in ARM_METRICS for s in ("mean", "std")]
+    header = ["arm", "source_trial", "objective", "n_seeds", *stats]
     rows = [[a.arm.name, a.arm.source_trial, a.arm.config.get("objective", ""), len(a.seeds),
              *[v for m in ARM_METRICS for v in (a.stats[m].mean, a.stats[m].std)]] for a in arms]
     write_csv(path, header, rows)

@@ -89,7 +89,9 @@ def _with_nan_reasons(trials: list[TrialRecord], objectives: Sequence[str]) -> l
     return out
 
 
-def _match_baselines(trials: list[TrialRecord], baselines: list[TrialRecord], objectives: Sequence[str]) -> dict[str, str]:
+def _match_baselines(
+    trials: list[TrialRecord], baselines: list[TrialRecord], objectives: Sequence[str]
+) -> dict[str, str]:
     """Each trial's baseline: the complete one whose batches were shared the same way.
 
     With one baseline it is everyone's (also if a trial's pairing differs); a

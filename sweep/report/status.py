@@ -25,8 +25,9 @@ def trial_status(trial: TuneTrial, max_epochs: int, run: str = "sweep") -> tuple
     """
     epochs = trial.epochs
     if trial.status == "ERROR":
-        reason = error_reason(trial.error_text) if trial.error_text else "Tune marked the trial ERROR but wrote no error.txt"
-        return "error", reason
+        if not trial.error_text:
+            return "error", "Tune marked the trial ERROR but wrote no error.txt"
+        return "error", error_reason(trial.error_text)
     if trial.status == "TERMINATED":
         return ("complete" if epochs >= max_epochs else "stopped_early"), ""
     if epochs >= max_epochs and trial.results:

@@ -31,7 +31,8 @@ def describe_param(param: Param) -> str:
         if param.step not in (None, 1) or (isinstance(param, FloatParam) and param.step is not None):
             text += f", step {param.step:g}"
     if param.when:
-        text += " (only when " + "; ".join(f"{k} in {', '.join(map(param_text, v))}" for k, v in param.when.items()) + ")"
+        conditions = (f"{k} in {', '.join(map(param_text, v))}" for k, v in param.when.items())
+        text += " (only when " + "; ".join(conditions) + ")"
     return text
 
 
@@ -183,7 +184,7 @@ def _trouble_sections(report: Report) -> list[str]:
 def _files_section(report: Report) -> list[str]:
     k = len(report.objectives)
     db, name = report.results_dir / OPTUNA_DB, report.plan.name
-    drawn = "the objective per trial" if k == 1 else "the first two objectives" if k == 2 else "every pair of objectives"
+    drawn = {1: "the objective per trial", 2: "the first two objectives"}.get(k, "every pair of objectives")
     return [
         "## Files", "",
         f"- `{TRIALS_CSV}`: every Tune trial: arm, status, reason, epochs, searched params, final metrics, checkpoint",
