@@ -32,8 +32,11 @@ def _exact_mcnemar_p(only_arm: int, only_baseline: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def _compared(tmp_path: Path, p_right: dict[str, float], *, mixed: bool = False, top: int = 1) -> tuple[ComparePlan, CompareRuns]:
-    plan = plan_compare(sweep_folder(tmp_path, mixed=mixed).results, seeds=3, top=top, first_seed=50)
+def _compared(
+    tmp_path: Path, p_right: dict[str, float], *, mixed: bool = False, top: int = 1, baseline: bool = True
+) -> tuple[ComparePlan, CompareRuns]:
+    plan = plan_compare(sweep_folder(tmp_path, mixed=mixed, baseline=baseline).results, seeds=3, top=top,
+                        first_seed=50)
     plan.save()
     runs = CompareRuns(plan)
     runs.all_complete(p_right)
@@ -114,6 +117,18 @@ def test_mixed_pairings_are_compared_with_their_own_baseline(tmp_path: Path) -> 
     arms = {r["arm"]: r for r in read_csv(folder / "arms.csv")}
     assert list(arms) == ["front-1", "front-2", "baseline-shared", "baseline-split"]
     assert arms["baseline-split"]["objective"] == "independent" and arms["front-1"]["objective"] == "seed"
+
+
+def test_a_baseline_the_sweep_never_ran_is_reported_like_any_other(tmp_path: Path) -> None:
+    plan, runs = _compared(tmp_path, {"front-1": 0.9, "baseline": 0.6}, baseline=False)
+    report = write_compare_report(plan)
+    folder = Path(plan.compare_dir)
+    arms = {r["arm"]: r for r in read_csv(folder / "arms.csv")}
+    assert (arms["baseline"]["source_trial"], arms["baseline"]["objective"], arms["baseline"]["n_seeds"]) == (
+        "", "independent", "3")
+    _check_paired_row(read_csv(folder / "paired.csv")[0], runs, [50, 51, 52])
+    assert "- arms: `front-1` (sweep trial a0000001), `baseline`\n" in (folder / "summary.md").read_text()
+    assert report.paired[0].baseline == "baseline"
 
 
 def test_arms_and_tpa_tables(tmp_path: Path) -> None:
