@@ -45,6 +45,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from sweep.formatting import text_table
 from trainable.config import TrialConfig
 from trainable.loop import PairTraining
 
@@ -299,20 +300,9 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = print) -
     return result
 
 
-def text_table(lines: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns; the first line is the header, underlined with dashes."""
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = []
-    for n, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     header = ("dataset", "setting", "median ms", "ratio", "vs", "target", "result", "faults/step")
-    lines = [header]
+    lines: list[tuple[str, ...]] = []
     for r in rows:
         lines.append((
             r["dataset"],
@@ -325,7 +315,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
             f"{r['extra']['minor_faults_per_step']:.0f}",
         ))
-    return text_table(lines)
+    return text_table(header, lines)
 
 
 # --------------------------------------------------------------------------- CLI
