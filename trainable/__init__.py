@@ -12,7 +12,7 @@ __all__ = ["load_pair", "run_trial", "TrialConfig"]
 
 def __getattr__(name: str) -> Any:
     if name == "load_pair":
-        from trainable.checkpoint import load_pair
+        from trainable.pair import load_pair
 
         return load_pair
     if name == "run_trial":

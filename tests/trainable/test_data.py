@@ -1,4 +1,4 @@
-"""Tests for trainable.data: sources, cache, subsets, errors and on-device batches."""
+"""Tests for the trainable.data package: sources, cache, subsets, errors and on-device batches."""
 from __future__ import annotations
 
 import gzip
@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from trainable import data
+from trainable.data import sources
 from trainable.data import (
     DatasetInfo,
     DatasetMissingError,
@@ -249,7 +250,7 @@ def test_cache_key_depends_on_the_source_folder(tmp_path: Path, private_cache: P
     assert np.array_equal(train_b.images[:, 0].numpy(), second["train_x"])
     assert len(list((private_cache / "tensors").glob("fashion-mnist-*.pt"))) == 2
     # And a cached folder is not read again.
-    monkeypatch.setattr(data, "read_idx_gz", lambda path: pytest.fail(f"re-read {path}"))
+    monkeypatch.setattr(sources, "read_idx_gz", lambda path: pytest.fail(f"re-read {path}"))
     _, again, _ = load_dataset("fashion-mnist", data_dir=str(tmp_path / "a"), download=False)
     assert torch.equal(again.images, train_a.images)
 
@@ -492,6 +493,6 @@ def test_subset_follows_unequal_class_shares() -> None:
     # (a round-robin over classes would give 5 : 5 : 4).
     labels = torch.cat([torch.full((100,), 0), torch.full((30,), 1), torch.full((10,), 2)])
     train = Split(torch.arange(140, dtype=torch.uint8).view(140, 1, 1, 1), labels)
-    counts = torch.bincount(data._subset(train, 14).labels, minlength=3)
+    counts = torch.bincount(data.stratified_subset(train, 14).labels, minlength=3)
     assert ((counts - torch.tensor([10, 3, 1])).abs() <= 1).all()
     assert counts.sum() == 14

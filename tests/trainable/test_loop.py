@@ -8,7 +8,8 @@ import torch
 
 from trainable import load_pair
 from trainable.config import ConfigError, TrialConfig
-from trainable.loop import DivergedError, PairTraining, resolve_device, run_trial
+from trainable.device import resolve_device
+from trainable.loop import DivergedError, PairTraining, run_trial
 from trainable.metric_names import METRICS
 from trainable.step import JointStep, StepSettings
 
