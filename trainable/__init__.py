@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_pair", "run_trial", "TrialConfig"]
+__all__ = ["TrialConfig", "load_pair", "run_trial"]
 
 
 def __getattr__(name: str) -> Any:

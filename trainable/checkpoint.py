@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["STATE_FILE", "CONFIG_FILE", "write_checkpoint", "read_state"]
+__all__ = ["CONFIG_FILE", "STATE_FILE", "read_state", "write_checkpoint"]
 
 STATE_FILE = "state.pt"
 CONFIG_FILE = "config.json"

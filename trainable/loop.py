@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -205,7 +206,7 @@ class PairTraining:
 
 def run_trial(
     config: TrialConfig | dict[str, Any],
-    on_epoch: Callable[[dict[str, float], "PairTraining"], None] | None = None,
+    on_epoch: Callable[[dict[str, float], PairTraining], None] | None = None,
     resume_from: str | Path | None = None,
     device: torch.device | None = None,
 ) -> list[dict[str, float]]:

@@ -24,7 +24,7 @@ from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining
 from trainable.metric_names import METRICS
 
-__all__ = ["train", "DIVERGED_FILE"]
+__all__ = ["DIVERGED_FILE", "train"]
 
 DIVERGED_FILE = "diverged.json"
 

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from trainable import data
-from trainable.data import sources
 from trainable.data import (
     DatasetInfo,
     DatasetMissingError,
@@ -20,6 +19,7 @@ from trainable.data import (
     dataset_names,
     load_dataset,
     read_idx_gz,
+    sources,
 )
 from trainable.registry import UnknownNameError
 

@@ -83,8 +83,8 @@ def _balanced(pairs, truth, rule) -> float:
 
 
 LABELS = [0, 1, 2, 0, 1, 2, 0, 0, 1, 3, 2, 1]
-SAME_CLASS = lambda a, b: a[0] == b[0]  # noqa: E731 (seed: positive = same class)
-SAME_INPUT = lambda a, b: a[1] == b[1]  # noqa: E731 (dice: positive = same input)
+SAME_CLASS = lambda a, b: a[0] == b[0]
+SAME_INPUT = lambda a, b: a[1] == b[1]
 
 
 @pytest.mark.parametrize("objective, truth", [("seed", SAME_CLASS), ("dice", SAME_INPUT)])
@@ -100,7 +100,7 @@ def test_perfect_useless_and_inverted_discriminators(objective, truth) -> None:
 def test_an_imperfect_discriminator_gets_its_balanced_accuracy(objective, truth, seed) -> None:
     # Says "positive" for a true positive unless the class is 1, and for a negative
     # when the two indices sum to a multiple of 3: right on some of each kind.
-    rule = lambda a, b: (truth(a, b) and a[0] != 1) or (not truth(a, b) and (a[1] + b[1]) % 3 == 0)  # noqa: E731
+    rule = lambda a, b: (truth(a, b) and a[0] != 1) or (not truth(a, b) and (a[1] + b[1]) % 3 == 0)
     disc = RuleD(rule)
     got = discriminator_accuracy(disc, objective, _reps(LABELS), torch.tensor(LABELS), seed=seed)
     assert 0.0 < got < 1.0
@@ -119,7 +119,7 @@ def test_an_imperfect_discriminator_gets_its_balanced_accuracy(objective, truth,
 
 
 def test_discriminator_accuracy_is_repeatable_and_restores_mode() -> None:
-    rule = lambda a, b: (a[1] * 7 + b[1]) % 2 == 0  # noqa: E731
+    rule = lambda a, b: (a[1] * 7 + b[1]) % 2 == 0
     disc = RuleD(rule).train()
     reps, labels = _reps(LABELS), torch.tensor(LABELS)
     first = discriminator_accuracy(disc, "seed", reps, labels, seed=5)

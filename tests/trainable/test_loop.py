@@ -159,7 +159,7 @@ def test_tune_function_checkpoints_every_n_epochs_and_at_the_end(monkeypatch, ev
 
     monkeypatch.setattr(ray.tune, "report", report)
     monkeypatch.setattr(ray.tune, "get_checkpoint", lambda: None)
-    monkeypatch.setattr(tune_function.ray, "get_gpu_ids", lambda: [])
+    monkeypatch.setattr(tune_function.ray, "get_gpu_ids", list)
     tune_function.train({**SMALL, "train_size": 128, "epochs": epochs, "checkpoint_every": every, "objective": "seed"})
     assert [epoch for epoch, _ in reports] == list(range(1, epochs + 1))
     # A checkpoint exactly on the expected epochs, each holding the state of its own epoch.

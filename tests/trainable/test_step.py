@@ -9,7 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainable.models import create_classifier, create_discriminator
-from trainable.step import JointStep, StepSettings, dice_adversarial_term, same_class_partners, seed_pairs
+from trainable.step import (
+    JointStep,
+    StepSettings,
+    dice_adversarial_term,
+    same_class_partners,
+    seed_pairs,
+)
 
 NUM_CLASSES = 4
 

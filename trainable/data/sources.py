@@ -17,7 +17,13 @@ import numpy as np
 
 from trainable.data.cache import load_cached
 from trainable.data.readers import read_cifar_batch, read_idx_gz
-from trainable.data.types import DatasetMissingError, Source, Split, cache_dir, split_from_numpy
+from trainable.data.types import (
+    DatasetMissingError,
+    Source,
+    Split,
+    cache_dir,
+    split_from_numpy,
+)
 from trainable.registry import Registry
 
 __all__ = ["DATASETS", "DEBIAN_FASHION_MNIST_DIR", "dataset_names"]
