@@ -50,17 +50,8 @@ from trainable.config import TrialConfig
 from trainable.loop import PairTraining
 
 __all__ = [
-    "BenchSettings",
-    "Case",
-    "Row",
-    "build_cases",
-    "build_trial",
-    "format_table",
-    "main",
-    "repeat",
-    "run_benchmark",
-    "single_step",
-    "time_interleaved",
+    "BenchSettings", "Case", "Row", "build_cases", "build_trial", "format_table", "main", "repeat",
+    "run_benchmark", "single_step", "time_interleaved",
 ]
 
 # The issue's targets. Ratios are "at most".
@@ -133,16 +124,9 @@ def build_trial(raw: dict[str, Any], device: torch.device | None = None) -> Pair
 def _trial(settings: BenchSettings, dataset: str, objective: str, pairing: str, disc_arch: str = "mlp") -> PairTraining:
     """A trial built by the training loop's own code, on the CPU."""
     return build_trial({
-        "dataset": dataset,
-        "train_size": settings.train_size,
-        "classifier": settings.classifier,
-        "width": settings.width,
-        "batch_size": settings.batch_size,
-        "objective": objective,
-        "pairing": pairing,
-        "disc_arch": disc_arch,
-        "device": "cpu",
-        "seed": settings.seed,
+        "dataset": dataset, "train_size": settings.train_size, "classifier": settings.classifier,
+        "width": settings.width, "batch_size": settings.batch_size, "objective": objective, "pairing": pairing,
+        "disc_arch": disc_arch, "device": "cpu", "seed": settings.seed,
     })
 
 
