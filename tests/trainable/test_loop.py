@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-from trainable import load_pair
 from trainable.config import ConfigError, TrialConfig
 from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining, run_trial
@@ -52,21 +51,6 @@ def test_same_config_same_result_and_other_seed_other_result():
     c = run_trial({**SMALL, "epochs": 1, "objective": "dice", "seed": 5})[-1]
     assert a["train_loss"] == b["train_loss"] and a["ensemble_acc"] == b["ensemble_acc"]
     assert a["train_loss"] != c["train_loss"]
-
-
-def test_load_pair_returns_the_trained_pair(tmp_path):
-    saved = {}
-
-    def save(metrics, training):
-        training.save(tmp_path / f"epoch{training.epoch}")
-        saved["outputs"] = training.last_outputs
-
-    run_trial({**SMALL, "epochs": 1, "objective": "seed"}, on_epoch=save)
-    pair = load_pair(tmp_path / "epoch1")
-    assert pair.config.objective == "seed" and pair.epoch == 1 and pair.discriminator is not None
-    assert not pair.net_1.training and not pair.net_2.training
-    assert torch.equal(pair.test_predictions.long(), saved["outputs"].predictions)
-    assert torch.equal(pair.test_labels, saved["outputs"].labels)
 
 
 def test_a_non_finite_loss_names_the_epoch_and_step():
