@@ -56,6 +56,23 @@ def _worker(config: dict[str, Any], threads: int, seconds: float, barrier: Any, 
     results.put({"pid": os.getpid(), "images": images, "seconds": elapsed, "peak_bytes": peak, "kind": kind})
 
 
+def _collect(workers: list[Any], results: Any, timeout_s: float) -> list[dict[str, Any]]:
+    """Every worker's result; a worker that dies (or a hang past ``timeout_s``) is an error."""
+    import queue
+
+    rows: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while len(rows) < len(workers):
+        try:
+            rows.append(results.get(timeout=2.0))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                raise RuntimeError(f"sharing run of {len(workers)} trials failed: {len(rows)} results, "
+                                   f"worker exit codes {[w.exitcode for w in workers]}") from None
+    return rows
+
+
 def _one_count(config: dict[str, Any], n: int, seconds: float) -> list[dict[str, Any]]:
     ctx = mp.get_context("spawn")  # a fresh process per trial, never a fork of a CUDA parent
     barrier, results = ctx.Barrier(n), ctx.Queue()
@@ -64,13 +81,12 @@ def _one_count(config: dict[str, Any], n: int, seconds: float) -> list[dict[str,
     for w in workers:
         w.start()
     try:
-        rows = [results.get(timeout=_BARRIER_TIMEOUT_S + seconds * 4 + 120) for _ in range(n)]
+        return _collect(workers, results, _BARRIER_TIMEOUT_S + seconds * 4 + 120)
     finally:
         for w in workers:
             w.join(timeout=60)
             if w.is_alive():
                 w.kill()
-    return rows
 
 
 def run_sharing(settings: Any, config: dict[str, Any], log: Callable[[str], None]) -> list[dict[str, Any]]:
