@@ -38,7 +38,7 @@ from sweep.formatting import text_table
 from trainable.config import ConfigError, TrialConfig
 from trainable.loop import PairTraining, run_trial
 
-__all__ = ["AccuracyCase", "CASES", "QUICK_CASES", "Result", "case_config", "run_case", "format_table", "main"]
+__all__ = ["CASES", "QUICK_CASES", "AccuracyCase", "Result", "case_config", "format_table", "main", "run_case"]
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,9 @@ def _sweep(args: argparse.Namespace) -> int:
         check_wandb()
     info = _connect(args.address, not args.no_dashboard)
     plan = resolve_resources(plan, info.cpus, info.gpus)
+    from sweep.resources_check import check_trial_fits, node_resources
+
+    check_trial_fits(plan.cpus_per_trial, plan.gpus_per_trial, node_resources())
     _print_start(plan.name, plan.results_dir, info)
     return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
 
