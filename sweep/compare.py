@@ -24,16 +24,16 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from sweep.errors import UserError
-from sweep.searcher import BASELINE_ARM
+from sweep.baselines import BASELINE_ARM
 
 __all__ = [
     "COMPARE_DIR", "Arm", "ComparePlan", "Run", "plan_compare", "run_compare", "collect_runs",
-    "load_compare_plan", "run_compare_command",
+    "load_compare_plan", "CompareRequest", "run_compare_request",
 ]
 
 COMPARE_DIR = "compare"
@@ -141,51 +141,27 @@ def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 
 
 
 # ------------------------------------------------------------------------- running
-def _tuner_parts(plan: ComparePlan):
-    from ray import tune
+def _tune_spec(plan: ComparePlan) -> Any:
+    from sweep.tune_assembly import TuneSpec
 
-    from sweep.runner import trial_name
-    from sweep.searcher import ListSearcher
-    from trainable.tune_function import train
-
-    trainable = tune.with_resources(train, {"cpu": plan.cpus_per_trial or 1.0, "gpu": plan.gpus_per_trial or 0.0})
-    configs = plan.run_configs()
-    tune_config = tune.TuneConfig(
-        search_alg=ListSearcher(configs, metric="ensemble_acc", mode="max"),
-        num_samples=len(configs),
-        max_concurrent_trials=plan.max_concurrent,
-        reuse_actors=True,
-        trial_name_creator=trial_name,
-        trial_dirname_creator=trial_name,
+    return TuneSpec(
+        name="tune", storage_path=plan.compare_dir, num_samples=len(plan.run_configs()),
+        cpus_per_trial=plan.cpus_per_trial or 1.0, gpus_per_trial=plan.gpus_per_trial or 0.0,
+        max_failures=plan.max_failures, keep_checkpoints=1,
+        metric_columns=["ensemble_acc", "member_acc", "disagreement", "epoch"], parameter_columns=["arm", "seed"],
+        max_concurrent=plan.max_concurrent,
     )
-    run_config = tune.RunConfig(
-        name="tune",
-        storage_path=plan.compare_dir,
-        failure_config=tune.FailureConfig(max_failures=plan.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        progress_reporter=tune.CLIReporter(
-            metric_columns=["ensemble_acc", "member_acc", "disagreement", "epoch"],
-            parameter_columns=["arm", "seed"], max_report_frequency=15,
-        ),
-        verbose=1,
-    )
-    return trainable, tune_config, run_config
 
 
 def run_compare(plan: ComparePlan, resume: bool = False) -> None:
-    import os
+    from sweep.searcher import ListSearcher
+    from sweep.tune_assembly import make_tuner, restore_tuner
 
-    from ray import tune
-
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    trainable, tune_config, run_config = _tuner_parts(plan)
     if resume:
-        if not tune.Tuner.can_restore(plan.tune_path):
-            raise UserError(f"{plan.compare_dir}: nothing to resume at {plan.tune_path}")
-        tuner = tune.Tuner.restore(plan.tune_path, trainable=trainable, resume_unfinished=True)
+        tuner = restore_tuner(plan.tune_path, _tune_spec(plan), where=plan.compare_dir)
     else:
         plan.save()
-        tuner = tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
+        tuner = make_tuner(_tune_spec(plan), ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max"))
     tuner.fit()
 
 
@@ -283,25 +259,26 @@ def _fmt(value: float | None) -> str:
 
 
 # ------------------------------------------------------------------- command line
-def run_compare_command(argv: Sequence[str]) -> int:
-    from sweep.cli import _Parser, _non_negative_float, _positive_int
+@dataclass(frozen=True)
+class CompareRequest:
+    """``launch.py compare DIR ...`` as a typed request (``sweep.cli`` builds it)."""
 
-    p = _Parser(prog="launch.py compare",
-                description="Retrain a sweep's top Pareto configurations and its independent baseline over "
-                "K paired seeds, then report paired statistics and a verdict.")
-    p.add_argument("dir", help="a finished sweep's results folder, e.g. experiments/<name>")
-    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per arm (default 3; >= 2 for intervals)")
-    p.add_argument("--top", type=_positive_int, default=2, help="Pareto configurations to retrain (default 2)")
-    p.add_argument("--first-seed", type=int, default=1000,
-                   help="seeds are FIRST_SEED .. FIRST_SEED+K-1 (default 1000, away from the sweep's own seed)")
-    p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--max-concurrent", type=_positive_int, default=None)
-    p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
-    p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
-    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
-    args = p.parse_args(list(argv))
+    sweep_dir: str
+    seeds: int = 3
+    top: int = 2
+    first_seed: int = 1000
+    address: str | None = None
+    cpus_per_trial: float | None = None
+    gpus_per_trial: float | None = None
+    max_concurrent: int | None = None
+    resume: bool = False
+    report_only: bool = False
+    dashboard: bool = True
+
+
+def run_compare_request(request: CompareRequest) -> int:
+    args = argparse.Namespace(**{**asdict(request), "dir": request.sweep_dir,
+                                 "no_dashboard": not request.dashboard})
     return _compare(args)
 
 

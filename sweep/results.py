@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sweep.errors import UserError
-from sweep.plan import PLAN_FILE, SPACE_COPY, TUNE_DIR, SweepPlan, load_plan
-from sweep.searcher import BASELINE_ARM
+from sweep.plan import PLAN_FILE, SPACE_COPY, TUNE_DIR, SweepPlan, load_plan, planned_baselines
+from sweep.baselines import BASELINE_ARM
 from sweep.spaces import CategoricalParam, FloatParam, IntParam, Param, SearchSpace
 from trainable.config import ConfigError, TrialConfig
 from trainable.metric_names import METRICS
@@ -935,9 +935,7 @@ def _summary(report: Report) -> str:
     search = report.search_trials
     counts = report.counts
     finished = counts["complete"] + counts["stopped_early"] + counts["error"]
-    from sweep.runner import baseline_configs
-
-    baselines_planned = len(baseline_configs(plan, space)) if plan.baseline else 0
+    baselines_planned = len(planned_baselines(plan, space))
     started = [t.started for t in report.trials if t.started is not None]
     ended = [t.ended for t in report.trials if t.ended is not None]
     out: list[str] = [f"# Sweep `{plan.name}`", ""]

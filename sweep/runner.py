@@ -6,58 +6,59 @@ Layout of ``<storage>/<name>/`` (the results folder):
   nothing else;
 * ``space.yaml``  a copy of the search space file as it was run;
 * ``tune/``       Ray Tune's own experiment folder (trials, checkpoints, searcher);
-* the report files written by ``sweep.results`` (trials.csv, pareto.*, optuna.db,
+* the report files written by ``sweep.report`` (trials.csv, pareto.*, optuna.db,
   summary.md).
+
+``build_tuner`` is the one public way to get a sweep's ``tune.Tuner``; the CLI and
+the benchmarks both use it (the benchmarks with a trivial trainable).
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sweep.errors import UserError
-from sweep.plan import TUNE_DIR, SweepPlan, load_plan
+from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
+from sweep.searcher import DefineByRun, SweepSearcher
 from sweep.spaces import SearchSpace
+from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
 
-__all__ = ["run_sweep", "resume_sweep", "baseline_configs"]
+__all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
 
-
-# --------------------------------------------------------------------- building
-def baseline_configs(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]]:
-    """The `independent` pairs the sweep's arms are compared with.
-
-    Same fixed settings (data, classifier, epochs, batch size, seed), no
-    discriminator, and the data seen the way the arms see it: `seed` arms split each
-    batch, `dice` arms share it. When the space searches the objective itself, one
-    baseline per pairing it can produce. Searched params a baseline also has (a
-    classifier lr, say) keep the TrialConfig default.
-    """
-    from trainable.config import TrialConfig
-
-    if "objective" in space.params:
-        objectives = list(space.params["objective"].choices)
-    else:
-        objectives = [plan.fixed.get("objective", TrialConfig.objective)]
-    pairings = sorted({plan.fixed.get("pairing") or ("split" if o == "seed" else "shared") for o in objectives})
-    return [{**plan.fixed, "objective": "independent", "w_adv": 0.0, "pairing": p} for p in pairings]
+Trainable = Callable[[dict[str, Any]], None]
+KEEP_CHECKPOINTS = 2  # per trial: the last one to resume from, and the one before in case it is torn
 
 
-def _trainable(plan: SweepPlan, trainable: Callable[[dict[str, Any]], None] | None = None):
-    from ray import tune
+def tune_spec(plan: SweepPlan, space: SearchSpace, *, callbacks: Sequence[Any] = (), reuse_actors: bool = True) -> TuneSpec:
+    """What Tune needs from a resourced plan (see ``sweep.plan.resolve_resources``)."""
+    if plan.cpus_per_trial is None or plan.gpus_per_trial is None:
+        raise ValueError("the plan has no per-trial resources yet; call sweep.plan.resolve_resources first")
+    extra = list(callbacks)
+    if plan.wandb_project:
+        from ray.air.integrations.wandb import WandbLoggerCallback
 
-    from trainable.tune_function import train
+        extra.insert(0, WandbLoggerCallback(project=plan.wandb_project, group=plan.name))
+    return TuneSpec(
+        name=TUNE_DIR,
+        storage_path=plan.tune_storage,
+        num_samples=plan.trials + len(planned_baselines(plan, space)),
+        cpus_per_trial=plan.cpus_per_trial,
+        gpus_per_trial=plan.gpus_per_trial,
+        max_failures=plan.max_failures,
+        keep_checkpoints=KEEP_CHECKPOINTS,
+        metric_columns=[*space.metric_names(), "epoch"],
+        parameter_columns=list(space.params),
+        max_concurrent=plan.max_concurrent,
+        callbacks=tuple(extra),
+        reuse_actors=reuse_actors,
+    )
 
-    resources = {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}
-    return tune.with_resources(trainable or train, resources)
 
-
-def _searcher(plan: SweepPlan, space: SearchSpace):
-    from ray.tune.search import ConcurrencyLimiter
+def build_searcher(plan: SweepPlan, space: SearchSpace) -> SweepSearcher:
+    """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``."""
     from ray.tune.search.optuna import OptunaSearch
 
     from sweep.samplers import create_sampler
-    from sweep.searcher import DefineByRun, SweepSearcher
 
     optuna_search = OptunaSearch(
         space=DefineByRun(space.sample, plan.fixed),
@@ -65,98 +66,55 @@ def _searcher(plan: SweepPlan, space: SearchSpace):
         mode=space.tune_modes(),
         sampler=create_sampler(space.sampler, space.seed, len(space.objectives), conditional=space.is_conditional),
     )
-    baselines = baseline_configs(plan, space) if plan.baseline else []
-    return ConcurrencyLimiter(SweepSearcher(optuna_search, baselines), max_concurrent=plan.max_concurrent)
+    return SweepSearcher(optuna_search, planned_baselines(plan, space))
 
 
-def _run_config(plan: SweepPlan, space: SearchSpace):
-    from ray import tune
-
-    callbacks = []
-    if plan.wandb_project:
-        from ray.air.integrations.wandb import WandbLoggerCallback
-
-        callbacks.append(WandbLoggerCallback(project=plan.wandb_project, group=plan.name))
-    reporter = tune.CLIReporter(
-        metric_columns=[*space.metric_names(), "epoch"],
-        parameter_columns=list(space.params),
-        max_report_frequency=15,
-        sort_by_metric=False,
-    )
-    return tune.RunConfig(
-        name=TUNE_DIR,
-        storage_path=plan.tune_storage,
-        failure_config=tune.FailureConfig(max_failures=plan.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=callbacks,
-        progress_reporter=reporter,
-        verbose=1,
-    )
-
-
-def _tune_config(plan: SweepPlan, space: SearchSpace):
-    from ray import tune
+def build_scheduler(plan: SweepPlan) -> Any:
+    """ASHA on ``--early-stop``'s metric, one rung per epoch; None without early stopping."""
+    if not plan.early_stop:
+        return None
     from ray.tune.schedulers import ASHAScheduler
 
     from trainable.metric_names import direction_of
 
-    scheduler = None
-    if plan.early_stop:
-        epochs = int(plan.fixed.get("epochs", 1))
-        scheduler = ASHAScheduler(
-            metric=plan.early_stop, mode=direction_of(plan.early_stop), time_attr="training_iteration",
-            max_t=max(epochs, 1), grace_period=1, reduction_factor=2,
-        )
-    return tune.TuneConfig(
-        search_alg=_searcher(plan, space),
-        scheduler=scheduler,
-        num_samples=plan.trials + (len(baseline_configs(plan, space)) if plan.baseline else 0),
-        reuse_actors=True,  # ~10x less per-trial overhead (DESIGN §6)
-        trial_name_creator=trial_name,
-        trial_dirname_creator=trial_name,
+    epochs = int(plan.fixed.get("epochs", 1))
+    return ASHAScheduler(
+        metric=plan.early_stop, mode=direction_of(plan.early_stop), time_attr="training_iteration",
+        max_t=max(epochs, 1), grace_period=1, reduction_factor=2,
     )
 
 
-def trial_name(trial) -> str:
-    """Short trial folder names: the id alone (params live in params.json)."""
-    return f"trial_{trial.trial_id}"
+def build_tuner(
+    plan: SweepPlan,
+    space: SearchSpace,
+    trainable: Trainable | None = None,
+    *,
+    searcher: SweepSearcher | None = None,
+    callbacks: Sequence[Any] = (),
+    reuse_actors: bool = True,
+) -> Any:
+    """The sweep's ``tune.Tuner`` (not started).
 
-
-def _use_classic_progress_table() -> None:
-    # Ray's newer console output ignores `progress_reporter`; the classic one prints
-    # Tune's trial table with exactly the objective columns we ask for.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-
-
-# ----------------------------------------------------------------------- running
-def run_sweep(
-    plan: SweepPlan, space: SearchSpace, *, trainable: Callable[[dict[str, Any]], None] | None = None
-) -> Path:
-    """Run the whole sweep; returns the results folder (report not yet written).
-
-    ``trainable`` replaces the real one (``trainable.tune_function.train``); the
-    benchmarks pass a trivial function to time the sweep machinery alone.
+    ``trainable`` None is netsep's real one (``trainable.tune_function.train``);
+    ``searcher`` lets a caller keep a handle on the searcher (and its Optuna study);
+    ``callbacks`` are extra Tune callbacks; ``reuse_actors=False`` exists only to
+    measure what reusing actors saves.
     """
-    from ray import tune
+    spec = tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors)
+    return make_tuner(spec, searcher or build_searcher(plan, space), trainable=trainable,
+                      scheduler=build_scheduler(plan))
 
-    _use_classic_progress_table()
+
+def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> Path:
+    """Run the whole sweep; returns the results folder (report not yet written)."""
+    tuner = build_tuner(plan, space, trainable)
     plan.save()
-    tuner = tune.Tuner(_trainable(plan, trainable), tune_config=_tune_config(plan, space), run_config=_run_config(plan, space))
     tuner.fit()
     return Path(plan.results_dir)
 
 
-def resume_sweep(results_dir: str | Path) -> Path:
-    """Continue an interrupted sweep to its full number of trials."""
-    from ray import tune
-
-    _use_classic_progress_table()
-    plan, space = load_plan(results_dir)
-    if not tune.Tuner.can_restore(plan.tune_path):
-        raise UserError(f"{results_dir}: nothing to resume at {plan.tune_path} "
-                        "(the sweep never started, or its Tune folder was removed)")
-    tuner = tune.Tuner.restore(plan.tune_path, trainable=_trainable(plan), resume_unfinished=True,
-                               resume_errored=False)
+def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> Path:
+    """Continue an interrupted sweep (``plan`` from ``load_plan``) to its full number of trials."""
+    tuner = restore_tuner(plan.tune_path, tune_spec(plan, space), trainable=trainable, where=plan.results_dir)
     tuner.fit()
     return Path(plan.results_dir)
-

@@ -13,15 +13,16 @@
 from __future__ import annotations
 
 import pickle
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import optuna
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-__all__ = ["DefineByRun", "SweepSearcher", "ListSearcher", "BASELINE_ARM"]
+from sweep.baselines import BASELINE_ARM
 
-BASELINE_ARM = "baseline"  # the `arm` label of the baseline trial
+__all__ = ["DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
 
 
 class DefineByRun:
@@ -90,7 +91,20 @@ class SweepSearcher(Searcher):
 
     @property
     def study(self) -> optuna.Study:
-        return self.inner._ot_study
+        """The live Optuna study: the search trials in the order they were proposed."""
+        return optuna_study(self.inner)
+
+
+def optuna_study(search: OptunaSearch) -> optuna.Study:
+    """The study inside Ray's ``OptunaSearch``.
+
+    Ray (2.52-2.60) offers no public accessor for it; this is the one place in netsep
+    that reads the private attribute, so a Ray upgrade that renames it breaks here.
+    """
+    study = search._ot_study
+    if study is None:  # OptunaSearch makes it once it knows its space and metrics
+        raise RuntimeError("the OptunaSearch has no study yet (no space, metric or mode set)")
+    return study
 
 
 def _stopped_early(result: dict) -> bool:
