@@ -53,6 +53,9 @@ TUNE_DIR = "tune"
 _NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Trial settings that netsep sets itself: `arm` labels baselines and compare arms.
 _RESERVED_SETTINGS = ("arm",)
+# URI schemes that Ray Tune's storage (pyarrow.fs.FileSystem.from_uri) understands.
+_STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
+_NAME_MAX = 255  # bytes in one path component on Linux filesystems, when pathconf cannot say
 
 
 @dataclass(frozen=True)
@@ -171,15 +174,19 @@ def resolve_settings(
     if data:
         fixed["dataset"] = data
     if data_dir:
-        fixed["data_dir"] = str(Path(data_dir).resolve())
+        fixed["data_dir"] = data_dir
     if epochs:
         fixed["epochs"] = epochs
     _check_overrides(space, overrides)
     fixed.update(overrides)
+    if isinstance(fixed.get("data_dir"), str) and fixed["data_dir"]:
+        # Trials run in Ray's own working folders: a relative path must mean the user's.
+        fixed["data_dir"] = str(Path(fixed["data_dir"]).expanduser().resolve())
     try:
         TrialConfig.from_dict(fixed)
     except ConfigError as err:
         raise UserError(f"command line / {space.source} fixed settings: " + "; ".join(err.problems)) from None
+    _check_names(fixed, space)
     _check_dataset(fixed)
     return fixed
 
@@ -189,6 +196,22 @@ def _check_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> None:
     if clash:
         raise UserError(f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
                         f"{space.source}; a searched parameter cannot also be fixed")
+    reserved = sorted(set(overrides) & set(_RESERVED_SETTINGS))
+    if reserved:
+        raise UserError(f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved[0]!r} is set by netsep "
+                        "itself (it labels baseline and compare runs), not a trial setting")
+
+
+def _check_names(fixed: Mapping[str, Any], space: SearchSpace) -> None:
+    """Classifier and discriminator names must be in their registries (as the space's own are)."""
+    from trainable.models import classifier_names, discriminator_names
+
+    for key, kind, names in (("classifier", "classifier", classifier_names()),
+                             ("disc_arch", "discriminator", discriminator_names())):
+        value = fixed.get(key)
+        if value is not None and value not in names:
+            raise UserError(f"command line / {space.source} fixed settings: {key}: unknown {kind} {value!r}; "
+                            f"known: {', '.join(names)}")
 
 
 def _check_flags(request: SweepRequest) -> None:
@@ -206,29 +229,48 @@ def _results_location(name: str, storage: str) -> tuple[str, str]:
     if not _NAME_RULE.fullmatch(name):
         raise UserError(f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'")
     if is_uri(storage):
+        scheme = storage.partition("://")[0].lower()
+        if scheme not in _STORAGE_SCHEMES:
+            raise UserError(f"--storage: {storage!r}: unknown storage scheme {scheme + '://'!r}; use a local or NFS "
+                            f"path, or one of {', '.join(s + '://' for s in _STORAGE_SCHEMES)}")
         results_dir = (Path("experiments") / name).resolve()
         tune_storage = f"{storage.rstrip('/')}/{name}"
     else:
-        _check_writable(storage)
         results_dir = (Path(storage) / name).resolve()
         tune_storage = str(results_dir)
+    _check_writable(str(results_dir.parent), "--storage" if not is_uri(storage) else "results folder")
+    _check_name_length(name, results_dir.parent)
     if results_dir.exists():
         raise UserError(f"--name: results folder {str(results_dir)!r} already exists; "
                         f"continue it with --resume {results_dir} or choose another --name")
     return str(results_dir), tune_storage
 
 
-def _check_writable(storage: str) -> None:
-    """The nearest existing ancestor of ``storage`` must be a writable folder."""
-    probe = Path(storage).resolve()
-    while not probe.exists():
-        if probe.parent == probe:
-            break
+def _nearest_existing(path: Path) -> Path:
+    probe = path.resolve()
+    while not probe.exists() and probe.parent != probe:
         probe = probe.parent
+    return probe
+
+
+def _check_writable(storage: str, flag: str = "--storage") -> None:
+    """The nearest existing ancestor of ``storage`` must be a writable folder."""
+    probe = _nearest_existing(Path(storage))
     if not probe.is_dir():
-        raise UserError(f"--storage: {storage!r} must be a folder, but {str(probe)!r} is a file")
+        raise UserError(f"{flag}: {storage!r} must be a folder, but {str(probe)!r} is a file")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--storage: cannot write under {storage!r} ({str(probe)!r} is not writable)")
+        raise UserError(f"{flag}: cannot write under {storage!r} ({str(probe)!r} is not writable)")
+
+
+def _check_name_length(name: str, parent: Path) -> None:
+    """The folder name must fit the filesystem it goes on (ENAMETOOLONG otherwise)."""
+    try:
+        limit = os.pathconf(_nearest_existing(parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = _NAME_MAX
+    if len(name.encode()) > limit:
+        raise UserError(f"--name: {name[:40]!r}... is {len(name.encode())} bytes long; a folder name on "
+                        f"{_nearest_existing(parent)} holds at most {limit}")
 
 
 def _check_dataset(fixed: Mapping[str, Any]) -> None:
@@ -240,9 +282,16 @@ def _check_dataset(fixed: Mapping[str, Any]) -> None:
         raise UserError(f"dataset: unknown dataset {name!r}; known: {', '.join(dataset_names())}")
     try:
         # Loads (and caches) it once here, so the trials find it ready; no download.
-        load_dataset(name, fixed.get("data_dir"), fixed.get("train_size"), download=False)
+        _, train, _ = load_dataset(name, fixed.get("data_dir"), fixed.get("train_size"), download=False)
     except DatasetMissingError as err:
         raise UserError(f"dataset {name!r}: {err}") from None
+    except ValueError as err:  # train_size larger than the training split
+        raise UserError(f"train_size: dataset {name!r}: {err}") from None
+    batch_size = int(fixed.get("batch_size", 0) or 0)
+    examples = len(train.labels)
+    if batch_size > examples:
+        raise UserError(f"batch_size: {batch_size} is larger than the {examples} training examples of {name!r}"
+                        f"{' (train_size)' if fixed.get('train_size') else ''}; each step needs one full batch")
 
 
 # ------------------------------------------------------------------ derived values

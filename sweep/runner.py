@@ -14,10 +14,15 @@ the benchmarks both use it (the benchmarks with a trivial trainable).
 """
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sweep.baselines import BASELINE_ARM
+from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
 from sweep.searcher import DefineByRun, SweepSearcher
 from sweep.spaces import SearchSpace
@@ -58,15 +63,17 @@ def build_searcher(plan: SweepPlan, space: SearchSpace) -> SweepSearcher:
     """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``."""
     from ray.tune.search.optuna import OptunaSearch
 
-    from sweep.samplers import create_sampler
+    from sweep.samplers import create_sampler, resumed_sampler
 
+    n_objectives = len(space.objectives)
     optuna_search = OptunaSearch(
         space=DefineByRun(space.sample, plan.fixed),
         metric=space.metric_names(),  # lists go on the searcher, never on TuneConfig
         mode=space.tune_modes(),
-        sampler=create_sampler(space.sampler, space.seed, len(space.objectives), conditional=space.is_conditional),
+        sampler=create_sampler(space.sampler, space.seed, n_objectives, conditional=space.is_conditional),
     )
-    return SweepSearcher(optuna_search, planned_baselines(plan, space))
+    reseed = functools.partial(resumed_sampler, space.sampler, space.seed, n_objectives, space.is_conditional)
+    return SweepSearcher(optuna_search, planned_baselines(plan, space), reseed=reseed)
 
 
 def build_scheduler(plan: SweepPlan) -> Any:
@@ -105,16 +112,79 @@ def build_tuner(
                       scheduler=build_scheduler(plan))
 
 
-def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> Path:
-    """Run the whole sweep; returns the results folder (report not yet written)."""
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How a ``fit()`` ended, from Tune's public ``ResultGrid``."""
+
+    results_dir: Path
+    planned: int  # trials the sweep runs: search trials plus baselines
+    ended: int  # trials that ended (finished, stopped early, or errored)
+    search_trials: int  # search trials Tune started (the baselines are not search trials)
+    search_errors: int  # search trials that ended with an error
+    first_error: str  # the first errored search trial's error, one line ("" when none)
+
+    @property
+    def finished(self) -> bool:
+        """Every planned trial ended: Tune did not stop early (Ctrl-C, SIGTERM)."""
+        return self.ended >= self.planned
+
+    @property
+    def all_search_failed(self) -> bool:
+        """Every search trial raised (after its retries): the sweep found nothing."""
+        return self.search_trials > 0 and self.search_errors == self.search_trials
+
+
+def _config(result: Any) -> dict[str, Any]:
+    """A trial's config: from its last result, or its params.json when it raised before reporting."""
+    if result.config:
+        return dict(result.config)
+    try:
+        with result.filesystem.open_input_stream(f"{result.path}/params.json") as f:
+            return dict(json.loads(f.readall()))
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
+    search = [r for r in grid if _config(r).get("arm") != BASELINE_ARM]
+    errors = [r for r in search if r.error is not None]
+    first = ""
+    if errors:
+        lines = str(errors[0].error).strip().splitlines() or [type(errors[0].error).__name__]
+        first = lines[-1].strip()
+    return SweepOutcome(
+        results_dir=Path(plan.results_dir), planned=planned, ended=grid.num_terminated + grid.num_errors,
+        search_trials=len(search), search_errors=len(errors), first_error=first,
+    )
+
+
+def check_resumable(plan: SweepPlan) -> None:
+    """``UserError`` unless ``plan``'s folder holds a Tune experiment this netsep can continue.
+
+    Checked before Ray starts; it needs only Tune's files, not a running cluster.
+    """
+    from ray import tune
+
+    if not tune.Tuner.can_restore(plan.tune_path):
+        raise UserError(f"--resume: {plan.results_dir}: nothing to resume at {plan.tune_path} (the sweep saved no "
+                        "Tune state yet, or its tune/ folder was removed); start it again as a new sweep")
+    tune_dir = Path(plan.tune_path)
+    if tune_dir.is_dir() and any(tune_dir.glob("searcher-state-*.pkl")) and not any(
+            tune_dir.glob(SweepSearcher.CKPT_FILE_TMPL.format("*"))):
+        raise UserError(f"--resume: {plan.results_dir} was made by an older netsep whose searcher state is a "
+                        "pickle, which netsep no longer reads (it could run code); `launch.py report` still works "
+                        "on it, but it cannot be resumed")
+
+
+def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
+    """Run the whole sweep; the report is not written yet."""
     tuner = build_tuner(plan, space, trainable)
     plan.save()
-    tuner.fit()
-    return Path(plan.results_dir)
+    return _outcome(tuner.fit(), plan, tune_spec(plan, space).num_samples)
 
 
-def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> Path:
+def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
     """Continue an interrupted sweep (``plan`` from ``load_plan``) to its full number of trials."""
-    tuner = restore_tuner(plan.tune_path, tune_spec(plan, space), trainable=trainable, where=plan.results_dir)
-    tuner.fit()
-    return Path(plan.results_dir)
+    spec = tune_spec(plan, space)
+    tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
+    return _outcome(tuner.fit(), plan, spec.num_samples)

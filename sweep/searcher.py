@@ -9,11 +9,16 @@
   ASHA as *complete* with its early values, and an errored trial as complete with its
   last values; here the first is told as PRUNED and the second as FAIL, so neither
   sits on Optuna's Pareto front nor misleads the sampler.
+
+Both searchers save their state as JSON (``searcher-state-*.json`` in Tune's folder),
+never as a pickle: ``--resume`` reads it back, and reading data runs no code
+(``sweep.study_state`` turns the Optuna study into data and back).
 """
 from __future__ import annotations
 
-import pickle
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -21,8 +26,12 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.baselines import BASELINE_ARM
+from sweep.study_state import rebuild_study, trials_to_json
 
-__all__ = ["DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
+__all__ = ["STATE_FORMAT", "DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
+
+STATE_FORMAT = 1  # version of the JSON state files; a file of another version is refused
+Reseed = Callable[[int], optuna.samplers.BaseSampler]  # trials so far -> a sampler seeded for the rest
 
 
 class DefineByRun:
@@ -41,11 +50,23 @@ class DefineByRun:
 
 
 class SweepSearcher(Searcher):
-    def __init__(self, optuna_search: OptunaSearch, baselines: list[dict[str, Any]]) -> None:
+    """Baselines first, then Optuna; told outcomes match what happened; state saved as JSON.
+
+    ``reseed`` (optional) makes the sampler a resumed sweep continues with: a fresh
+    one seeded from the number of trials so far, so a resumed sweep proposes the same
+    configurations each time it is resumed from the same state (the sampler's random
+    state itself is not saved: it is not data).
+    """
+
+    CKPT_FILE_TMPL = "searcher-state-{}.json"  # Tune's default name ends in .pkl
+
+    def __init__(self, optuna_search: OptunaSearch, baselines: list[dict[str, Any]], *,
+                 reseed: Reseed | None = None) -> None:
         super().__init__(metric=optuna_search.metric, mode=optuna_search.mode)
         self.inner = optuna_search
         self.pending_baselines = [dict(b) for b in baselines]
         self.baseline_trial_ids: set[str] = set()
+        self.reseed = reseed
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return self.inner.set_search_properties(metric, mode, config, **spec)
@@ -72,29 +93,47 @@ class SweepSearcher(Searcher):
         else:
             self.inner.on_trial_complete(trial_id, result, error=False)
 
-    # Tune saves the searcher next to its experiment state; --resume restores it.
-    def save(self, checkpoint_path: str) -> None:
-        state = {
-            "pending_baselines": self.pending_baselines,
-            "baseline_trial_ids": self.baseline_trial_ids,
-            "inner": self.inner.__dict__.copy(),
-        }
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(state, f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)  # Tune's own state file in the experiment folder
-        self.pending_baselines = state["pending_baselines"]
-        self.baseline_trial_ids = state["baseline_trial_ids"]
-        self.inner.__dict__.update(state["inner"])
-
     @property
     def study(self) -> optuna.Study:
         """The live Optuna study: the search trials in the order they were proposed."""
         return optuna_study(self.inner)
 
+    # Tune saves the searcher next to its experiment state; --resume restores it.
+    def get_state(self) -> dict[str, Any]:
+        live, completed = _tune_trials(self.inner)
+        return {
+            "format": STATE_FORMAT,
+            "searcher": type(self).__name__,
+            "pending_baselines": self.pending_baselines,
+            "baseline_trial_ids": sorted(self.baseline_trial_ids),
+            "trials": trials_to_json(self.study),
+            "tune_trials": {tune_id: trial.number for tune_id, trial in live.items()},
+            "completed": sorted(completed),
+        }
 
+    def set_state(self, state: dict[str, Any]) -> None:
+        _check_format(state, type(self).__name__)
+        study = self.study
+        numbered = rebuild_study(study, list(state["trials"]))
+        live = {str(tune_id): numbered[int(n)] for tune_id, n in dict(state["tune_trials"]).items() if int(n) in numbered}
+        _set_tune_trials(self.inner, live, {str(t) for t in state["completed"]})
+        self.pending_baselines = [dict(b) for b in state["pending_baselines"]]
+        self.baseline_trial_ids = {str(t) for t in state["baseline_trial_ids"]}
+        if self.reseed is not None:
+            study.sampler = self.reseed(len(state["trials"]))
+
+    def save(self, checkpoint_path: str) -> None:
+        _write_json(checkpoint_path, self.get_state())
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.set_state(_read_json(checkpoint_path))
+
+
+# --------------------------------------------------------- Ray's OptunaSearch internals
+# Ray (2.52-2.60) has no public accessor for the study inside ``OptunaSearch`` nor for
+# its map from Tune trial ids to Optuna trials, and its own save/restore pickles them.
+# These three functions are the only places in netsep that touch those private
+# attributes, so a Ray upgrade that renames them breaks here and nowhere else.
 def optuna_study(search: OptunaSearch) -> optuna.Study:
     """The study inside Ray's ``OptunaSearch``.
 
@@ -105,6 +144,41 @@ def optuna_study(search: OptunaSearch) -> optuna.Study:
     if study is None:  # OptunaSearch makes it once it knows its space and metrics
         raise RuntimeError("the OptunaSearch has no study yet (no space, metric or mode set)")
     return study
+
+
+def _tune_trials(search: OptunaSearch) -> tuple[dict[str, optuna.Trial], set[str]]:
+    """(Tune trial id -> its live Optuna trial, the ids already told) of ``search``."""
+    completed = set(search._completed_trials)
+    return {k: v for k, v in search._ot_trials.items() if k not in completed}, completed
+
+
+def _set_tune_trials(search: OptunaSearch, live: dict[str, optuna.Trial], completed: set[str]) -> None:
+    search._ot_trials = dict(live)
+    search._completed_trials = set(completed)
+
+
+# ------------------------------------------------------------------ state files
+def _write_json(path: str, state: dict[str, Any]) -> None:
+    # Tune writes to a temporary name and renames it, so a failed write keeps the last state.
+    Path(path).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    """A state file: JSON data only (a pickle or anything else is refused, never run)."""
+    try:
+        state = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path}: not a netsep searcher state (expected JSON: {error})") from None
+    if not isinstance(state, dict):
+        # ValueError, not TypeError: a damaged file, like the JSON error above.
+        raise ValueError(f"{path}: not a netsep searcher state (expected a JSON object)")  # noqa: TRY004
+    return state
+
+
+def _check_format(state: dict[str, Any], searcher: str) -> None:
+    if state.get("format") != STATE_FORMAT or state.get("searcher") != searcher:
+        raise ValueError(f"not a {searcher} state of format {STATE_FORMAT} "
+                         f"(got format {state.get('format')!r}, searcher {state.get('searcher')!r})")
 
 
 def _stopped_early(result: dict) -> bool:
@@ -121,6 +195,8 @@ class ListSearcher(Searcher):
     experiment and ``Tuner.restore`` continues without repeating finished runs.
     """
 
+    CKPT_FILE_TMPL = "searcher-state-{}.json"
+
     def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str) -> None:
         super().__init__(metric=metric, mode=mode)
         self.configs = [dict(c) for c in configs]
@@ -136,11 +212,17 @@ class ListSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         pass  # nothing to learn: the list is fixed
 
+    def get_state(self) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, "searcher": type(self).__name__, "configs": self.configs,
+                "next_index": self.next_index}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        _check_format(state, type(self).__name__)
+        self.configs = [dict(c) for c in state["configs"]]
+        self.next_index = int(state["next_index"])
+
     def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump({"configs": self.configs, "next_index": self.next_index}, f)
+        _write_json(checkpoint_path, self.get_state())
 
     def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)  # Tune's own state file in the experiment folder
-        self.configs, self.next_index = state["configs"], state["next_index"]
+        self.set_state(_read_json(checkpoint_path))

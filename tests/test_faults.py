@@ -9,7 +9,6 @@ Ray nodes.)
 from __future__ import annotations
 
 import json
-import pickle
 import re
 import sqlite3
 import textwrap
@@ -113,15 +112,16 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
             continue
         assert by_tune_id[trial.removeprefix("trial_")].params == {k: config[k] for k in SEARCHED}
 
-    # The searcher Tune restored (what proposed the later trials) kept Optuna's history.
-    searcher_files = sorted(tune_dir.glob("searcher-state-*.pkl"))
-    with open(searcher_files[-1], "rb") as f:
-        state = pickle.load(f)  # written by this sweep's own run, in this test's tmp_path
-    inner = state["inner"]
-    assert len(inner["_ot_study"].trials) == 6
-    for trial, config in params_before.items():
-        if config.get("arm") != "baseline":
-            assert inner["_ot_trials"][trial.removeprefix("trial_")].params == {k: config[k] for k in SEARCHED}
+    # The searcher Tune restored (what proposed the later trials) kept Optuna's history;
+    # its state is JSON data (never a pickle: --resume must not run code from the folder).
+    searcher_files = sorted(tune_dir.glob("searcher-state-*.json"))
+    assert searcher_files and not list(tune_dir.glob("searcher-state-*.pkl"))
+    state = json.loads(searcher_files[-1].read_text())
+    assert len(state["trials"]) == 6
+    assert all(t["state"] == "COMPLETE" for t in state["trials"])
+    configs = [json.loads((tune_dir / t / "params.json").read_text()) for t in trial_results(tune_dir)]
+    ran = sorted(json.dumps({k: c[k] for k in SEARCHED}, sort_keys=True) for c in configs if c.get("arm") != "baseline")
+    assert sorted(json.dumps(t["params"], sort_keys=True) for t in state["trials"]) == ran
     # The report was rebuilt by the resumed run.
     summary = folder / "summary.md"
     assert summary.stat().st_mtime >= (folder / "sweep.json").stat().st_mtime
