@@ -229,7 +229,7 @@ def _resume(request: ResumeRequest) -> int:
 
     plan, space = load_plan(request.results_dir)  # located where it is now, not where it was made
     check_private(plan.results_dir)
-    check_resumable(plan)
+    check_resumable(plan, space)
     private_umask()
     with FolderLock(plan.results_dir):
         info = _connect(plan.address if request.address is None else request.address, request.dashboard)
@@ -253,7 +253,7 @@ def _run_then_report(run: Callable[[], Any], results_dir: str) -> int:
             _say_stopped(exc, results_dir)
             _write_report(results_dir)
             return EXIT_FAILED
-        if outcome is not None and not outcome.finished:
+        if outcome is not None and (stop.tune_was_interrupted() or not outcome.finished):
             stop.note_interrupt()  # fit() returned early: Tune saw Ctrl-C (or our SIGTERM)
         if stop.received is not None:
             _write_report(results_dir)

@@ -171,5 +171,6 @@ def disk_full_message(error: BaseException, folder: str | Path) -> str | None:
     if not full and (free is None or free >= _ALMOST_FULL):
         return None
     left = "" if free is None else f" ({free // 1024} KiB free)"
-    return (f"the disk holding {folder} is full{left}; the sweep stopped and its last saved state is kept. "
-            "Free some space there (or move the folder to a larger disk), then resume it")
+    return (f"the disk holding {folder} is full{left}; the sweep stopped. Free some space there (or copy the "
+            "folder to a larger disk), then resume it; if Tune's state files were cut short on the full disk, "
+            "--resume says so and `launch.py report` still shows what finished")

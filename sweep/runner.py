@@ -17,14 +17,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
-from sweep.searcher import DefineByRun, SweepSearcher
+from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
 from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
 
@@ -107,9 +107,10 @@ def build_tuner(
     ``callbacks`` are extra Tune callbacks; ``reuse_actors=False`` exists only to
     measure what reusing actors saves.
     """
-    spec = tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors)
-    return make_tuner(spec, searcher or build_searcher(plan, space), trainable=trainable,
-                      scheduler=build_scheduler(plan))
+    spec = replace(tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors),
+                   max_concurrent=None)  # the limit is in the search algorithm, which Tune then uses as it is
+    search = search_algorithm(searcher or build_searcher(plan, space), plan.max_concurrent)
+    return make_tuner(spec, search, trainable=trainable, scheduler=build_scheduler(plan))
 
 
 @dataclass(frozen=True)
@@ -158,10 +159,12 @@ def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
     )
 
 
-def check_resumable(plan: SweepPlan) -> None:
+def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
     """``UserError`` unless ``plan``'s folder holds a Tune experiment this netsep can continue.
 
-    Checked before Ray starts; it needs only Tune's files, not a running cluster.
+    Checked before Ray starts; it needs only the files. The searcher state is restored
+    once into a throwaway searcher: when Tune's own restore of it fails, Tune logs the
+    error and then waits forever for trials that never come.
     """
     from ray import tune
 
@@ -169,11 +172,32 @@ def check_resumable(plan: SweepPlan) -> None:
         raise UserError(f"--resume: {plan.results_dir}: nothing to resume at {plan.tune_path} (the sweep saved no "
                         "Tune state yet, or its tune/ folder was removed); start it again as a new sweep")
     tune_dir = Path(plan.tune_path)
-    if tune_dir.is_dir() and any(tune_dir.glob("searcher-state-*.pkl")) and not any(
-            tune_dir.glob(SweepSearcher.CKPT_FILE_TMPL.format("*"))):
+    if not tune_dir.is_dir():
+        return  # Tune's folder is in object storage: Tune reads it there
+    states = sorted(tune_dir.glob(SweepSearcher.CKPT_FILE_TMPL.format("*")))  # Tune restores the last one
+    if not states and any(tune_dir.glob("searcher-state-*.pkl")):
         raise UserError(f"--resume: {plan.results_dir} was made by an older netsep whose searcher state is a "
                         "pickle, which netsep no longer reads (it could run code); `launch.py report` still works "
                         "on it, but it cannot be resumed")
+    _check_state_file(max(tune_dir.glob("experiment_state-*.json"), default=None))
+    if states:
+        try:
+            build_searcher(plan, space).restore(str(states[-1]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise UserError(f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
+                            "disk?); the sweep cannot continue from it") from None
+
+
+def _check_state_file(path: Path | None) -> None:
+    """Tune's experiment state must be whole JSON (a full disk leaves it cut short)."""
+    if path is None:
+        return
+    try:
+        json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UserError(f"--resume: {path}: Tune's experiment state is damaged ({type(error).__name__}: {error}; "
+                        "cut short on a full disk?); the sweep cannot continue from it, but `launch.py report` "
+                        "shows what finished") from None
 
 
 def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
@@ -187,4 +211,6 @@ def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | 
     """Continue an interrupted sweep (``plan`` from ``load_plan``) to its full number of trials."""
     spec = tune_spec(plan, space)
     tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
-    return _outcome(tuner.fit(), plan, spec.num_samples)
+    with resuming_at(plan.tune_path):  # a copied or moved folder: new trials go here too
+        grid = tuner.fit()
+    return _outcome(grid, plan, spec.num_samples)

@@ -16,13 +16,15 @@ never as a pickle: ``--resume`` reads it back, and reading data runs no code
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
-from ray.tune.search import Searcher
+from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.baselines import BASELINE_ARM
@@ -226,3 +228,50 @@ class ListSearcher(Searcher):
 
     def restore(self, checkpoint_path: str) -> None:
         self.set_state(_read_json(checkpoint_path))
+
+
+# ------------------------------------------------------ resuming a moved folder
+# Tune's SearchGenerator pickles the Experiment it was given, storage location
+# included, and on resume creates the trials still to come from that copy: a resumed
+# copy of a results folder wrote the new trials' checkpoints into the original. Ray
+# re-homes the trials it restores (TuneController._restore_trials); this does the
+# same for the experiment the new trials come from.
+_resumed_tune_path: str | None = None
+
+
+@contextlib.contextmanager
+def resuming_at(tune_path: str) -> Iterator[None]:
+    """While Tune restores an experiment: it lives at ``tune_path`` now (a local path or URI)."""
+    global _resumed_tune_path
+    previous, _resumed_tune_path = _resumed_tune_path, tune_path
+    try:
+        yield
+    finally:
+        _resumed_tune_path = previous
+
+
+class RelocatableSearch(SearchGenerator):
+    """Tune's own ``SearchGenerator``; on resume, new trials go where the experiment is now."""
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        experiment = state.get("experiment")
+        if _resumed_tune_path is not None and experiment is not None:
+            _rehome(experiment, _resumed_tune_path)
+
+
+def _rehome(experiment: Any, tune_path: str) -> None:
+    import pyarrow.fs
+
+    filesystem, fs_path = pyarrow.fs.FileSystem.from_uri(tune_path)
+    storage = copy.copy(experiment.storage)
+    storage.storage_filesystem = filesystem
+    storage.storage_fs_path, _, storage.experiment_dir_name = fs_path.rstrip("/").rpartition("/")
+    experiment.storage = storage
+    experiment.spec["storage"] = storage
+
+
+def search_algorithm(searcher: Searcher, max_concurrent: int | None) -> RelocatableSearch:
+    """``searcher`` as Tune runs it: at most ``max_concurrent`` trials at once, resumable anywhere."""
+    limited = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent) if max_concurrent else searcher
+    return RelocatableSearch(limited)

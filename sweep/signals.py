@@ -25,31 +25,49 @@ def exit_code_for(signum: int) -> int:
 
 
 class StopSignals:
-    """Context manager: SIGTERM behaves as SIGINT; ``received`` is the last stop signal seen."""
+    """Context manager: SIGTERM behaves as SIGINT; ``received`` is the first stop signal seen.
+
+    A first Ctrl-C during ``fit`` goes to Tune's handler, not here; Tune then puts back
+    the handler it found, this one. So after ``fit`` returns, ``tune_was_interrupted``
+    tells whether that happened (Tune leaves its own handler in place otherwise).
+    """
 
     def __init__(self) -> None:
         self.received: int | None = None
-        self._previous: Any = None
+        self._sigint = self._on_sigint  # one bound method, compared by identity below
+        self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:  # noqa: PYI034 -- Python 3.10 has no typing.Self
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._previous = {
+                signal.SIGINT: signal.signal(signal.SIGINT, self._sigint),
+                signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_sigterm),
+            }
         return self
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signal.SIGINT
+        raise KeyboardInterrupt
 
     def _on_sigterm(self, signum: int, frame: FrameType | None) -> None:
         self.received = signal.SIGTERM
         handler = signal.getsignal(signal.SIGINT)
-        if callable(handler):
+        if callable(handler) and handler is not self._sigint:
             handler(signal.SIGINT, frame)  # Tune's: stop, save, return from fit()
-        else:  # SIG_IGN / SIG_DFL: behave as Python's default Ctrl-C
+        else:  # outside fit(): as Ctrl-C there, a KeyboardInterrupt
             raise KeyboardInterrupt
 
+    def tune_was_interrupted(self) -> bool:
+        """After ``fit`` returned: did Tune's SIGINT handler run (and give ours back)?"""
+        return self._previous != {} and signal.getsignal(signal.SIGINT) is self._sigint
+
     def note_interrupt(self) -> None:
-        """Record a Ctrl-C (``KeyboardInterrupt`` or a ``fit`` that Tune ended early)."""
+        """Record a Ctrl-C (a ``KeyboardInterrupt``, or a ``fit`` that Tune ended early)."""
         if self.received is None:
             self.received = signal.SIGINT
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-            self._previous = None
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}

@@ -13,6 +13,7 @@ Pure Optuna; no Ray.
 """
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -43,7 +44,7 @@ def _trial_to_json(trial: FrozenTrial) -> dict[str, Any]:
         "number": trial.number,
         "state": trial.state.name,
         "params": dict(trial.params),
-        "distributions": {k: distribution_to_json(d) for k, d in trial.distributions.items()},
+        "distributions": {k: json.loads(distribution_to_json(d)) for k, d in trial.distributions.items()},
         "values": None if trial.values is None else [_number(v) for v in trial.values],
         "intermediate": {str(step): _number(v) for step, v in trial.intermediate_values.items()},
         "user_attrs": dict(trial.user_attrs),
@@ -66,6 +67,11 @@ def _suggest(trial: optuna.Trial, name: str, distribution: BaseDistribution) -> 
         raise TypeError(f"unsupported distribution {distribution!r} for {name!r}")
 
 
+def _distribution(raw: Any) -> BaseDistribution:
+    """Optuna's JSON form of a distribution, nested as an object (or as the string itself)."""
+    return json_to_distribution(raw if isinstance(raw, str) else json.dumps(raw))
+
+
 def _floats(values: Any) -> Any:
     return None if values is None else [float(v) for v in values]
 
@@ -83,7 +89,7 @@ def rebuild_study(study: optuna.Study, trials: list[Mapping[str, Any]]) -> dict[
         if int(raw["number"]) != expected:
             raise ValueError(f"trial numbers are not 0..n-1 (got {raw['number']} at position {expected})")
         state = TrialState[str(raw["state"])]
-        distributions = {str(k): json_to_distribution(v) for k, v in dict(raw["distributions"]).items()}
+        distributions = {str(k): _distribution(v) for k, v in dict(raw["distributions"]).items()}
         intermediate = {int(step): float(v) for step, v in dict(raw.get("intermediate", {})).items()}
         if state.is_finished():
             study.add_trial(optuna.trial.create_trial(

@@ -1,6 +1,7 @@
 """The command line (``sweep.cli``): subcommands, typed requests, exit codes."""
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -107,3 +108,43 @@ def test_the_parser_builds_every_command():
     parser = build_parser()
     assert parser.parse_args(["report", "x"]).dir == "x"
     assert parser.parse_args(["validate", "s", "a=1"]).overrides == ["a=1"]
+
+
+# --------------------------------------------------- a sweep that runs (real Ray)
+def failing_trainable(config: dict) -> None:
+    """Every trial raises at once (module level, so Ray's workers import it by name)."""
+    raise RuntimeError(f"planted failure for arm {config.get('arm') or 'search'}")
+
+
+@pytest.fixture
+def in_process_ray():
+    """Ray started by ``main`` in this process: shut down afterwards, Ctrl-C handling given back."""
+    import signal
+
+    import ray
+
+    sigint = signal.getsignal(signal.SIGINT)
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+    signal.signal(signal.SIGINT, sigint)  # Tune installs its own during fit()
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_trials_all_fail_exits_1_with_the_reason_and_the_report(
+    space_file, tmp_path, monkeypatch, capsys, in_process_ray
+):
+    import trainable.tune_function
+
+    monkeypatch.setattr(trainable.tune_function, "train", failing_trainable)  # what build_tuner runs
+    folder = tmp_path / "exp" / "fails"
+    code = main(["--space", space_file, "--storage", str(tmp_path / "exp"), "--name", "fails", "--no-dashboard",
+                 "--max-failures", "0", "--max-concurrent", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1, err[-3000:]
+    assert "every search trial failed (2 of 2)" in err and "planted failure for arm search" in err, err[-3000:]
+    with (folder / "trials.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["arm"] for r in rows) == ["baseline", "search", "search"]
+    assert all(r["status"] == "error" and "planted failure" in r["reason"] for r in rows), rows
+    assert (folder / "summary.md").is_file() and "Pareto front" in out
