@@ -6,10 +6,10 @@ Run from the repository root::
     python -m bench.sweep_overhead --json out.json  # also save every number
     python -m bench.sweep_overhead --quick          # a tiny smoke run: its timings mean nothing
 
-What is timed is the sweep exactly as ``sweep.runner`` builds it (the plan from
-``build_plan``/``resolve_resources``, ``SweepSearcher`` around ``OptunaSearch`` with
-the space's define-by-run sampling, ``ConcurrencyLimiter``, the runner's
-``RunConfig`` with its checkpoint and failure settings), with one substitution: the
+What is timed is the sweep exactly as ``sweep.runner.build_tuner`` builds it (the
+plan from ``build_plan``/``resolve_resources``, ``SweepSearcher`` around
+``OptunaSearch`` with the space's define-by-run sampling, Tune's concurrency limit,
+the runner's ``RunConfig`` with its checkpoint and failure settings), with one substitution: the
 trainable reports one result and returns (``instant_trainable``), so what is left
 is the cost of the machinery. Ray is started once, without the dashboard, before
 any timing.
@@ -163,15 +163,12 @@ def bench_plan(
     ``baseline=False`` leaves the `independent` baseline out, so the sweep runs
     exactly ``trials`` trials.
     """
-    from sweep.cli import build_sweep_parser
     from sweep.plan import build_plan, resolve_resources
+    from sweep.requests import SweepRequest, parse_overrides
 
-    argv = ["--space", space, "--data", data, "--trials", str(trials), "--storage", storage, "--name", name]
-    if epochs is not None:
-        argv += ["--epochs", str(epochs)]
-    if max_concurrent is not None:
-        argv += ["--max-concurrent", str(max_concurrent)]
-    plan, loaded = build_plan(build_sweep_parser().parse_args([*argv, *overrides]))
+    request = SweepRequest(space=space, data=data, trials=trials, epochs=epochs, storage=storage, name=name,
+                           max_concurrent=max_concurrent, overrides=parse_overrides(overrides))
+    plan, loaded = build_plan(request)
     plan = resolve_resources(replace(plan, baseline=baseline), cpus, gpus)
     return plan, loaded
 
@@ -190,32 +187,24 @@ def timed_fit(
 ) -> FitTiming:
     """Build the runner's Tuner (its trainable swapped for ``trainable`` when given) and time ``fit()``.
 
-    The Tuner is assembled from ``sweep.runner``'s own pieces, so the only change
-    from a real sweep is ``reuse_actors`` (and the trainable, and any extra Tune
-    ``callbacks`` that observe it). Raises when a trial failed, or when Optuna did
-    not record every trial as complete.
+    The Tuner is ``sweep.runner.build_tuner``'s, so the only change from a real
+    sweep is ``reuse_actors`` (and the trainable, and any extra Tune ``callbacks``
+    that observe it). Raises when a trial failed, or when Optuna did not record
+    every trial as complete.
     """
     import optuna
-    from ray import tune
 
-    from sweep import runner
+    from sweep.runner import build_searcher, build_tuner
 
-    tune_config = runner._tune_config(plan, space)
-    if tune_config.reuse_actors is not True:
-        # The comparison assumes the runner reuses actors; say so if that changed.
-        raise RuntimeError(f"sweep.runner no longer sets reuse_actors=True (got {tune_config.reuse_actors!r})")
-    tune_config = replace(tune_config, reuse_actors=reuse_actors)
-    runner._use_classic_progress_table()
+    searcher = build_searcher(plan, space)  # kept, to read its Optuna study afterwards
+    tuner = build_tuner(plan, space, trainable, searcher=searcher, callbacks=callbacks, reuse_actors=reuse_actors)
     plan.save()
-    run_config = runner._run_config(plan, space)
-    run_config = replace(run_config, callbacks=[*(run_config.callbacks or []), *callbacks])
-    tuner = tune.Tuner(runner._trainable(plan, trainable), tune_config=tune_config, run_config=run_config)
     start = time.perf_counter()
     grid = tuner.fit()
     wall = time.perf_counter() - start
     if grid.errors:
         raise RuntimeError(f"{len(grid.errors)} trial(s) failed; first: {grid.errors[0]!r}")
-    study = tune_config.search_alg.searcher.study  # ConcurrencyLimiter -> SweepSearcher
+    study = searcher.study
     complete = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     if len(grid) != plan.trials or complete != plan.trials:
         raise RuntimeError(f"expected {plan.trials} trials, Tune ran {len(grid)} and Optuna holds {complete} complete")

@@ -1,32 +1,40 @@
-"""The command line: parse, validate everything, then hand over to the runner.
+"""The command line: argv -> a typed request -> the layer that does the work.
 
-    python launch.py --space loss_weights [options] [key=value ...]
+    python launch.py --space loss_weights [options] [key=value ...]   # `run` is the default
     python launch.py --smoke-test
     python launch.py --resume experiments/<name>
     python launch.py report experiments/<name>
     python launch.py compare experiments/<name> --seeds 3 --top 2
+    python launch.py validate loss_weights [key=value ...]
 
 Every user mistake ends with exit code 2 and one message (``sweep.errors.UserError``);
 nothing is written under the results folder before the input has been validated.
+Nothing imports this module (``launch.py`` and the ``netsep`` script call ``main``).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
-
-import yaml
+from typing import Any
 
 from sweep.errors import EXIT_USAGE, UserError
+from sweep.requests import (
+    DEFAULT_MAX_FAILURES,
+    DEFAULT_STORAGE,
+    ReportRequest,
+    ResumeRequest,
+    SweepRequest,
+    ValidateRequest,
+    parse_overrides,
+)
 
-__all__ = ["main", "build_sweep_parser", "parse_overrides", "SMOKE_TEST"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
-# --smoke-test: the Ray examples' convention, a real sweep that is done in ~2 minutes
-# on 2 CPU cores.
-SMOKE_TEST = {"space": "loss_weights", "data": "digits", "trials": 4, "epochs": 2, "fixed": {"batch_size": 64}}
+COMMANDS = ("run", "report", "compare", "validate")
+EXIT_FAILED = 1  # the sweep ran but stopped early, or every search trial failed
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the shell's convention; SIGTERM gives 143
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,18 +59,37 @@ def _non_negative_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not value >= 0:
+    if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
     return value
 
 
-def build_sweep_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="launch.py",
+# ----------------------------------------------------------------------- parsers
+def build_parser() -> argparse.ArgumentParser:
+    """``launch.py`` with its four subcommands (``main`` inserts ``run`` when none is named)."""
+    top = _Parser(prog="launch.py", description="netsep: Optuna searches a YAML space, Ray Tune runs the trials.")
+    commands = top.add_subparsers(dest="command", parser_class=_Parser)
+    _add_run(commands.add_parser(
+        "run", prog="launch.py [run]",
         description="Run a netsep sweep: Optuna searches a YAML space, Ray Tune runs the trials.",
         epilog="Other commands: `launch.py report DIR` rebuilds a results folder's report; "
-        "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline.",
-    )
+        "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
+        "`launch.py validate SPACE [key=value ...]` checks a space and settings without running."))
+    _add_report(commands.add_parser("report", prog="launch.py report",
+                                    description="Rebuild a results folder's report from the folder alone."))
+    _add_compare(commands.add_parser(
+        "compare", prog="launch.py compare",
+        description="Retrain a sweep's top Pareto configurations and its independent baseline over "
+        "K paired seeds, then report paired statistics and a verdict."))
+    _add_validate(commands.add_parser(
+        "validate", prog="launch.py validate",
+        description="Check a search space and key=value settings; print the resolved trial settings and "
+        "the searched distributions. Runs nothing, writes nothing."))
+    return top
+
+
+def _add_run(p: argparse.ArgumentParser) -> None:
+    # Defaults are None so that --resume can tell which flags were given (it refuses them).
     p.add_argument("--space", help="a space in search_spaces/ by name (loss_weights) or a path to a YAML file")
     p.add_argument("--smoke-test", action="store_true",
                    help="a short real sweep: digits, 4 trials x 2 epochs (about two minutes on 2 CPU cores)")
@@ -71,126 +98,33 @@ def build_sweep_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=_positive_int, help="number of Optuna trials (default: the space's)")
     p.add_argument("--epochs", type=_positive_int, help="epochs per trial (default: the space's)")
     p.add_argument("--name", help="results folder name under --storage (default: <space>-<date>-<time>)")
-    p.add_argument("--storage", default="experiments",
-                   help="where results folders live: a local or shared (NFS) path, or s3://bucket/prefix "
-                   "on a cluster (default: ./experiments)")
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None,
-                   help="CPUs reserved by each trial (default: 1)")
-    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None,
+    p.add_argument("--storage", help="where results folders live: a local or shared (NFS) path, or "
+                   f"s3://bucket/prefix on a cluster (default: ./{DEFAULT_STORAGE})")
+    p.add_argument("--cpus-per-trial", type=_non_negative_float, help="CPUs reserved by each trial (default: 1)")
+    p.add_argument("--gpus-per-trial", type=_non_negative_float,
                    help="GPUs per trial; fractions pack several trials on one GPU "
                    "(default: 0.25 where the cluster has GPUs, else 0)")
-    p.add_argument("--max-concurrent", type=_positive_int, default=None,
+    p.add_argument("--max-concurrent", type=_positive_int,
                    help="trials running at once (default: as many as the resources fit)")
     p.add_argument("--address", help="join this Ray cluster (e.g. auto, or HEAD_IP:6379) instead of starting a local Ray")
     p.add_argument("--early-stop", metavar="METRIC",
                    help="stop weak trials early with ASHA on this one metric (e.g. ensemble_acc)")
     p.add_argument("--wandb", metavar="PROJECT", help="log every trial to this Weights & Biases project")
-    p.add_argument("--max-failures", type=int, default=2, help="retries of a trial that raises (default: 2)")
+    p.add_argument("--max-failures", type=int,
+                   help=f"retries of a trial that raises (default: {DEFAULT_MAX_FAILURES})")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted sweep in this results folder")
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.add_argument("overrides", nargs="*", metavar="key=value",
                    help="fixed trial settings, e.g. classifier=fast batch_size=256 (see trainable/config.py)")
-    return p
+    p.set_defaults(handler=_run_command)
 
 
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``key=value`` strings -> dict; values are read as YAML scalars (1e-3, true, null)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"command line: {item!r}: settings must look like key=value")
-        out[key] = _scalar(text)
-    return out
-
-
-def _scalar(text: str) -> Any:
-    """int, then float (YAML 1.1 reads `1e6` as a string), then a YAML scalar."""
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    try:
-        return yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
-        return text
-
-
-# -------------------------------------------------------------------- commands
-def _sweep(args: argparse.Namespace) -> int:
-    from sweep.plan import build_plan, check_wandb, load_plan, resolve_resources
-    from sweep.runner import resume_sweep, run_sweep
-
-    if args.resume:
-        plan, _ = load_plan(args.resume)
-        info = _connect(plan.address if args.address is None else args.address, not args.no_dashboard)
-        _print_start(plan.name, plan.results_dir, info)
-        return _run_then_report(lambda: resume_sweep(args.resume), plan.results_dir)
-
-    plan, space = build_plan(args, smoke=SMOKE_TEST if args.smoke_test else None)
-    if plan.wandb_project:
-        check_wandb()
-    info = _connect(args.address, not args.no_dashboard)
-    plan = resolve_resources(plan, info.cpus, info.gpus)
-    from sweep.resources_check import check_trial_fits, node_resources
-
-    check_trial_fits(plan.cpus_per_trial, plan.gpus_per_trial, node_resources())
-    _print_start(plan.name, plan.results_dir, info)
-    return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
-
-
-def _run_then_report(run: Callable[[], Path], results_dir: str) -> int:
-    """Run the sweep; whatever happens, write the report of what is there."""
-    from sweep.report import print_final, write_report
-
-    try:
-        run()
-    except (UserError, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # Tune's own failure: keep what finished, say how to go on
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
-        print(f"netsep: the sweep stopped early: {type(exc).__name__}: {first}", file=sys.stderr)
-        print(f"netsep: continue it with `python launch.py --resume {results_dir}`", file=sys.stderr)
-        try:
-            print_final(write_report(Path(results_dir)))
-        except UserError:
-            pass
-        return 1
-    print_final(write_report(Path(results_dir)))
-    return 0
-
-
-def _connect(address: str | None, dashboard: bool):
-    from sweep.ray_connection import connect
-
-    return connect(address, dashboard=dashboard)
-
-
-def _print_start(name: str, results_dir: str, info) -> None:
-    where = "local Ray" if info.started_locally else f"Ray cluster at {info.address}"
-    print(f"netsep: sweep {name!r} on {where} ({info.cpus:g} CPUs, {info.gpus:g} GPUs)")
-    if info.dashboard_url:
-        print(f"netsep: Ray dashboard: {info.dashboard_url}")
-    print(f"netsep: results: {results_dir}", flush=True)
-
-
-def _report(argv: Sequence[str]) -> int:
-    p = _Parser(prog="launch.py report", description="Rebuild a results folder's report from the folder alone.")
+def _add_report(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="a results folder, e.g. experiments/<name>")
-    args = p.parse_args(argv)
-    from sweep.report import print_final, write_report
-
-    print_final(write_report(Path(args.dir)))
-    return 0
+    p.set_defaults(handler=_report_command)
 
 
-def _compare(argv: Sequence[str]) -> int:
-    from sweep.compare import CompareRequest, run_compare_request
-
-    p = _Parser(prog="launch.py compare",
-                description="Retrain a sweep's top Pareto configurations and its independent baseline over "
-                "K paired seeds, then report paired statistics and a verdict.")
+def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="a finished sweep's results folder, e.g. experiments/<name>")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per arm (default 3; >= 2 for intervals)")
     p.add_argument("--top", type=_positive_int, default=2, help="Pareto configurations to retrain (default 2)")
@@ -203,26 +137,217 @@ def _compare(argv: Sequence[str]) -> int:
     p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
     p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
-    args = p.parse_args(list(argv))
-    return run_compare_request(CompareRequest(
+    p.set_defaults(handler=_compare_command)
+
+
+def _add_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("space", help="a space in search_spaces/ by name (loss_weights) or a path to a YAML file")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="fixed trial settings to check with it")
+    p.set_defaults(handler=_validate_command)
+
+
+# ---------------------------------------------------------------------- requests
+def sweep_request(args: argparse.Namespace) -> SweepRequest:
+    return SweepRequest(
+        space=args.space, smoke_test=args.smoke_test, data=args.data, data_dir=args.data_dir,
+        trials=args.trials, epochs=args.epochs, name=args.name, storage=args.storage or DEFAULT_STORAGE,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent, address=args.address, early_stop=args.early_stop,
+        wandb=args.wandb, max_failures=DEFAULT_MAX_FAILURES if args.max_failures is None else args.max_failures,
+        dashboard=not args.no_dashboard, overrides=parse_overrides(args.overrides),
+    )
+
+
+def resume_request(args: argparse.Namespace) -> ResumeRequest:
+    return ResumeRequest(results_dir=args.resume, address=args.address, dashboard=not args.no_dashboard)
+
+
+def compare_request(args: argparse.Namespace) -> Any:
+    from sweep.compare import CompareRequest
+
+    return CompareRequest(
         sweep_dir=args.dir, seeds=args.seeds, top=args.top, first_seed=args.first_seed, address=args.address,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
-        resume=args.resume, report_only=args.report_only, dashboard=not args.no_dashboard,
-    ))
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent, resume=args.resume, report_only=args.report_only,
+        dashboard=not args.no_dashboard,
+    )
 
 
+# ---------------------------------------------------------------------- commands
+# Flags that define a sweep: --resume continues the one saved in the folder, so it
+# refuses them rather than ignore them (only --address and --no-dashboard go with it).
+_SWEEP_FLAGS = (
+    ("space", "--space"), ("smoke_test", "--smoke-test"), ("data", "--data"), ("data_dir", "--data-dir"),
+    ("trials", "--trials"), ("epochs", "--epochs"), ("name", "--name"), ("storage", "--storage"),
+    ("cpus_per_trial", "--cpus-per-trial"), ("gpus_per_trial", "--gpus-per-trial"),
+    ("max_concurrent", "--max-concurrent"), ("early_stop", "--early-stop"), ("wandb", "--wandb"),
+    ("max_failures", "--max-failures"), ("overrides", "key=value settings"),
+)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    if args.resume:
+        given = [flag for attr, flag in _SWEEP_FLAGS if getattr(args, attr) not in (None, False, [])]
+        if given:
+            raise UserError(f"--resume: {given[0]} cannot be given with --resume: the sweep continues with the "
+                            f"settings saved in {Path(args.resume) / 'sweep.json'} (only --address and "
+                            "--no-dashboard go with --resume); start a new sweep to change them")
+        return _resume(resume_request(args))
+    return _new_sweep(sweep_request(args))
+
+
+def _new_sweep(request: SweepRequest) -> int:
+    from sweep.plan import build_plan, check_wandb, resolve_resources
+    from sweep.results_folder import (
+        FolderLock,
+        create_results_folder,
+        private_umask,
+        remove_if_empty,
+    )
+    from sweep.resources_check import check_trial_fits, node_resources
+    from sweep.runner import run_sweep
+
+    plan, space = build_plan(request)
+    if plan.wandb_project:
+        check_wandb()
+    private_umask()
+    created = create_results_folder(plan.results_dir)  # atomic: of two equal --name, one wins
+    try:
+        with FolderLock(plan.results_dir):
+            info = _connect(request.address, request.dashboard)
+            plan = resolve_resources(plan, info.cpus, info.gpus)
+            check_trial_fits(plan.cpus_per_trial, plan.gpus_per_trial, node_resources())
+            _print_start(plan.name, plan.results_dir, info)
+            return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
+    except BaseException:
+        remove_if_empty(created)  # a user error after the folder was made leaves nothing behind
+        raise
+
+
+def _resume(request: ResumeRequest) -> int:
+    from sweep.plan import load_plan
+    from sweep.results_folder import FolderLock, check_private, private_umask
+    from sweep.runner import check_resumable, resume_sweep
+
+    plan, space = load_plan(request.results_dir)  # located where it is now, not where it was made
+    check_private(plan.results_dir)
+    check_resumable(plan, space)
+    private_umask()
+    with FolderLock(plan.results_dir):
+        info = _connect(plan.address if request.address is None else request.address, request.dashboard)
+        _print_start(plan.name, plan.results_dir, info)
+        return _run_then_report(lambda: resume_sweep(plan, space), plan.results_dir)
+
+
+def _run_then_report(run: Callable[[], Any], results_dir: str) -> int:
+    """Run the sweep; whatever happens, write the report of what is there; pick the exit code."""
+    from sweep.signals import StopSignals, exit_code_for
+
+    with StopSignals() as stop:
+        try:
+            outcome = run()
+        except UserError:
+            raise
+        except KeyboardInterrupt:  # a second Ctrl-C inside fit(), or one outside it
+            stop.note_interrupt()
+            outcome = None
+        except Exception as exc:  # noqa: BLE001 -- Tune's own failure: keep what finished, say how to go on
+            _say_stopped(exc, results_dir)
+            _write_report(results_dir)
+            return EXIT_FAILED
+        if outcome is not None and (stop.tune_was_interrupted() or not outcome.finished):
+            stop.note_interrupt()  # fit() returned early: Tune saw Ctrl-C (or our SIGTERM)
+        if stop.received is not None:
+            _write_report(results_dir)
+            print(f"netsep: the sweep was stopped before it finished; continue it with "
+                  f"`python launch.py --resume {results_dir}`", file=sys.stderr)
+            return exit_code_for(stop.received)
+    if not _write_report(results_dir):
+        return EXIT_FAILED
+    if outcome.all_search_failed:
+        print(f"netsep: every search trial failed ({outcome.search_errors} of {outcome.search_trials}); "
+              f"the first: {outcome.first_error}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _say_stopped(exc: BaseException, results_dir: str) -> None:
+    from sweep.results_folder import disk_full_message
+
+    full = disk_full_message(exc, results_dir)
+    if full:
+        print(f"netsep: {full}", file=sys.stderr)
+    else:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        print(f"netsep: the sweep stopped early: {type(exc).__name__}: {first}", file=sys.stderr)
+    print(f"netsep: continue it with `python launch.py --resume {results_dir}`", file=sys.stderr)
+
+
+def _write_report(results_dir: str) -> bool:
+    """Write and print the report of what the folder holds; False (and why) when that failed."""
+    from sweep.report import print_final, write_report
+    from sweep.results_folder import disk_full_message
+
+    try:
+        print_final(write_report(Path(results_dir)))
+    except UserError as err:
+        print(f"netsep: no report: {err.message}", file=sys.stderr)
+        return False
+    except OSError as err:
+        print(f"netsep: no report: {disk_full_message(err, results_dir) or err}", file=sys.stderr)
+        return False
+    return True
+
+
+def _connect(address: str | None, dashboard: bool) -> Any:
+    from sweep.ray_connection import connect
+
+    return connect(address, dashboard=dashboard)
+
+
+def _print_start(name: str, results_dir: str, info: Any) -> None:
+    where = "local Ray" if info.started_locally else f"Ray cluster at {info.address}"
+    for note in info.notes:
+        print(f"netsep: {note}")
+    print(f"netsep: sweep {name!r} on {where} ({info.cpus:g} CPUs, {info.gpus:g} GPUs)")
+    if info.dashboard_url:
+        print(f"netsep: Ray dashboard: {info.dashboard_url}")
+    print(f"netsep: results: {results_dir}", flush=True)
+
+
+def _report_command(args: argparse.Namespace) -> int:
+    request = ReportRequest(results_dir=args.dir)
+    from sweep.report import print_final, write_report
+
+    print_final(write_report(Path(request.results_dir)))
+    return 0
+
+
+def _compare_command(args: argparse.Namespace) -> int:
+    from sweep.compare import run_compare_request
+
+    return run_compare_request(compare_request(args))
+
+
+def _validate_command(args: argparse.Namespace) -> int:
+    from sweep.validation import describe_space
+
+    request = ValidateRequest(space=args.space, overrides=parse_overrides(args.overrides))
+    print(describe_space(request))
+    return 0
+
+
+# -------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        argv = ["run", *argv]  # `launch.py --space ...` is `launch.py run --space ...`
     try:
-        if argv and argv[0] == "report":
-            return _report(argv[1:])
-        if argv and argv[0] == "compare":
-            return _compare(argv[1:])
-        args = build_sweep_parser().parse_args(argv)
-        return _sweep(args)
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
     except UserError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\nnetsep: interrupted; continue with `python launch.py --resume <results folder>`", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

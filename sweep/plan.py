@@ -1,36 +1,61 @@
-"""The sweep plan: command line + space, validated into one typed object.
+"""The sweep plan: a ``SweepRequest`` plus its space, validated into one typed object.
 
 ``build_plan`` checks everything a user can get wrong *before* anything is
 written: the space, the dataset, ``key=value`` settings, the early-stop metric, the
 storage path, the results folder's name. ``resolve_resources`` fills in the
-per-trial resources once the cluster is known.
+per-trial resources once the cluster is known. ``load_plan`` reads a results
+folder's plan back, pointing it at the folder it was given (a copied or moved
+folder resumes in place, never into the original).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from sweep.baselines import baseline_configs
 from sweep.errors import UserError
+from sweep.paths import is_uri
+from sweep.requests import SMOKE_TEST, SweepRequest
+from sweep.resources import (
+    DEFAULT_GPU_FRACTION,
+    default_max_concurrent,
+    resolve_trial_resources,
+)
 from sweep.spaces import SearchSpace, load_space
 
 __all__ = [
-    "SweepPlan", "PLAN_FILE", "SPACE_COPY", "TUNE_DIR", "build_plan", "load_plan",
-    "resolve_resources", "default_max_concurrent", "check_wandb",
+    "DEFAULT_GPU_FRACTION",
+    "PLAN_FILE",
+    "SPACE_COPY",
+    "TUNE_DIR",
+    "SweepPlan",
+    "build_plan",
+    "check_wandb",
+    "default_max_concurrent",
+    "load_plan",
+    "planned_baselines",
+    "resolve_resources",
+    "resolve_settings",
+    "searched_objectives",
 ]
 
 PLAN_FILE = "sweep.json"
 SPACE_COPY = "space.yaml"
 TUNE_DIR = "tune"
-DEFAULT_GPU_FRACTION = 0.25  # four trials share one GPU unless told otherwise
-_NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A results folder name: one path component, no leading dot or dash; checked with fullmatch.
+_NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Trial settings that netsep sets itself: `arm` labels baselines and compare arms.
+_RESERVED_SETTINGS = ("arm",)
+# URI schemes that Ray Tune's storage (pyarrow.fs.FileSystem.from_uri) understands.
+_STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
+_NAME_MAX = 255  # bytes in one path component on Linux filesystems, when pathconf cannot say
 
 
 @dataclass(frozen=True)
@@ -58,112 +83,197 @@ class SweepPlan:
         return f"{self.tune_storage.rstrip('/')}/{TUNE_DIR}"
 
     def save(self) -> None:
+        """``sweep.json`` (replaced atomically: a full disk leaves the previous one) and the space copy."""
         folder = Path(self.results_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / PLAN_FILE).write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        tmp = folder / f".{PLAN_FILE}.tmp"
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, folder / PLAN_FILE)
         copy = folder / SPACE_COPY
         if not copy.exists():
             shutil.copyfile(self.space_file, copy)
 
 
+# ------------------------------------------------------------------ reading back
 def load_plan(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace]:
+    """The plan and space of a results folder, located at ``results_dir`` (wherever it is now)."""
     folder = Path(results_dir)
     plan_path = folder / PLAN_FILE
     if not plan_path.is_file():
         raise UserError(f"{folder}: not a netsep results folder (no {PLAN_FILE} in it); "
                         "pass the folder a sweep printed when it started, e.g. experiments/<name>")
-    plan = SweepPlan(**json.loads(plan_path.read_text()))
+    plan = _read_plan(plan_path)
     # The copy travels with the results, so this works after the original moved.
     space = load_space(str(folder / SPACE_COPY))
-    return plan, space
+    here = str(folder.resolve())
+    tune_storage = plan.tune_storage if is_uri(plan.tune_storage) else here
+    return replace(plan, results_dir=here, tune_storage=tune_storage), space
 
 
-def _is_uri(path: str) -> bool:
-    return "://" in path
+def _read_plan(path: Path) -> SweepPlan:
+    """``sweep.json`` -> SweepPlan; a damaged file is a UserError naming it, not a traceback."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UserError(f"{path}: cannot be read as a sweep plan ({type(error).__name__}: {error}); "
+                        "the file is damaged (a full disk or an interrupted copy?)") from None
+    known = {f.name for f in fields(SweepPlan)}
+    if not isinstance(raw, dict) or set(raw) - known or not {"space_file", "name", "results_dir"} <= set(raw):
+        raise UserError(f"{path}: cannot be read as a sweep plan (expected a JSON object with the keys "
+                        f"{', '.join(sorted(known))})")
+    try:
+        return SweepPlan(**raw)
+    except TypeError as error:
+        raise UserError(f"{path}: cannot be read as a sweep plan ({error})") from None
 
 
-def _check_writable(storage: str) -> None:
-    """The nearest existing ancestor of ``storage`` must be a writable folder."""
-    probe = Path(storage).resolve()
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"--storage: {storage!r} must be a folder, but {str(probe)!r} is a file")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"--storage: cannot write under {storage!r} ({str(probe)!r} is not writable)")
-
-
-def build_plan(args: argparse.Namespace, smoke: dict[str, Any] | None = None) -> tuple[SweepPlan, SearchSpace]:
-    """Validate the command line and the space into a plan; writes nothing."""
-    from sweep.cli import parse_overrides
-    from trainable.config import ConfigError, TrialConfig
-    from trainable.metric_names import OBJECTIVE_METRICS
-
-    space_name = args.space or (smoke["space"] if smoke else None)
+# -------------------------------------------------------------------- building
+def build_plan(request: SweepRequest) -> tuple[SweepPlan, SearchSpace]:
+    """Validate a sweep request and its space into a plan; writes nothing."""
+    smoke = SMOKE_TEST if request.smoke_test else None
+    space_name = request.space or (smoke["space"] if smoke else None)
     if not space_name:
         raise UserError("launch.py: say which search space to run: --space NAME (e.g. --space loss_weights), "
                         "or --smoke-test for a short demo")
     space = load_space(space_name)
-
-    fixed: dict[str, Any] = dict(space.fixed)
-    fixed.setdefault("dataset", space.dataset)
-    trials = space.trials
-    if smoke:
-        fixed.update(dataset=smoke["data"], epochs=smoke["epochs"], **smoke["fixed"])
-        trials = smoke["trials"]
-    if args.data:
-        fixed["dataset"] = args.data
-    if args.data_dir:
-        fixed["data_dir"] = str(Path(args.data_dir).resolve())
-    if args.epochs:
-        fixed["epochs"] = args.epochs
-    if args.trials:
-        trials = args.trials
-    overrides = parse_overrides(args.overrides)
-    clash = sorted(set(overrides) & set(space.params))
-    if clash:
-        raise UserError(f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
-                        f"{space.source}; a searched parameter cannot also be fixed")
-    fixed.update(overrides)
-    try:
-        TrialConfig.from_dict({k: v for k, v in fixed.items() if k != "arm"})
-    except ConfigError as err:
-        raise UserError(f"command line / {space.source} fixed settings: " + "; ".join(err.problems)) from None
-    _check_dataset(fixed)
-
-    if args.early_stop is not None and args.early_stop not in OBJECTIVE_METRICS:
-        raise UserError(f"--early-stop: unknown metric {args.early_stop!r}; choose one of "
-                        f"{', '.join(OBJECTIVE_METRICS)}")
-    if args.max_failures < 0:
-        raise UserError(f"--max-failures: must be >= 0, got {args.max_failures}")
-
-    name = args.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not _NAME_RULE.match(name):
-        raise UserError(f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'")
-    storage = args.storage
-    if _is_uri(storage):
-        results_dir = (Path("experiments") / name).resolve()
-        tune_storage = f"{storage.rstrip('/')}/{name}"
-    else:
-        _check_writable(storage)
-        results_dir = (Path(storage) / name).resolve()
-        tune_storage = str(results_dir)
-    if results_dir.exists():
-        raise UserError(f"--name: results folder {str(results_dir)!r} already exists; "
-                        f"continue it with --resume {results_dir} or choose another --name")
+    fixed = resolve_settings(space, request.overrides, data=request.data, data_dir=request.data_dir,
+                             epochs=request.epochs, smoke=smoke is not None)
+    trials = request.trials or (smoke["trials"] if smoke else space.trials)
+    _check_flags(request)
+    name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    results_dir, tune_storage = _results_location(name, request.storage)
     plan = SweepPlan(
-        space_file=str(space.source.resolve()), name=name, results_dir=str(results_dir),
+        space_file=str(space.source.resolve()), name=name, results_dir=results_dir,
         tune_storage=tune_storage, trials=trials, fixed=fixed,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent, early_stop=args.early_stop, wandb_project=args.wandb,
-        max_failures=args.max_failures, baseline=space.baseline, address=args.address,
+        cpus_per_trial=request.cpus_per_trial, gpus_per_trial=request.gpus_per_trial,
+        max_concurrent=request.max_concurrent, early_stop=request.early_stop, wandb_project=request.wandb,
+        max_failures=request.max_failures, baseline=space.baseline, address=request.address,
     )
     return plan, space
 
 
-def _check_dataset(fixed: dict[str, Any]) -> None:
+def resolve_settings(
+    space: SearchSpace,
+    overrides: Mapping[str, Any],
+    *,
+    data: str | None = None,
+    data_dir: str | None = None,
+    epochs: int | None = None,
+    smoke: bool = False,
+) -> dict[str, Any]:
+    """The fixed trial settings: the space's, then the smoke preset, then flags and ``key=value``.
+
+    Validated as trial settings (TrialConfig) and against the dataset on this machine.
+    """
+    from trainable.config import ConfigError, TrialConfig
+
+    fixed: dict[str, Any] = dict(space.fixed)
+    fixed.setdefault("dataset", space.dataset)
+    if smoke:
+        fixed.update(dataset=SMOKE_TEST["data"], epochs=SMOKE_TEST["epochs"], **SMOKE_TEST["fixed"])
+    if data:
+        fixed["dataset"] = data
+    if data_dir:
+        fixed["data_dir"] = data_dir
+    if epochs:
+        fixed["epochs"] = epochs
+    _check_overrides(space, overrides)
+    fixed.update(overrides)
+    if isinstance(fixed.get("data_dir"), str) and fixed["data_dir"]:
+        # Trials run in Ray's own working folders: a relative path must mean the user's.
+        fixed["data_dir"] = str(Path(fixed["data_dir"]).expanduser().resolve())
+    try:
+        TrialConfig.from_dict(fixed)
+    except ConfigError as err:
+        raise UserError(f"command line / {space.source} fixed settings: " + "; ".join(err.problems)) from None
+    _check_names(fixed, space)
+    _check_dataset(fixed)
+    return fixed
+
+
+def _check_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> None:
+    clash = sorted(set(overrides) & set(space.params))
+    if clash:
+        raise UserError(f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
+                        f"{space.source}; a searched parameter cannot also be fixed")
+    reserved = sorted(set(overrides) & set(_RESERVED_SETTINGS))
+    if reserved:
+        raise UserError(f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved[0]!r} is set by netsep "
+                        "itself (it labels baseline and compare runs), not a trial setting")
+
+
+def _check_names(fixed: Mapping[str, Any], space: SearchSpace) -> None:
+    """Classifier and discriminator names must be in their registries (as the space's own are)."""
+    from trainable.models import classifier_names, discriminator_names
+
+    for key, kind, names in (("classifier", "classifier", classifier_names()),
+                             ("disc_arch", "discriminator", discriminator_names())):
+        value = fixed.get(key)
+        if value is not None and value not in names:
+            raise UserError(f"command line / {space.source} fixed settings: {key}: unknown {kind} {value!r}; "
+                            f"known: {', '.join(names)}")
+
+
+def _check_flags(request: SweepRequest) -> None:
+    from trainable.metric_names import OBJECTIVE_METRICS
+
+    if request.early_stop is not None and request.early_stop not in OBJECTIVE_METRICS:
+        raise UserError(f"--early-stop: unknown metric {request.early_stop!r}; choose one of "
+                        f"{', '.join(OBJECTIVE_METRICS)}")
+    if request.max_failures < 0:
+        raise UserError(f"--max-failures: must be >= 0, got {request.max_failures}")
+
+
+def _results_location(name: str, storage: str) -> tuple[str, str]:
+    """(results folder, Tune storage) for ``--name`` under ``--storage``; checks both, creates nothing."""
+    if not _NAME_RULE.fullmatch(name):
+        raise UserError(f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'")
+    if is_uri(storage):
+        scheme = storage.partition("://")[0].lower()
+        if scheme not in _STORAGE_SCHEMES:
+            raise UserError(f"--storage: {storage!r}: unknown storage scheme {scheme + '://'!r}; use a local or NFS "
+                            f"path, or one of {', '.join(s + '://' for s in _STORAGE_SCHEMES)}")
+        results_dir = (Path("experiments") / name).resolve()
+        tune_storage = f"{storage.rstrip('/')}/{name}"
+    else:
+        results_dir = (Path(storage) / name).resolve()
+        tune_storage = str(results_dir)
+    _check_writable(str(results_dir.parent), "--storage" if not is_uri(storage) else "results folder")
+    _check_name_length(name, results_dir.parent)
+    if results_dir.exists():
+        raise UserError(f"--name: results folder {str(results_dir)!r} already exists; "
+                        f"continue it with --resume {results_dir} or choose another --name")
+    return str(results_dir), tune_storage
+
+
+def _nearest_existing(path: Path) -> Path:
+    probe = path.resolve()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    return probe
+
+
+def _check_writable(storage: str, flag: str = "--storage") -> None:
+    """The nearest existing ancestor of ``storage`` must be a writable folder."""
+    probe = _nearest_existing(Path(storage))
+    if not probe.is_dir():
+        raise UserError(f"{flag}: {storage!r} must be a folder, but {str(probe)!r} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"{flag}: cannot write under {storage!r} ({str(probe)!r} is not writable)")
+
+
+def _check_name_length(name: str, parent: Path) -> None:
+    """The folder name must fit the filesystem it goes on (ENAMETOOLONG otherwise)."""
+    try:
+        limit = os.pathconf(_nearest_existing(parent), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = _NAME_MAX
+    if len(name.encode()) > limit:
+        raise UserError(f"--name: {name[:40]!r}... is {len(name.encode())} bytes long; a folder name on "
+                        f"{_nearest_existing(parent)} holds at most {limit}")
+
+
+def _check_dataset(fixed: Mapping[str, Any]) -> None:
     """Unknown dataset names, and a dataset that is not on this machine, are user errors."""
     from trainable.data import DatasetMissingError, dataset_names, load_dataset
 
@@ -172,35 +282,38 @@ def _check_dataset(fixed: dict[str, Any]) -> None:
         raise UserError(f"dataset: unknown dataset {name!r}; known: {', '.join(dataset_names())}")
     try:
         # Loads (and caches) it once here, so the trials find it ready; no download.
-        load_dataset(name, fixed.get("data_dir"), fixed.get("train_size"), download=False)
+        _, train, _ = load_dataset(name, fixed.get("data_dir"), fixed.get("train_size"), download=False)
     except DatasetMissingError as err:
         raise UserError(f"dataset {name!r}: {err}") from None
+    except ValueError as err:  # train_size larger than the training split
+        raise UserError(f"train_size: dataset {name!r}: {err}") from None
+    batch_size = int(fixed.get("batch_size", 0) or 0)
+    examples = len(train.labels)
+    if batch_size > examples:
+        raise UserError(f"batch_size: {batch_size} is larger than the {examples} training examples of {name!r}"
+                        f"{' (train_size)' if fixed.get('train_size') else ''}; each step needs one full batch")
 
 
-def default_max_concurrent(cpus: float, gpus: float, cpus_per_trial: float, gpus_per_trial: float) -> int:
-    """How many trials fit at once on the cluster's resources (at least one)."""
-    fits = []
-    if cpus_per_trial > 0:
-        fits.append(math.floor(cpus / cpus_per_trial + 1e-9))
-    if gpus_per_trial > 0:
-        fits.append(math.floor(gpus / gpus_per_trial + 1e-9))
-    return max(1, min(fits) if fits else 1)
+# ------------------------------------------------------------------ derived values
+def searched_objectives(space: SearchSpace) -> list[str] | None:
+    """The objectives a space searches (the choices of a searched ``objective``), else None."""
+    param = space.params.get("objective")
+    return None if param is None else [str(c) for c in param.choices]
+
+
+def planned_baselines(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]]:
+    """The `independent` baseline configs this sweep runs (none when the space turns them off)."""
+    if not plan.baseline:
+        return []
+    return baseline_configs(plan.fixed, searched_objectives(space))
 
 
 def resolve_resources(plan: SweepPlan, cpus: float, gpus: float) -> SweepPlan:
     """Fill per-trial resources from the cluster: fractional GPUs where GPUs exist."""
-    gpus_per_trial = plan.gpus_per_trial
-    if gpus_per_trial is None:
-        gpus_per_trial = DEFAULT_GPU_FRACTION if gpus > 0 else 0.0
-    if gpus_per_trial > 0 and gpus == 0:
-        raise UserError(f"--gpus-per-trial: {gpus_per_trial:g} asked for, but the Ray cluster has no GPU")
-    cpus_per_trial = plan.cpus_per_trial if plan.cpus_per_trial is not None else 1.0
-    if cpus_per_trial > cpus:
-        raise UserError(f"--cpus-per-trial: {cpus_per_trial:g} asked for, but the Ray cluster has {cpus:g} CPUs")
-    concurrent = plan.max_concurrent or default_max_concurrent(cpus, gpus, cpus_per_trial, gpus_per_trial)
-    if gpus_per_trial > 0 and plan.fixed.get("device") == "cpu":
-        raise UserError("device=cpu with --gpus-per-trial > 0 would reserve GPUs that the trials never use")
-    return replace(plan, cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, max_concurrent=concurrent)
+    resources = resolve_trial_resources(plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent, cpus, gpus,
+                                        device=plan.fixed.get("device"))
+    return replace(plan, cpus_per_trial=resources.cpus_per_trial, gpus_per_trial=resources.gpus_per_trial,
+                   max_concurrent=resources.max_concurrent)
 
 
 def check_wandb() -> None:

@@ -1,18 +1,34 @@
 """Starting a local Ray, or joining a cluster, with safe defaults.
 
-The local default binds the dashboard to 127.0.0.1 (anyone who reaches Ray's ports
-can run code on it: Ray's own threat model). Joining a cluster uses whatever that
-cluster was started with (``cluster.yaml`` keeps its dashboard on loopback too).
+Anyone who reaches Ray's ports with its token can run code on it (Ray's own threat
+model). A local Ray started here therefore
+
+* binds the dashboard to 127.0.0.1;
+* uses token authentication (Ray's default for a local ``ray.init`` since 2.52) with a
+  token file only you can read: Ray writes ``~/.ray/auth_token`` with the process
+  umask (0644, readable by every user of the machine), so netsep makes the file itself
+  (0600, 256 random bits in hex, as Ray would) or tightens an existing one to 0600;
+* turns off the dashboard agent's Prometheus export, which listens on every
+  interface and answers without the token. Two more metrics servers, the
+  autoscaler's (port 44217) and the dashboard's (44227), cannot be moved to loopback:
+  Ray binds them to 127.0.0.1 only when the node's address is loopback, and
+  ``ray.init`` turns 127.0.0.1 into the machine's address
+  (``ray._private.services.resolve_ip_for_localhost``). They serve read-only metrics.
+
+Joining a cluster uses whatever that cluster was started with (``cluster.yaml`` keeps
+its dashboard on loopback and pins every port).
 """
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from sweep.errors import UserError
 
-__all__ = ["RayInfo", "connect", "cluster_resources"]
+__all__ = ["RayInfo", "cluster_resources", "connect", "private_token"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,7 @@ class RayInfo:
     started_locally: bool
     cpus: float
     gpus: float
+    notes: tuple[str, ...] = ()  # what netsep changed on this machine to start Ray safely
 
 
 def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None = None) -> RayInfo:
@@ -30,6 +47,7 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
 
     # Tune's own per-trial logs stay in the results folder; keep Ray quiet otherwise.
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
+    notes: tuple[str, ...] = ()
     if ray.is_initialized():
         ctx = None
     elif address:
@@ -44,6 +62,10 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
                 "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH (docs/cluster.md)"
             ) from None
     else:
+        note = private_token()
+        notes = (note,) if note else ()
+        # The agent's metrics port listens on 0.0.0.0 without the token; nobody scrapes a local Ray.
+        os.environ.setdefault("RAY_enable_metrics_collection", "0")
         kwargs: dict = {"include_dashboard": dashboard, "logging_level": "ERROR"}
         if dashboard:
             kwargs["dashboard_host"] = "127.0.0.1"
@@ -60,7 +82,35 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
         started_locally=not address,
         cpus=float(resources.get("CPU", 0)),
         gpus=float(resources.get("GPU", 0)),
+        notes=notes,
     )
+
+
+def private_token(home: Path | None = None) -> str | None:
+    """Make the token file a local Ray will read private (0600); a note for the user, or None.
+
+    Only the default ``~/.ray/auth_token``, and only when token authentication is on
+    (``RAY_AUTH_MODE`` unset or ``token``): a token named by ``RAY_AUTH_TOKEN`` or
+    ``RAY_AUTH_TOKEN_PATH`` is the user's own business.
+    """
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode is not None and mode.lower() != "token":
+        return None
+    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
+        return None
+    path = (home or Path.home()) / ".ray" / "auth_token"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        info = path.stat()
+        if info.st_uid != os.getuid() or not info.st_mode & 0o077:
+            return None
+        os.chmod(path, 0o600)
+        return f"Ray's token {path} could be read by other users; it is now readable by you only (0600)"
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))  # what `ray get-auth-token --generate` writes: 256 random bits
+    return f"made Ray's token {path} (readable by you only)"
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:

@@ -8,155 +8,209 @@ Layout of ``<storage>/<name>/`` (the results folder):
 * ``tune/``       Ray Tune's own experiment folder (trials, checkpoints, searcher);
 * the report files written by ``sweep.report`` (trials.csv, pareto.*, optuna.db,
   summary.md).
+
+``build_tuner`` is the one public way to get a sweep's ``tune.Tuner``; the CLI and
+the benchmarks both use it (the benchmarks with a trivial trainable).
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+import functools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
-from sweep.plan import TUNE_DIR, SweepPlan, load_plan
+from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
+from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
+from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
 
-__all__ = ["run_sweep", "resume_sweep", "baseline_configs"]
+__all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
 
-
-# --------------------------------------------------------------------- building
-def baseline_configs(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]]:
-    """The `independent` pairs the sweep's arms are compared with.
-
-    Same fixed settings (data, classifier, epochs, batch size, seed), no
-    discriminator, and the data seen the way the arms see it: `seed` arms split each
-    batch, `dice` arms share it. When the space searches the objective itself, one
-    baseline per pairing it can produce. Searched params a baseline also has (a
-    classifier lr, say) keep the TrialConfig default.
-    """
-    from trainable.config import TrialConfig
-
-    if "objective" in space.params:
-        objectives = list(space.params["objective"].choices)
-    else:
-        objectives = [plan.fixed.get("objective", TrialConfig.objective)]
-    pairings = sorted({plan.fixed.get("pairing") or ("split" if o == "seed" else "shared") for o in objectives})
-    return [{**plan.fixed, "objective": "independent", "w_adv": 0.0, "pairing": p} for p in pairings]
+Trainable = Callable[[dict[str, Any]], None]
+KEEP_CHECKPOINTS = 2  # per trial: the last one to resume from, and the one before in case it is torn
 
 
-def _trainable(plan: SweepPlan, trainable: Callable[[dict[str, Any]], None] | None = None):
-    from ray import tune
+def tune_spec(plan: SweepPlan, space: SearchSpace, *, callbacks: Sequence[Any] = (), reuse_actors: bool = True) -> TuneSpec:
+    """What Tune needs from a resourced plan (see ``sweep.plan.resolve_resources``)."""
+    if plan.cpus_per_trial is None or plan.gpus_per_trial is None:
+        raise ValueError("the plan has no per-trial resources yet; call sweep.plan.resolve_resources first")
+    extra = list(callbacks)
+    if plan.wandb_project:
+        from ray.air.integrations.wandb import WandbLoggerCallback
 
-    from trainable.tune_function import train
+        extra.insert(0, WandbLoggerCallback(project=plan.wandb_project, group=plan.name))
+    return TuneSpec(
+        name=TUNE_DIR,
+        storage_path=plan.tune_storage,
+        num_samples=plan.trials + len(planned_baselines(plan, space)),
+        cpus_per_trial=plan.cpus_per_trial,
+        gpus_per_trial=plan.gpus_per_trial,
+        max_failures=plan.max_failures,
+        keep_checkpoints=KEEP_CHECKPOINTS,
+        metric_columns=[*space.metric_names(), "epoch"],
+        parameter_columns=list(space.params),
+        max_concurrent=plan.max_concurrent,
+        callbacks=tuple(extra),
+        reuse_actors=reuse_actors,
+    )
 
-    resources = {"cpu": plan.cpus_per_trial, "gpu": plan.gpus_per_trial}
-    return tune.with_resources(trainable or train, resources)
 
-
-def _searcher(plan: SweepPlan, space: SearchSpace):
-    from ray.tune.search import ConcurrencyLimiter
+def build_searcher(plan: SweepPlan, space: SearchSpace) -> SweepSearcher:
+    """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``."""
     from ray.tune.search.optuna import OptunaSearch
 
-    from sweep.samplers import create_sampler
-    from sweep.searcher import DefineByRun, SweepSearcher
+    from sweep.samplers import create_sampler, resumed_sampler
 
+    n_objectives = len(space.objectives)
     optuna_search = OptunaSearch(
         space=DefineByRun(space.sample, plan.fixed),
         metric=space.metric_names(),  # lists go on the searcher, never on TuneConfig
         mode=space.tune_modes(),
-        sampler=create_sampler(space.sampler, space.seed, len(space.objectives), conditional=space.is_conditional),
+        sampler=create_sampler(space.sampler, space.seed, n_objectives, conditional=space.is_conditional),
     )
-    baselines = baseline_configs(plan, space) if plan.baseline else []
-    return ConcurrencyLimiter(SweepSearcher(optuna_search, baselines), max_concurrent=plan.max_concurrent)
+    reseed = functools.partial(resumed_sampler, space.sampler, space.seed, n_objectives, space.is_conditional)
+    return SweepSearcher(optuna_search, planned_baselines(plan, space), reseed=reseed)
 
 
-def _run_config(plan: SweepPlan, space: SearchSpace):
-    from ray import tune
-
-    callbacks = []
-    if plan.wandb_project:
-        from ray.air.integrations.wandb import WandbLoggerCallback
-
-        callbacks.append(WandbLoggerCallback(project=plan.wandb_project, group=plan.name))
-    reporter = tune.CLIReporter(
-        metric_columns=[*space.metric_names(), "epoch"],
-        parameter_columns=list(space.params),
-        max_report_frequency=15,
-        sort_by_metric=False,
-    )
-    return tune.RunConfig(
-        name=TUNE_DIR,
-        storage_path=plan.tune_storage,
-        failure_config=tune.FailureConfig(max_failures=plan.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-        callbacks=callbacks,
-        progress_reporter=reporter,
-        verbose=1,
-    )
-
-
-def _tune_config(plan: SweepPlan, space: SearchSpace):
-    from ray import tune
+def build_scheduler(plan: SweepPlan) -> Any:
+    """ASHA on ``--early-stop``'s metric, one rung per epoch; None without early stopping."""
+    if not plan.early_stop:
+        return None
     from ray.tune.schedulers import ASHAScheduler
 
     from trainable.metric_names import direction_of
 
-    scheduler = None
-    if plan.early_stop:
-        epochs = int(plan.fixed.get("epochs", 1))
-        scheduler = ASHAScheduler(
-            metric=plan.early_stop, mode=direction_of(plan.early_stop), time_attr="training_iteration",
-            max_t=max(epochs, 1), grace_period=1, reduction_factor=2,
-        )
-    return tune.TuneConfig(
-        search_alg=_searcher(plan, space),
-        scheduler=scheduler,
-        num_samples=plan.trials + (len(baseline_configs(plan, space)) if plan.baseline else 0),
-        reuse_actors=True,  # ~10x less per-trial overhead (DESIGN §6)
-        trial_name_creator=trial_name,
-        trial_dirname_creator=trial_name,
+    epochs = int(plan.fixed.get("epochs", 1))
+    return ASHAScheduler(
+        metric=plan.early_stop, mode=direction_of(plan.early_stop), time_attr="training_iteration",
+        max_t=max(epochs, 1), grace_period=1, reduction_factor=2,
     )
 
 
-def trial_name(trial) -> str:
-    """Short trial folder names: the id alone (params live in params.json)."""
-    return f"trial_{trial.trial_id}"
+def build_tuner(
+    plan: SweepPlan,
+    space: SearchSpace,
+    trainable: Trainable | None = None,
+    *,
+    searcher: SweepSearcher | None = None,
+    callbacks: Sequence[Any] = (),
+    reuse_actors: bool = True,
+) -> Any:
+    """The sweep's ``tune.Tuner`` (not started).
+
+    ``trainable`` None is netsep's real one (``trainable.tune_function.train``);
+    ``searcher`` lets a caller keep a handle on the searcher (and its Optuna study);
+    ``callbacks`` are extra Tune callbacks; ``reuse_actors=False`` exists only to
+    measure what reusing actors saves.
+    """
+    spec = replace(tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors),
+                   max_concurrent=None)  # the limit is in the search algorithm, which Tune then uses as it is
+    search = search_algorithm(searcher or build_searcher(plan, space), plan.max_concurrent)
+    return make_tuner(spec, search, trainable=trainable, scheduler=build_scheduler(plan))
 
 
-def _use_classic_progress_table() -> None:
-    # Ray's newer console output ignores `progress_reporter`; the classic one prints
-    # Tune's trial table with exactly the objective columns we ask for.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+@dataclass(frozen=True)
+class SweepOutcome:
+    """How a ``fit()`` ended, from Tune's public ``ResultGrid``."""
+
+    results_dir: Path
+    planned: int  # trials the sweep runs: search trials plus baselines
+    ended: int  # trials that ended (finished, stopped early, or errored)
+    search_trials: int  # search trials Tune started (the baselines are not search trials)
+    search_errors: int  # search trials that ended with an error
+    first_error: str  # the first errored search trial's error, one line ("" when none)
+
+    @property
+    def finished(self) -> bool:
+        """Every planned trial ended: Tune did not stop early (Ctrl-C, SIGTERM)."""
+        return self.ended >= self.planned
+
+    @property
+    def all_search_failed(self) -> bool:
+        """Every search trial raised (after its retries): the sweep found nothing."""
+        return self.search_trials > 0 and self.search_errors == self.search_trials
 
 
-# ----------------------------------------------------------------------- running
-def run_sweep(
-    plan: SweepPlan, space: SearchSpace, *, trainable: Callable[[dict[str, Any]], None] | None = None
-) -> Path:
-    """Run the whole sweep; returns the results folder (report not yet written).
+def _config(result: Any) -> dict[str, Any]:
+    """A trial's config: from its last result, or its params.json when it raised before reporting."""
+    if result.config:
+        return dict(result.config)
+    try:
+        with result.filesystem.open_input_stream(f"{result.path}/params.json") as f:
+            return dict(json.loads(f.readall()))
+    except (OSError, ValueError, TypeError):
+        return {}
 
-    ``trainable`` replaces the real one (``trainable.tune_function.train``); the
-    benchmarks pass a trivial function to time the sweep machinery alone.
+
+def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
+    search = [r for r in grid if _config(r).get("arm") != BASELINE_ARM]
+    errors = [r for r in search if r.error is not None]
+    first = ""
+    if errors:
+        lines = str(errors[0].error).strip().splitlines() or [type(errors[0].error).__name__]
+        first = lines[-1].strip()
+    return SweepOutcome(
+        results_dir=Path(plan.results_dir), planned=planned, ended=grid.num_terminated + grid.num_errors,
+        search_trials=len(search), search_errors=len(errors), first_error=first,
+    )
+
+
+def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
+    """``UserError`` unless ``plan``'s folder holds a Tune experiment this netsep can continue.
+
+    Checked before Ray starts; it needs only the files. The searcher state is restored
+    once into a throwaway searcher: when Tune's own restore of it fails, Tune logs the
+    error and then waits forever for trials that never come.
     """
     from ray import tune
 
-    _use_classic_progress_table()
-    plan.save()
-    tuner = tune.Tuner(_trainable(plan, trainable), tune_config=_tune_config(plan, space), run_config=_run_config(plan, space))
-    tuner.fit()
-    return Path(plan.results_dir)
-
-
-def resume_sweep(results_dir: str | Path) -> Path:
-    """Continue an interrupted sweep to its full number of trials."""
-    from ray import tune
-
-    _use_classic_progress_table()
-    plan, space = load_plan(results_dir)
     if not tune.Tuner.can_restore(plan.tune_path):
-        raise UserError(f"{results_dir}: nothing to resume at {plan.tune_path} "
-                        "(the sweep never started, or its Tune folder was removed)")
-    tuner = tune.Tuner.restore(plan.tune_path, trainable=_trainable(plan), resume_unfinished=True,
-                               resume_errored=False)
-    tuner.fit()
-    return Path(plan.results_dir)
+        raise UserError(f"--resume: {plan.results_dir}: nothing to resume at {plan.tune_path} (the sweep saved no "
+                        "Tune state yet, or its tune/ folder was removed); start it again as a new sweep")
+    tune_dir = Path(plan.tune_path)
+    if not tune_dir.is_dir():
+        return  # Tune's folder is in object storage: Tune reads it there
+    states = sorted(tune_dir.glob(SweepSearcher.CKPT_FILE_TMPL.format("*")))  # Tune restores the last one
+    if not states and any(tune_dir.glob("searcher-state-*.pkl")):
+        raise UserError(f"--resume: {plan.results_dir} was made by an older netsep whose searcher state is a "
+                        "pickle, which netsep no longer reads (it could run code); `launch.py report` still works "
+                        "on it, but it cannot be resumed")
+    _check_state_file(max(tune_dir.glob("experiment_state-*.json"), default=None))
+    if states:
+        try:
+            build_searcher(plan, space).restore(str(states[-1]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise UserError(f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
+                            "disk?); the sweep cannot continue from it") from None
 
+
+def _check_state_file(path: Path | None) -> None:
+    """Tune's experiment state must be whole JSON (a full disk leaves it cut short)."""
+    if path is None:
+        return
+    try:
+        json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise UserError(f"--resume: {path}: Tune's experiment state is damaged ({type(error).__name__}: {error}; "
+                        "cut short on a full disk?); the sweep cannot continue from it, but `launch.py report` "
+                        "shows what finished") from None
+
+
+def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
+    """Run the whole sweep; the report is not written yet."""
+    tuner = build_tuner(plan, space, trainable)
+    plan.save()
+    return _outcome(tuner.fit(), plan, tune_spec(plan, space).num_samples)
+
+
+def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
+    """Continue an interrupted sweep (``plan`` from ``load_plan``) to its full number of trials."""
+    spec = tune_spec(plan, space)
+    tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
+    with resuming_at(plan.tune_path):  # a copied or moved folder: new trials go here too
+        grid = tuner.fit()
+    return _outcome(grid, plan, spec.num_samples)

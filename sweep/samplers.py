@@ -9,7 +9,7 @@ import warnings
 
 import optuna
 
-__all__ = ["SAMPLER_NAMES", "create_sampler"]
+__all__ = ["SAMPLER_NAMES", "create_sampler", "resumed_sampler"]
 
 # name -> what it is good at (shown in error messages and docs).
 SAMPLER_NAMES: dict[str, str] = {
@@ -49,3 +49,16 @@ def create_sampler(
     if name == "gp":
         return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=not conditional)
     return optuna.samplers.RandomSampler(seed=seed)
+
+
+def resumed_sampler(
+    name: str, seed: int, n_objectives: int, conditional: bool, trials_so_far: int
+) -> optuna.samplers.BaseSampler:
+    """The sampler a resumed sweep continues with: seeded ``seed + trials_so_far``.
+
+    A sampler's random state is not saved with the sweep (it is not data), and the
+    sampler saved with Tune's experiment is the fresh one of the start: reseeding it
+    from the count of trials so far keeps a resumed sweep from proposing its first
+    configurations again and makes it propose the same ones on every resume.
+    """
+    return create_sampler(name, seed + trials_so_far, n_objectives, conditional=conditional)

@@ -35,6 +35,7 @@ class TuneSpec:
     parameter_columns: Sequence[str]
     max_concurrent: int | None = None  # None: the searcher limits concurrency itself
     callbacks: Sequence[Any] = field(default_factory=tuple)
+    reuse_actors: bool = True  # False only to measure what reuse saves (bench/sweep_overhead.py)
 
 
 def trial_name(trial: Any) -> str:
@@ -68,7 +69,7 @@ def make_tuner(spec: TuneSpec, search_alg: Any, *, trainable: Trainable | None =
         scheduler=scheduler,
         num_samples=spec.num_samples,
         max_concurrent_trials=spec.max_concurrent,
-        reuse_actors=True,
+        reuse_actors=spec.reuse_actors,
         trial_name_creator=trial_name,
         trial_dirname_creator=trial_name,
     )

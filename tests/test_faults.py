@@ -9,9 +9,12 @@ Ray nodes.)
 from __future__ import annotations
 
 import json
-import pickle
+import os
 import re
+import shutil
+import signal
 import sqlite3
+import stat
 import textwrap
 import time
 import urllib.error
@@ -113,15 +116,16 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
             continue
         assert by_tune_id[trial.removeprefix("trial_")].params == {k: config[k] for k in SEARCHED}
 
-    # The searcher Tune restored (what proposed the later trials) kept Optuna's history.
-    searcher_files = sorted(tune_dir.glob("searcher-state-*.pkl"))
-    with open(searcher_files[-1], "rb") as f:
-        state = pickle.load(f)  # written by this sweep's own run, in this test's tmp_path
-    inner = state["inner"]
-    assert len(inner["_ot_study"].trials) == 6
-    for trial, config in params_before.items():
-        if config.get("arm") != "baseline":
-            assert inner["_ot_trials"][trial.removeprefix("trial_")].params == {k: config[k] for k in SEARCHED}
+    # The searcher Tune restored (what proposed the later trials) kept Optuna's history;
+    # its state is JSON data (never a pickle: --resume must not run code from the folder).
+    searcher_files = sorted(tune_dir.glob("searcher-state-*.json"))
+    assert searcher_files and not list(tune_dir.glob("searcher-state-*.pkl"))
+    state = json.loads(searcher_files[-1].read_text())
+    assert len(state["trials"]) == 6
+    assert all(t["state"] == "COMPLETE" for t in state["trials"])
+    configs = [json.loads((tune_dir / t / "params.json").read_text()) for t in trial_results(tune_dir)]
+    ran = sorted(json.dumps({k: c[k] for k in SEARCHED}, sort_keys=True) for c in configs if c.get("arm") != "baseline")
+    assert sorted(json.dumps(t["params"], sort_keys=True) for t in state["trials"]) == ran
     # The report was rebuilt by the resumed run.
     summary = folder / "summary.md"
     assert summary.stat().st_mtime >= (folder / "sweep.json").stat().st_mtime
@@ -232,3 +236,99 @@ def test_local_dashboard_listens_on_loopback_only_and_shows_the_trials(drivers: 
     # The API needs the token.
     assert _get(f"{url}/api/v0/actors", None)[0] == 401
     assert _get(f"{url}/api/v0/actors", "0" * 64)[0] == 403
+
+
+# ------------------------------------------------------- issue 13: stop and resume
+def _snapshot(folder: Path) -> dict[str, tuple[float, int]]:
+    """Every file under ``folder``: (mtime, size), by relative path."""
+    return {str(p.relative_to(folder)): (p.stat().st_mtime, p.stat().st_size)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def _stop_after_progress(driver: Driver, tune_dir: Path, signum: int, rows_before: int) -> int:
+    """Send ``signum`` to the driver alone once Tune has results beyond ``rows_before``; its exit code."""
+
+    def progressed() -> bool:
+        return sum(len(rows) for rows in trial_results(tune_dir).values()) > rows_before
+
+    poll(progressed, 300, "a new trial result", every_s=0.5, alive=driver)
+    os.kill(driver.pid, signum)
+    return driver.wait(180)
+
+
+def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_place(
+    drivers: list[Driver], tmp_path: Path
+) -> None:
+    """SIGTERM -> 143 with the report and the resume command (defect 8); the copied folder is
+    resumed where it is, Ctrl-C there -> 130, then it finishes, and the original is never
+    written again (defect 2); the local Ray's token file is private (defect 9)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "NETSEP_CACHE_DIR": str(tmp_path / "cache")}
+    for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(name, None)
+    original = tmp_path / "exp" / "s"
+    first = _start(drivers, tmp_path, "--smoke-test", "--no-dashboard", "--trials", "2", "--storage",
+                   str(tmp_path / "exp"), "--name", "s", env=env)
+    assert _stop_after_progress(first, original / "tune", signal.SIGTERM, 0) == 143, first.tail()
+    out = first.output()
+    assert f"--resume {original}" in out and "Results:" in out, out[-3000:]
+    assert "core dumped" not in out and "SIGABRT" not in out and "*** " not in out
+    assert (original / "summary.md").is_file() and (original / "trials.csv").is_file()
+    token = home / ".ray" / "auth_token"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600, oct(token.stat().st_mode)
+    assert not first.pids()
+
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    before = _snapshot(original)
+    rows = sum(len(r) for r in trial_results(copy / "tune").values())
+    second = _start(drivers, tmp_path, "--resume", str(copy), "--no-dashboard", env=env)
+    assert _stop_after_progress(second, copy / "tune", signal.SIGINT, rows) == 130, second.tail()
+    assert f"--resume {copy}" in second.output()
+
+    third = _start(drivers, tmp_path, "--resume", str(copy), "--no-dashboard", env=env)
+    assert third.wait(420) == 0, third.tail()
+    result_rows = read_csv(copy / "trials.csv")
+    assert sorted(r["arm"] for r in result_rows) == ["baseline", "search", "search"]
+    assert all(r["status"] == "complete" and r["epochs"] == "2" for r in result_rows), result_rows
+    assert all(r["checkpoint"].startswith(str(copy)) for r in result_rows), result_rows
+    assert _snapshot(original) == before, "resuming the copy wrote into the original folder"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs (needs root and CAP_SYS_ADMIN); unmounted afterwards."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_defect_7_a_full_disk_is_named_and_resume_refuses_the_cut_short_state_in_one_line(
+    drivers: list[Driver], tmp_path: Path, small_disk: Path
+) -> None:
+    import subprocess
+
+    env = {**os.environ, "NETSEP_CACHE_DIR": str(tmp_path / "cache")}
+    # One short trial (and the baseline): the first checkpoint (tens of MB) already fills the disk.
+    driver = _start(drivers, tmp_path, "--smoke-test", "--trials", "1", "--epochs", "1", "--no-dashboard",
+                    "--storage", str(small_disk), "--name", "full", "train_size=256", env=env)
+    assert driver.wait(420) == 1, driver.tail()
+    out = driver.output()
+    folder = small_disk / "full"
+    assert f"netsep: the disk holding {folder} is full" in out, out[-3000:]
+    assert f"--resume {folder}" in out and "EOFError" not in out
+    # With space again, --resume says what is wrong in one line instead of a traceback.
+    subprocess.run(["mount", "-o", "remount,size=300m", str(small_disk)], check=True)
+    resumed = _start(drivers, tmp_path, "--resume", str(folder), "--no-dashboard", env=env)
+    assert resumed.wait(300) == 2, resumed.tail()
+    lines = [line for line in resumed.output().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --resume:") and "damaged" in lines[0], lines

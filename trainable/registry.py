@@ -24,6 +24,11 @@ class UnknownNameError(KeyError):
     def __str__(self) -> str:  # KeyError would quote the whole message
         return self.args[0]
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str]]]:
+        # Ray copies a trial's exception by pickling it; the default rebuilds it from
+        # args (the message alone), which this __init__ cannot take.
+        return type(self), (self.kind, self.name, self.known)
+
 
 class Registry(Generic[T]):
     """Maps names to factories; ``create(name, **kw)`` builds one."""

@@ -1,0 +1,38 @@
+"""The `independent` baselines (``sweep.baselines``): which baseline matches which arm."""
+from __future__ import annotations
+
+import pytest
+
+from sweep.baselines import BASELINE_ARM, baseline_config, baseline_configs, pairing_of
+from trainable.config import TrialConfig
+
+FIXED = {"dataset": "digits", "epochs": 3, "batch_size": 64, "lr": 0.01, "objective": "dice", "w_adv": 0.3}
+
+
+@pytest.mark.parametrize("settings, pairing", [
+    ({"objective": "seed"}, "split"), ({"objective": "dice"}, "shared"), ({"objective": "independent"}, "shared"),
+    ({}, "shared" if TrialConfig.objective != "seed" else "split"), ({"objective": "seed", "pairing": "split"}, "split"),
+    ({"objective": "independent", "pairing": "split"}, "split"),
+])
+def test_pairing_follows_the_setting_else_the_objective(settings, pairing):
+    assert pairing_of(settings) == pairing
+
+
+def test_a_baseline_keeps_the_fixed_settings_without_a_discriminator():
+    config = baseline_config(FIXED, "split")
+    assert config == {**FIXED, "objective": "independent", "w_adv": 0.0, "pairing": "split"}
+    assert FIXED["objective"] == "dice"  # the input is not changed
+    TrialConfig.from_dict(config)  # a valid trial
+
+
+def test_one_baseline_per_pairing_the_arms_can_have():
+    assert [b["pairing"] for b in baseline_configs(FIXED)] == ["shared"]
+    assert [b["pairing"] for b in baseline_configs({**FIXED, "objective": "seed"})] == ["split"]
+    both = baseline_configs(FIXED, ["dice", "seed", "dice"])
+    assert [b["pairing"] for b in both] == ["shared", "split"]  # sorted, no duplicates
+    assert all(b["objective"] == "independent" and b["w_adv"] == 0.0 for b in both)
+    assert baseline_configs({**FIXED, "pairing": "split"}, ["dice", "seed"])[0]["pairing"] == "split"
+
+
+def test_the_baseline_label():
+    assert BASELINE_ARM == "baseline"

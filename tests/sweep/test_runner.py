@@ -1,0 +1,86 @@
+"""The sweep's Tune assembly (``sweep.runner``), built without starting Ray."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from sweep.baselines import BASELINE_ARM
+from sweep.plan import build_plan, resolve_resources
+from sweep.requests import SweepRequest
+from sweep.runner import build_scheduler, build_searcher, build_tuner, tune_spec
+
+SPACE = """\
+name: tiny
+description: a small valid space on digits
+dataset: digits
+trials: 3
+sampler: random
+seed: 0
+baseline: true
+objectives:
+  - {metric: ensemble_acc, direction: max}
+  - {metric: disagreement, direction: max}
+fixed: {objective: dice, epochs: 4, batch_size: 32}
+params:
+  w_adv: {type: float, low: 0.01, high: 1.0, log: true}
+  objective: {type: categorical, choices: [dice, seed]}
+"""
+
+
+@pytest.fixture
+def planned(tmp_path: Path, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("NETSEP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "netsep-cache"))
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(SPACE.replace("objective: dice, ", ""))
+    plan, space = build_plan(SweepRequest(space=str(space_file), storage=str(tmp_path / "exp"), name="run",
+                                          early_stop="ensemble_acc"))
+    return resolve_resources(plan, cpus=4, gpus=0), space
+
+
+def test_the_spec_counts_the_baselines_and_carries_the_plan(planned):
+    plan, space = planned
+    spec = tune_spec(plan, space)
+    assert spec.num_samples == 3 + 2  # search trials + one baseline per pairing (shared, split)
+    assert (spec.cpus_per_trial, spec.gpus_per_trial, spec.max_concurrent) == (1.0, 0.0, 4)
+    assert (spec.name, spec.storage_path, spec.max_failures) == ("tune", plan.tune_storage, plan.max_failures)
+    assert list(spec.metric_columns) == ["ensemble_acc", "disagreement", "epoch"]
+    assert list(spec.parameter_columns) == ["w_adv", "objective"]
+    assert spec.reuse_actors is True and list(spec.callbacks) == []
+    assert tune_spec(replace(plan, baseline=False), space).num_samples == 3
+
+
+def test_the_spec_needs_resolved_resources(planned):
+    plan, space = planned
+    with pytest.raises(ValueError, match="resolve_resources"):
+        tune_spec(replace(plan, cpus_per_trial=None), space)
+
+
+def test_asha_rungs_are_epochs_of_the_early_stop_metric(planned):
+    plan, _ = planned
+    scheduler = build_scheduler(plan)
+    assert (type(scheduler).__name__, scheduler.metric) == ("AsyncHyperBandScheduler", "ensemble_acc")
+    assert build_scheduler(replace(plan, early_stop=None)) is None
+
+
+def test_the_searcher_proposes_the_planned_baselines_first(planned):
+    plan, space = planned
+    searcher = build_searcher(plan, space)
+    first, second, third = (searcher.suggest(str(i)) for i in range(3))
+    assert [first["arm"], second["arm"]] == [BASELINE_ARM] * 2
+    assert sorted(c["pairing"] for c in (first, second)) == ["shared", "split"]
+    assert set(third) >= {"w_adv", "objective", "epochs"} and "arm" not in third
+    assert [d.name for d in searcher.study.directions] == ["MAXIMIZE", "MAXIMIZE"]
+
+
+def test_build_tuner_writes_only_tune_s_own_state_and_starts_no_ray(planned):
+    import ray
+
+    plan, space = planned
+    searcher = build_searcher(plan, space)
+    tuner = build_tuner(plan, space, searcher=searcher, reuse_actors=False)
+    assert type(tuner).__name__ == "Tuner" and not ray.is_initialized()
+    tune_dir = Path(plan.tune_path)
+    assert (tune_dir / "tuner.pkl").is_file()
+    assert sorted(p.name for p in Path(plan.results_dir).iterdir()) == ["tune"]  # no sweep.json yet
