@@ -132,10 +132,10 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
 def test_diverging_trial_is_an_error_with_its_reason_and_the_sweep_goes_on(
     drivers: list[Driver], tmp_path: Path
 ) -> None:
-    # SGD at lr=1e8 overflows within the first steps; lr=1e-3 trains. With the random
-    # sampler at seed 0 the two search trials get 1e8, then 1e-3.
+    # SGD at lr=10 (TrialConfig's cap) overflows within the first steps; lr=1e-3 trains.
+    # With the random sampler at seed 0 the two search trials get 10, then 1e-3.
     space = _space(tmp_path, "diverge", "{objective: dice, optimizer: sgd, epochs: 1, batch_size: 64}",
-                   "{lr: {type: categorical, choices: [0.001, 1.0e+8]}}", trials=2, seed=0)
+                   "{lr: {type: categorical, choices: [0.001, 10.0]}}", trials=2, seed=0)
     storage = tmp_path / "exp"
     driver = _start(drivers, tmp_path, "--space", str(space), "--no-dashboard", "--storage", str(storage),
                     "--name", "diverge")
@@ -143,9 +143,9 @@ def test_diverging_trial_is_an_error_with_its_reason_and_the_sweep_goes_on(
 
     rows = read_csv(storage / "diverge" / "trials.csv")
     lrs = {r["trial_id"]: float(r["lr"]) for r in rows if r["arm"] == "search"}
-    assert sorted(lrs.values()) == [1e-3, 1e8], "the sampler no longer proposes both learning rates"
+    assert sorted(lrs.values()) == [1e-3, 10.0], "the sampler no longer proposes both learning rates"
     for row in rows:
-        if row["arm"] == "search" and float(row["lr"]) == 1e8:
+        if row["arm"] == "search" and float(row["lr"]) == 10.0:
             assert row["status"] == "error"
             assert re.search(r"diverged at epoch \d+, step \d+", row["reason"]), row["reason"]
             diverged = row

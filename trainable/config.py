@@ -1,66 +1,113 @@
 """The typed configuration of one trial, validated once from a plain dict.
 
 Tune hands the trainable a plain dict (from the search space plus fixed settings);
-``TrialConfig.from_dict`` turns it back into a typed, frozen object and rejects
-unknown keys and bad values, reporting every problem at once.
+``TrialConfig.from_dict`` turns it back into a typed, frozen pydantic model and
+rejects unknown keys and bad values, reporting every problem at once.
+
+Types are strict: YAML's ``"1"`` is not an int and ``true`` is not a number, but an
+int is a valid float, and numpy scalars (what Optuna and Tune pass) count as the
+Python number they hold. Every number has an upper bound as well as a lower one:
+``1e9`` epochs or an infinite learning rate is a typo, and finding it here costs
+nothing, while finding it in a trial costs a failed (or endless) trial. NaN and
+infinity are refused everywhere.
 """
+
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, fields
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from collections.abc import Callable
+from typing import Any, Literal
 
-__all__ = ["TrialConfig", "ConfigError", "OBJECTIVES", "PAIRINGS"]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from trainable.problems import Problems, problem_lines
+
+__all__ = ["OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
 
 OBJECTIVES = ("independent", "seed", "dice")
 PAIRINGS = ("split", "shared")
 
 
 class ConfigError(ValueError):
-    """A trial config that breaks a rule. ``problems`` lists each one."""
+    """A trial config that breaks a rule. ``problems`` lists each one (``key: rule, value``)."""
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("invalid trial config: " + "; ".join(problems))
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[str]]]:
+        # Rebuilt from its problems, not its message: Ray pickles a trial's exception.
+        return ConfigError, (self.problems,)
 
-@dataclass(frozen=True)
-class TrialConfig:
+
+class _DefaultsOnTheClass(type(BaseModel)):  # type: ignore[misc]
+    """``TrialConfig.epochs`` reads the field's default, as it did when TrialConfig was a dataclass.
+
+    pydantic keeps defaults off the class; callers across the project write
+    ``settings.get("objective", TrialConfig.objective)``, and this keeps that true.
+    """
+
+    def __getattr__(cls, name: str) -> Any:
+        fields = cls.__dict__.get("__pydantic_fields__")
+        if fields is not None and name in fields:
+            return fields[name].default
+        return super().__getattr__(name)
+
+
+class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
     # --- data
-    dataset: str = "digits"
+    dataset: str = "digits"  # a name in trainable.data's registry
     data_dir: str | None = None  # None: the dataset's default location
-    train_size: int | None = None  # class-stratified subset of the training split
+    # Class-stratified subset of the training split, in examples. The cap is far above
+    # any dataset netsep loads (CIFAR-10: 50,000); the loader checks the real size.
+    train_size: int | None = Field(None, ge=2, le=10_000_000)
     augment: bool = True  # random translate (+ flip where the dataset allows it)
     # --- classifiers
-    classifier: str = "simple3"
-    width: float = 1.0  # channel multiplier of the classifier
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = 1e-3  # classifier learning rate (peak of the schedule)
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.0
-    batch_size: int = 128
-    epochs: int = 5
+    classifier: str = "simple3"  # a name in trainable.models' classifier registry
+    # Channel multiplier of the classifier (1.0 = the thesis's, up to 256 channels). At 16
+    # a block has 4,096 channels, 256x the convolution FLOPs of 1.0: beyond that is a typo.
+    width: float = Field(1.0, gt=0, le=16)
+    optimizer: Literal["adam", "sgd"] = "adam"  # adam = AdamW; sgd = SGD, momentum 0.9, Nesterov
+    # Classifier learning rate, peak of the schedule (per step, not scaled by batch).
+    # Adam/SGD diverge long before 10; above it a value is a slip of the exponent.
+    lr: float = Field(1e-3, gt=0, le=10)
+    # AdamW: decoupled decay, each step multiplies the weights by (1 - lr * weight_decay),
+    # apart from the adaptive gradient step. SGD: L2, weight_decay * w is added to the
+    # gradient (so momentum and the lr apply to it too). Useful values are 1e-5..1e-1;
+    # above 1 the decay outweighs the loss gradient and the net shrinks towards 0.
+    weight_decay: float = Field(5e-4, ge=0, le=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # probability mass spread over all classes
+    # Examples per step (shared by the pair, or halved when split). 65,536 is larger than
+    # any training split netsep loads, so a batch above it can never be filled.
+    batch_size: int = Field(128, ge=2, le=65_536)
+    epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU time
     # --- the joint objective (DESIGN §3)
     objective: Literal["independent", "seed", "dice"] = "dice"
     pairing: Literal["split", "shared"] | None = None  # None: what the objective implies
-    w_ce: float = 1.0
-    w_adv: float = 0.1
-    dice_tau: float = 10.0
+    # Loss weights (dimensionless): loss = w_ce * CE + w_adv * adversarial term. The shipped
+    # spaces search 1e-3..1; a cap of 1,000 leaves three decades of room above that.
+    w_ce: float = Field(1.0, ge=0, le=1_000)
+    w_adv: float = Field(0.1, ge=0, le=1_000)
+    # DICE clips each discriminator logit to +-dice_tau (tau * tanh(logit / tau)), which is
+    # the logit itself while |logit| << tau: above 1,000 the clip is off in effect.
+    dice_tau: float = Field(10.0, gt=0, le=1_000)
     # --- discriminator
-    disc_arch: str = "mlp"
-    disc_width: int = 64
-    disc_depth: int = 2
+    disc_arch: str = "mlp"  # a name in trainable.models' discriminator registry
+    disc_width: int = Field(64, ge=1, le=4_096)  # hidden units / channels per layer
+    disc_depth: int = Field(2, ge=1, le=32)  # layers (blocks) per tower; pooling stops at 1x1
     disc_init: Literal["default", "dcgan"] = "default"
     disc_combine: Literal["absdiff", "concat", "product"] = "absdiff"
     disc_class_embedding: bool = True  # dice only: D also sees the class
-    disc_lr: float = 2e-4
-    disc_steps: int = 1
+    disc_lr: float = Field(2e-4, gt=0, le=10)  # Adam(betas=(0.5, 0.999)); cap as for lr
+    disc_steps: int = Field(1, ge=1, le=100)  # discriminator updates per classifier step
     # --- run
-    seed: int = 0
+    # Seeds torch (weights, batches, augmentation); numpy's seed range, like the space's seed.
+    seed: int = Field(0, ge=0, lt=2**32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    checkpoint_every: int = 1
-    cka_examples: int = 512  # fixed test subset for linear CKA
-    eval_batch_size: int = 1024
+    checkpoint_every: int = Field(1, ge=1, le=10_000)  # epochs between checkpoints (and the last)
+    cka_examples: int = Field(512, ge=2, le=100_000)  # fixed test subset for linear CKA, in examples
+    eval_batch_size: int = Field(1024, ge=1, le=65_536)  # examples per evaluation forward pass
     arm: str = ""  # a label carried into the results ("baseline", a compare arm); training ignores it
 
     # ------------------------------------------------------------------ derived
@@ -76,121 +123,104 @@ class TrialConfig:
         return self.objective != "independent"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     # --------------------------------------------------------------- validation
     @classmethod
     def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
+        return list(cls.model_fields)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "TrialConfig":
-        problems: list[str] = []
-        known = set(cls.field_names())
-        unknown = sorted(set(raw) - known)
-        for key in unknown:
-            problems.append(f"unknown key {key!r} (known keys: {', '.join(sorted(known))})")
-        hints = get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            if key not in known:
-                continue
-            ok, coerced = _coerce(value, hints[key])
-            if not ok:
-                problems.append(f"{key}: expected {_type_name(hints[key])}, got {value!r}")
-            else:
-                values[key] = coerced
-        if problems:
-            raise ConfigError(problems)
-        config = cls(**values)
-        problems.extend(config._rule_violations())
-        if problems:
-            raise ConfigError(problems)
-        return config
+    def rule_key_groups(cls) -> list[frozenset[str]]:
+        """The keys each cross-key rule reads together (a search space checks their combinations)."""
+        return [keys for keys, _ in _RULES]
 
-    def _rule_violations(self) -> list[str]:
-        p: list[str] = []
-
-        def need(cond: bool, msg: str) -> None:
-            if not cond:
-                p.append(msg)
-
-        need(self.width > 0, f"width: must be > 0, got {self.width}")
-        need(self.lr > 0, f"lr: must be > 0, got {self.lr}")
-        need(self.disc_lr > 0, f"disc_lr: must be > 0, got {self.disc_lr}")
-        need(self.weight_decay >= 0, f"weight_decay: must be >= 0, got {self.weight_decay}")
-        need(0 <= self.label_smoothing < 1, f"label_smoothing: must be in [0, 1), got {self.label_smoothing}")
-        need(self.batch_size >= 2, f"batch_size: must be >= 2, got {self.batch_size}")
-        need(self.epochs >= 1, f"epochs: must be >= 1, got {self.epochs}")
-        need(self.w_ce >= 0, f"w_ce: must be >= 0, got {self.w_ce}")
-        need(self.w_adv >= 0, f"w_adv: must be >= 0, got {self.w_adv}")
-        need(self.w_ce + self.w_adv > 0, "w_ce + w_adv: must be > 0, got 0")
-        need(self.dice_tau > 0, f"dice_tau: must be > 0, got {self.dice_tau}")
-        need(self.disc_width >= 1, f"disc_width: must be >= 1, got {self.disc_width}")
-        need(self.disc_depth >= 1, f"disc_depth: must be >= 1, got {self.disc_depth}")
-        need(self.disc_steps >= 1, f"disc_steps: must be >= 1, got {self.disc_steps}")
-        need(self.checkpoint_every >= 1, f"checkpoint_every: must be >= 1, got {self.checkpoint_every}")
-        need(self.cka_examples >= 2, f"cka_examples: must be >= 2, got {self.cka_examples}")
-        need(self.eval_batch_size >= 1, f"eval_batch_size: must be >= 1, got {self.eval_batch_size}")
-        if self.train_size is not None:
-            need(self.train_size >= 2, f"train_size: must be >= 2, got {self.train_size}")
-        if self.objective == "independent":
-            need(self.w_adv == 0,
-                 f"w_adv: objective 'independent' trains no discriminator, so w_adv must be 0, got {self.w_adv}")
-        if self.objective == "seed":
-            need(self.effective_pairing == "split",
-                 f"pairing: objective 'seed' splits each batch, so pairing must be 'split', got {self.pairing!r}")
-        if self.objective == "dice":
-            need(self.effective_pairing == "shared",
-                 f"pairing: objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', got {self.pairing!r}")
-        if self.effective_pairing == "split":
-            need(self.batch_size % 2 == 0, f"batch_size: must be even when the batch is split, got {self.batch_size}")
-        return p
-
-
-def _type_name(tp: Any) -> str:
-    origin = get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in get_args(tp))
-    args = [a for a in get_args(tp) if a is not type(None)]
-    if args and len(args) < len(get_args(tp)):
-        return f"{_type_name(args[0])} or null"
-    return getattr(tp, "__name__", str(tp))
-
-
-def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
-    """Accept ``value`` for type ``tp`` with the few conversions YAML/Tune need."""
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if origin is Literal:
-        return (value in args, value)
-    if type(None) in args:  # Optional[X]
-        if value is None:
-            return True, None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(value, inner[0])
-    if tp is bool:
-        return (isinstance(value, bool), value)
-    if tp is int:
-        if isinstance(value, bool):
-            return False, value
-        if isinstance(value, int):
-            return True, value
-        # numpy ints from Optuna / Tune
-        if hasattr(value, "__index__") and not isinstance(value, float):
-            return True, int(value)
-        if isinstance(value, float) and value.is_integer():
-            return True, int(value)
-        return False, value
-    if tp is float:
-        if isinstance(value, bool):
-            return False, value
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrialConfig:
+        """Validate ``raw``; ``ConfigError`` lists every problem (each value, then every rule)."""
         try:
-            return True, float(value)
-        except (TypeError, ValueError):
-            return False, value
-    if tp is str:
-        return (isinstance(value, str), value)
-    if origin is dict or tp is dict:
-        return (isinstance(value, dict), value)
-    return True, value
+            return cls.model_validate(raw)
+        except ValidationError as error:
+            lines = problem_lines(error, known_keys=cls.field_names())
+        problems = [f"{path}: {message}" if path else message for path, message in lines]
+        if isinstance(raw, dict):
+            # The cross-key rules did not run (pydantic runs them only on valid fields):
+            # check those whose keys are all valid, so every problem shows at once.
+            bad = {path.split(".")[0].split("[")[0] for path, _ in lines}
+            valid = {k: v for k, v in raw.items() if k in cls.model_fields and k not in bad}
+            partial = cls.model_construct(**_plain_values(valid))
+            problems += [f"{key}: {message}" for key, message in _rule_problems(partial, skip=bad)]
+        raise ConfigError(problems) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numpy_to_python(cls, data: Any) -> Any:
+        return _plain_values(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="after")
+    def _cross_key_rules(self) -> TrialConfig:
+        problems = _rule_problems(self)
+        if problems:
+            raise Problems([((key,), message) for key, message in problems])
+        return self
+
+
+def _plain_values(data: dict[str, Any]) -> dict[str, Any]:
+    """numpy scalars (Optuna's and Tune's ints and floats) -> the Python value they hold."""
+    return {
+        k: v.item() if type(v).__module__ == "numpy" and getattr(v, "ndim", None) == 0 else v for k, v in data.items()
+    }
+
+
+# ------------------------------------------------------------------ cross-key rules
+# Each rule reads the keys it is registered with and returns (key to blame, message)
+# or None. The keys matter beyond this module: a search space checks every
+# combination of its params' corner values for each group, not the whole product.
+_Rule = Callable[[TrialConfig], "tuple[str, str] | None"]
+_RULES: list[tuple[frozenset[str], _Rule]] = []
+
+
+def _rule(*keys: str) -> Callable[[_Rule], _Rule]:
+    def register(check: _Rule) -> _Rule:
+        _RULES.append((frozenset(keys), check))
+        return check
+
+    return register
+
+
+def _rule_problems(config: TrialConfig, skip: set[str] = frozenset()) -> list[tuple[str, str]]:  # type: ignore[assignment]
+    found = (check(config) for keys, check in _RULES if not keys & skip)
+    return [problem for problem in found if problem is not None]
+
+
+@_rule("w_ce", "w_adv")
+def _some_loss_trains(c: TrialConfig) -> tuple[str, str] | None:
+    if c.w_ce + c.w_adv > 0:
+        return None
+    rule = "`w_ce + w_adv > 0` must hold (some loss must train the classifiers)"
+    return "w_ce", f"{rule}, but got (w_ce={c.w_ce}, w_adv={c.w_adv})"
+
+
+@_rule("objective", "w_adv")
+def _independent_has_no_adversary(c: TrialConfig) -> tuple[str, str] | None:
+    if c.objective != "independent" or c.w_adv == 0:
+        return None
+    return "w_adv", f"objective 'independent' trains no discriminator, so w_adv must be 0, got {c.w_adv}"
+
+
+@_rule("objective", "pairing")
+def _pairing_fits_the_objective(c: TrialConfig) -> tuple[str, str] | None:
+    if c.objective == "seed" and c.effective_pairing != "split":
+        return "pairing", f"objective 'seed' splits each batch, so pairing must be 'split', got {c.pairing!r}"
+    if c.objective == "dice" and c.effective_pairing != "shared":
+        return "pairing", (
+            f"objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', got {c.pairing!r}"
+        )
+    return None
+
+
+@_rule("objective", "pairing", "batch_size")
+def _split_batch_is_even(c: TrialConfig) -> tuple[str, str] | None:
+    if c.effective_pairing != "split" or c.batch_size % 2 == 0:
+        return None
+    return "batch_size", f"must be even when the batch is split, got {c.batch_size}"

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import copy
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import optuna
@@ -187,7 +188,7 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("unknown_classifier_choice", both(delete("fixed", "classifier"),
                                        set_in("params", "classifier", {"type": "categorical", "choices": ["simple3", "vgg"]})),
      ("params.classifier.choices[1]:", "'vgg'", "fast, simple3")),
-    ("fixed_breaks_trialconfig_rule", set_in("fixed", "epochs", 0), ("fixed.epochs:", "got 0", ">= 1")),
+    ("fixed_breaks_trialconfig_rule", set_in("fixed", "epochs", 0), ("fixed.epochs:", "epochs=0", "`epochs >= 1`")),
     ("fixed_wrong_type", set_in("fixed", "epochs", "ten"), ("fixed.epochs:", "'ten'")),
     ("literal_choice", set_in("params", "disc_init", {"type": "categorical", "choices": ["default", "xavier"]}),
      ("params.disc_init.choices[1]:", "'xavier'", "'dcgan'")),
@@ -202,6 +203,22 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("unsafe_name", set_in("name", "../outside"), ("name:", "'../outside'", "folder-safe")),
     ("bad_seed", set_in("seed", -1), ("seed:", "seed=-1")),
     ("baseline_not_bool", set_in("baseline", "yes please"), ("baseline:", "'yes please'")),
+    ("name_with_newline", set_in("name", "tiny\n"), ("name:", "'tiny\\n'", "folder-safe")),
+    ("name_too_long", set_in("name", "x" * 300), ("name:", "at most 100 characters", "got 300")),
+    ("trials_too_many", set_in("trials", 10**6), ("trials:", "trials=1000000", "`trials <= 100000`")),
+    ("fixed_epochs_a_billion", set_in("fixed", "epochs", 10**9), ("fixed.epochs:", "epochs=1000000000", "`epochs <= 10000`")),
+    ("fixed_lr_infinite", set_in("fixed", "lr", float("inf")), ("fixed.lr:", "inf", "finite")),
+    ("param_bound_over_cap", set_in("params", "w_ce", "high", 5000.0), ("params.w_ce.high:", "w_ce=5000.0", "`w_ce <= 1000`")),
+    ("float_bound_nan", set_in("params", "w_ce", "low", float("nan")), ("params.w_ce.low:", "nan", "finite")),
+    ("too_many_choices", set_in("params", "disc_arch", "choices", [f"c{i}" for i in range(1001)]),
+     ("params.disc_arch.choices:", "at most 1000 items", "got 1001")),
+    ("choice_not_a_scalar", set_in("params", "disc_arch", "choices", ["mlp", {"a": 1}]),
+     ("params.disc_arch.choices[1]:", "{'a': 1}", "string, number, boolean or null")),
+    ("param_with_a_name_key", set_in("params", "w_ce", "name", "weight"), ("params.w_ce.name:", "'name'")),
+    ("param_not_a_mapping", set_in("params", "w_ce", [0.25, 1.0]), ("params.w_ce:", "[0.25, 1.0]", "a mapping")),
+    ("missing_type", delete("params", "w_ce", "type"), ("params.w_ce.type:", "missing")),
+    ("type_not_a_string", set_in("params", "w_ce", "type", ["float"]), ("params.w_ce.type:", "['float']")),
+    ("int_bound_beyond_2_53", set_in("params", "disc_depth", "high", 2**60), ("params.disc_depth.high:", str(2**60), "2**53")),
 ]
 
 
