@@ -34,11 +34,11 @@ from typing import Any
 
 import torch
 
-from bench.step import text_table
+from sweep.formatting import text_table
 from trainable.config import ConfigError, TrialConfig
 from trainable.loop import PairTraining, run_trial
 
-__all__ = ["AccuracyCase", "CASES", "QUICK_CASES", "Result", "case_config", "run_case", "format_table", "main"]
+__all__ = ["CASES", "QUICK_CASES", "AccuracyCase", "Result", "case_config", "format_table", "main", "run_case"]
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def run_case(
 
 def format_table(results: Sequence[Result]) -> str:
     header = ("case", "objective", "acc_1", "acc_2", "ensemble", "wall s", "target", "result")
-    lines = [header]
+    lines: list[tuple[str, ...]] = []
     for r in results:
         lines.append((
             r.case, r.objective, f"{r.acc_1:.4f}", f"{r.acc_2:.4f}", f"{r.ensemble_acc:.4f}",
@@ -135,7 +135,7 @@ def format_table(results: Sequence[Result]) -> str:
             "" if r.target is None else f">= {r.target:.2f} each",
             "" if r.passed is None else ("PASS" if r.passed else "FAIL"),
         ))
-    return text_table(lines)
+    return text_table(header, lines)
 
 
 def _parse_override(text: str) -> tuple[str, Any]:

@@ -47,11 +47,12 @@ import yaml
 
 from bench.sweep_overhead import (
     bench_plan,
-    format_table,
     load_average,
     machine_info,
     timed_fit,
 )
+from sweep.formatting import text_table
+from sweep.report import pareto_front
 
 __all__ = ["SAMPLERS", "SweepOutcome", "hypervolume_2d", "identical_prefix", "main", "run_one", "summarize"]
 
@@ -187,8 +188,6 @@ def summarize(outcomes: Sequence[SweepOutcome], startup: int) -> dict[str, Any]:
 
 
 def _front_size(outcome: SweepOutcome) -> int:
-    from sweep.results import pareto_front
-
     return len(pareto_front(outcome.values, outcome.directions)) if outcome.values else 0
 
 
@@ -202,13 +201,13 @@ def table(summary: dict[str, Any], trials: int, startup: int) -> str:
     ) for row in summary["per_seed"]]
     body.append(("mean", f"{summary['mean_hv']['tpe']:.4f}", f"{summary['mean_hv']['random']:.4f}", "",
                  f"{summary['mean_hv_first']['tpe']:.4f}", f"{summary['mean_hv_first']['random']:.4f}", ""))
-    verdict = format_table(
+    verdict = text_table(
         ("measure", "value", "target", "result"),
         [(f"mean HV tpe - mean HV random ({trials} trials)",
           f"{summary['mean_hv']['tpe'] - summary['mean_hv']['random']:+.4f}", ">= 0",
           "PASS" if summary["passed"] else "FAIL")],
     )
-    return format_table(header, body) + "\n\n" + verdict
+    return text_table(header, body) + "\n\n" + verdict
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -45,10 +45,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from sweep.formatting import text_table
 from trainable.config import TrialConfig
 from trainable.loop import PairTraining
 
-__all__ = ["Case", "Row", "BenchSettings", "build_cases", "time_interleaved", "run_benchmark", "format_table", "main"]
+__all__ = [
+    "BenchSettings", "Case", "Row", "build_cases", "build_trial", "format_table", "main", "repeat",
+    "run_benchmark", "single_step", "time_interleaved",
+]
 
 # The issue's targets. Ratios are "at most".
 PAIR_VS_SINGLE_TARGET = 2.05
@@ -105,31 +109,30 @@ class Row:
 # ------------------------------------------------------------------------ building
 
 
-def _trial(settings: BenchSettings, dataset: str, objective: str, pairing: str, disc_arch: str = "mlp") -> PairTraining:
-    """A trial built by the training loop's own code, on the CPU."""
-    raw: dict[str, Any] = {
-        "dataset": dataset,
-        "train_size": settings.train_size,
-        "classifier": settings.classifier,
-        "width": settings.width,
-        "batch_size": settings.batch_size,
-        "objective": objective,
-        "pairing": pairing,
-        "disc_arch": disc_arch,
-        "device": "cpu",
-        "seed": settings.seed,
-    }
-    if objective == "independent":
-        raw["w_adv"] = 0.0  # the config rejects a weight for a discriminator that is not there
-    training = PairTraining(TrialConfig.from_dict(raw))
-    # train_epoch() puts the modules in training mode; the benchmark skips it.
+def build_trial(raw: dict[str, Any], device: torch.device | None = None) -> PairTraining:
+    """A trial built by the training loop's own code from a config dict, modules in training mode."""
+    if raw.get("objective") == "independent":
+        raw = {**raw, "w_adv": 0.0}  # the config rejects a weight for a discriminator that is not there
+    training = PairTraining(TrialConfig.from_dict(raw), device)
+    # train_epoch() puts the modules in training mode; the benchmarks skip it.
     training.net_1.train(), training.net_2.train()
     if training.disc is not None:
         training.disc.train()
     return training
 
 
-def _steps(step: Callable[[], Any], count: int) -> Callable[[], int]:
+def _trial(settings: BenchSettings, dataset: str, objective: str, pairing: str, disc_arch: str = "mlp") -> PairTraining:
+    """A trial built by the training loop's own code, on the CPU."""
+    return build_trial({
+        "dataset": dataset, "train_size": settings.train_size, "classifier": settings.classifier,
+        "width": settings.width, "batch_size": settings.batch_size, "objective": objective, "pairing": pairing,
+        "disc_arch": disc_arch, "device": "cpu", "seed": settings.seed,
+    })
+
+
+def repeat(step: Callable[[], Any], count: int) -> Callable[[], int]:
+    """A ``Case.run`` that calls ``step`` ``count`` times."""
+
     def run() -> int:
         for _ in range(count):
             step()
@@ -138,19 +141,25 @@ def _steps(step: Callable[[], Any], count: int) -> Callable[[], int]:
     return run
 
 
-def _single_step(training: PairTraining, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+def single_step(
+    training: PairTraining, x: torch.Tensor, y: torch.Tensor, net: torch.nn.Module | None = None
+) -> Callable[[], None]:
     """One classifier alone: what ``JointStep`` does for one net of an independent pair.
 
     Its own AdamW with the trial's lr and weight decay over the same trainable
-    parameters, the same float32 CE with the trial's label smoothing.
+    parameters, the same float32 CE with the trial's label smoothing, under the
+    trial's autocast (bf16 on CUDA). ``net`` replaces ``training.net_1`` in the
+    forward (a compiled wrapper of it, say).
     """
     cfg = training.config
-    net = training.net_1
-    params = [p for p in net.parameters() if p.requires_grad]
+    forward = net if net is not None else training.net_1
+    params = [p for p in training.net_1.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    dtype = training.step.settings.autocast_dtype
 
     def step() -> None:
-        logits, _ = net(x)
+        with torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None):
+            logits, _ = forward(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -184,11 +193,11 @@ def build_cases(settings: BenchSettings, dataset: str) -> tuple[list[Case], dict
     x, y = x.clone(), y.clone()
 
     cases = [
-        Case(f"single (B={bs})", _steps(_single_step(ind["shared"], x, y), settings.steps)),
-        Case(f"single (B={half})", _steps(_single_step(ind["split"], x[:half], y[:half]), settings.steps)),
-        Case("independent shared", _steps(lambda: ind["shared"].step(x, y), settings.steps),
+        Case(f"single (B={bs})", repeat(single_step(ind["shared"], x, y), settings.steps)),
+        Case(f"single (B={half})", repeat(single_step(ind["split"], x[:half], y[:half]), settings.steps)),
+        Case("independent shared", repeat(lambda: ind["shared"].step(x, y), settings.steps),
              baseline=f"single (B={bs})", target=PAIR_VS_SINGLE_TARGET, note="each net sees the whole batch"),
-        Case("independent split", _steps(lambda: ind["split"].step(x, y), settings.steps),
+        Case("independent split", repeat(lambda: ind["split"].step(x, y), settings.steps),
              baseline=f"single (B={half})", target=PAIR_VS_SINGLE_TARGET, note="each net sees its half"),
     ]
     for arch in settings.disc_archs:
@@ -196,7 +205,7 @@ def build_cases(settings: BenchSettings, dataset: str) -> tuple[list[Case], dict
         for objective, pairing in (("dice", "shared"), ("seed", "split")):
             trial = _trial(settings, dataset, objective, pairing, arch)
             cases.append(Case(
-                f"{objective} + {arch}", _steps(lambda t=trial: t.step(x, y), settings.steps),
+                f"{objective} + {arch}", repeat(lambda t=trial: t.step(x, y), settings.steps),
                 baseline=f"independent {pairing}", target=target, note=f"pairing {pairing}",
             ))
     cases.append(Case(
@@ -218,15 +227,17 @@ def build_cases(settings: BenchSettings, dataset: str) -> tuple[list[Case], dict
 
 
 def time_interleaved(
-    cases: Sequence[Case], rounds: int, warmup: int
+    cases: Sequence[Case], rounds: int, warmup: int, sync: Callable[[], None] | None = None
 ) -> tuple[dict[str, list[float]], dict[str, float]]:
     """Seconds per step of each case, one sample per round; and minor page faults per step.
 
     Each round runs every case once; the starting case rotates from round to round
     so no case always runs right after the same neighbour. The page faults are a
     diagnostic: a step that makes the allocator hand memory back to the kernel and
-    take it again pays for it in faults (and in time).
+    take it again pays for it in faults (and in time). ``sync`` waits for queued
+    device work (``torch.cuda.synchronize`` on a GPU), before each clock reading.
     """
+    wait = sync or (lambda: None)
     for case in cases:
         for _ in range(warmup):
             case.run()
@@ -236,9 +247,11 @@ def time_interleaved(
     for r in range(rounds):
         for i in range(len(cases)):
             case = cases[(r + i) % len(cases)]
+            wait()
             faults_before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             count = case.run()
+            wait()
             samples[case.name].append((time.perf_counter() - start) / count)
             faults[case.name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_before
             counts[case.name] += count
@@ -299,20 +312,9 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = print) -
     return result
 
 
-def text_table(lines: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns; the first line is the header, underlined with dashes."""
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = []
-    for n, line in enumerate(lines):
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-        if n == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out)
-
-
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     header = ("dataset", "setting", "median ms", "ratio", "vs", "target", "result", "faults/step")
-    lines = [header]
+    lines: list[tuple[str, ...]] = []
     for r in rows:
         lines.append((
             r["dataset"],
@@ -325,7 +327,7 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
             "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
             f"{r['extra']['minor_faults_per_step']:.0f}",
         ))
-    return text_table(lines)
+    return text_table(header, lines)
 
 
 # --------------------------------------------------------------------------- CLI

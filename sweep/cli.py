@@ -133,13 +133,16 @@ def _sweep(args: argparse.Namespace) -> int:
         check_wandb()
     info = _connect(args.address, not args.no_dashboard)
     plan = resolve_resources(plan, info.cpus, info.gpus)
+    from sweep.resources_check import check_trial_fits, node_resources
+
+    check_trial_fits(plan.cpus_per_trial, plan.gpus_per_trial, node_resources())
     _print_start(plan.name, plan.results_dir, info)
     return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
 
 
 def _run_then_report(run: Callable[[], Path], results_dir: str) -> int:
     """Run the sweep; whatever happens, write the report of what is there."""
-    from sweep.results import print_final, write_report
+    from sweep.report import print_final, write_report
 
     try:
         run()
@@ -176,16 +179,36 @@ def _report(argv: Sequence[str]) -> int:
     p = _Parser(prog="launch.py report", description="Rebuild a results folder's report from the folder alone.")
     p.add_argument("dir", help="a results folder, e.g. experiments/<name>")
     args = p.parse_args(argv)
-    from sweep.results import print_final, write_report
+    from sweep.report import print_final, write_report
 
     print_final(write_report(Path(args.dir)))
     return 0
 
 
 def _compare(argv: Sequence[str]) -> int:
-    from sweep.compare import run_compare_command
+    from sweep.compare import CompareRequest, run_compare_request
 
-    return run_compare_command(argv)
+    p = _Parser(prog="launch.py compare",
+                description="Retrain a sweep's top Pareto configurations and its independent baseline over "
+                "K paired seeds, then report paired statistics and a verdict.")
+    p.add_argument("dir", help="a finished sweep's results folder, e.g. experiments/<name>")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per arm (default 3; >= 2 for intervals)")
+    p.add_argument("--top", type=_positive_int, default=2, help="Pareto configurations to retrain (default 2)")
+    p.add_argument("--first-seed", type=int, default=1000,
+                   help="seeds are FIRST_SEED .. FIRST_SEED+K-1 (default 1000, away from the sweep's own seed)")
+    p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
+    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
+    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
+    p.add_argument("--max-concurrent", type=_positive_int, default=None)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
+    p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
+    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
+    args = p.parse_args(list(argv))
+    return run_compare_request(CompareRequest(
+        sweep_dir=args.dir, seeds=args.seeds, top=args.top, first_seed=args.first_seed, address=args.address,
+        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent,
+        resume=args.resume, report_only=args.report_only, dashboard=not args.no_dashboard,
+    ))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

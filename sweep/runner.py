@@ -6,7 +6,7 @@ Layout of ``<storage>/<name>/`` (the results folder):
   nothing else;
 * ``space.yaml``  a copy of the search space file as it was run;
 * ``tune/``       Ray Tune's own experiment folder (trials, checkpoints, searcher);
-* the report files written by ``sweep.results`` (trials.csv, pareto.*, optuna.db,
+* the report files written by ``sweep.report`` (trials.csv, pareto.*, optuna.db,
   summary.md).
 """
 from __future__ import annotations

@@ -17,10 +17,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(module: str, *args: str) -> str:
+def _run(module: str, *args: str, timeout: int = 300) -> str:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
     )
     assert done.returncode == 0, f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -90,3 +90,36 @@ def test_accuracy_bench_rejects_an_unknown_config_key() -> None:
     )
     assert done.returncode == 2
     assert "no_such_key" in done.stderr
+
+
+def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
+    out = tmp_path / "gpu.json"
+    stdout = _run("bench.gpu", "--quick", "--json", str(out), timeout=600)
+    saved = json.loads(out.read_text())
+    assert saved["skipped"] == [] and saved["machine"]["device"] == "cpu"
+    settings = [(r["setting"], r["compile"]) for r in saved["steps"]]
+    eager = [f"{c}: {s}" for c in ("fast", "simple3")
+             for s in ("single", "independent pair", "dice + mlp", "dice + siamese_strided")]
+    compiled = [name for name in eager if name.startswith("fast:")]
+    assert settings == [(name, "off") for name in eager] + [(name, "eager") for name in compiled]
+    for row in saved["steps"]:
+        assert row["median_ms"] > 0 and len(row["samples_ms"]) == saved["settings"]["rounds"]
+        if row["baseline"] is not None:
+            base = next(r for r in saved["steps"] if r["setting"] == row["baseline"] and r["compile"] == row["compile"])
+            assert row["ratio"] == pytest.approx(row["median_ms"] / base["median_ms"])
+            assert row["passed"] == (row["ratio"] <= row["target"])
+    sharing = saved["sharing"]
+    assert [r["trials"] for r in sharing] == [1, 2]
+    for r in sharing:
+        assert len(r["per_trial"]) == r["trials"] and len({t["pid"] for t in r["per_trial"]}) == r["trials"]
+        assert r["images_per_s"] == pytest.approx(sum(t["images"] / t["seconds"] for t in r["per_trial"]))
+        assert r["peak_mib_per_trial"] > 0 and r["memory_kind"] == "host RSS"
+    assert sharing[0]["vs_one"] == 1.0
+    tta = saved["time_to_accuracy"]
+    assert [h["epoch"] for h in tta["history"]] == list(range(1, len(tta["history"]) + 1))
+    assert (tta["reached_epoch"] is None) == (len(tta["history"]) == tta["epochs_planned"]
+                                              and min(tta["acc_1"], tta["acc_2"]) < tta["target"])
+    # The printed tables: steps, sharing, time to accuracy.
+    assert _table_rows(stdout, "setting")[0][0].strip() == "fast: single"
+    assert [row[0].strip() for row in _table_rows(stdout, "trials")] == ["1", "2"]
+    assert len(_table_rows(stdout, "pair")) == 1

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_pair", "run_trial", "TrialConfig"]
+__all__ = ["TrialConfig", "load_pair", "run_trial"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "load_pair":
-        from trainable.checkpoint import load_pair
+        from trainable.pair import load_pair
 
         return load_pair
     if name == "run_trial":

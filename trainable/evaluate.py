@@ -6,8 +6,8 @@ mode keeps, so any metric can be recomputed later without retraining.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import torch
 from torch import Tensor, nn

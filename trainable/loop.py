@@ -9,20 +9,22 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from trainable.checkpoint import read_state, write_checkpoint
 from trainable.config import TrialConfig
-from trainable.data import DatasetInfo, DeviceData, load_dataset
+from trainable.data import DeviceData, load_dataset
+from trainable.device import resolve_device
 from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
-from trainable.models import create_classifier, create_discriminator
+from trainable.pair import build_models
 from trainable.step import JointStep, StepSettings
 
-__all__ = ["DivergedError", "PairTraining", "build_models", "resolve_device", "run_trial"]
+__all__ = ["DivergedError", "PairTraining", "cosine_factor", "run_trial"]
 
 
 class DivergedError(RuntimeError):
@@ -37,44 +39,21 @@ class DivergedError(RuntimeError):
         return f"diverged at epoch {self.epoch}, step {self.step}: the {self.which} loss is not finite"
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for, but torch sees no CUDA device")
-    return torch.device(name)
+def cosine_factor(step: int, total: int) -> float:
+    """The learning-rate multiplier after ``step`` of ``total`` steps: 1 -> 0 along a half cosine.
 
-
-def build_models(config: TrialConfig, info: DatasetInfo) -> tuple[nn.Module, nn.Module, nn.Module | None]:
-    """The two classifiers (same architecture, different init) and the discriminator.
-
-    Classifier 1 is initialised from ``seed`` alone, so paired runs of different
-    objectives with the same seed share its initialisation; classifier 2 and D come
-    from a derived seed. The global RNG is forked so callers' streams are untouched.
+    0.5 * (1 + cos(pi * step / total)); held at 0 after ``total`` steps.
     """
-    def classifier() -> nn.Module:
-        return create_classifier(
-            config.classifier, in_channels=info.channels, image_size=info.height,
-            num_classes=info.num_classes, mean=info.mean, std=info.std, width=config.width,
-        )
+    return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        net_1 = classifier()
-        torch.manual_seed(config.seed + 1_000_003)
-        net_2 = classifier()
-        disc = None
-        if config.uses_discriminator:
-            disc = create_discriminator(
-                config.disc_arch,
-                rep_shape=tuple(net_1.representation_shape),
-                width=config.disc_width,
-                depth=config.disc_depth,
-                init=config.disc_init,
-                combine=config.disc_combine,
-                num_classes=info.num_classes if (config.objective == "dice" and config.disc_class_embedding) else None,
-            )
-    return net_1, net_2, disc
+
+def _classifier_optimizer(config: TrialConfig, nets: tuple[nn.Module, nn.Module]) -> torch.optim.Optimizer:
+    """One optimizer over both classifiers' trainable tensors (AdamW, or SGD with Nesterov)."""
+    # Only trainable tensors: the `fast` net keeps its BN scales fixed.
+    params = [p for net in nets for p in net.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
 
 
 class PairTraining:
@@ -93,20 +72,11 @@ class PairTraining:
         self.net_2 = net_2.to(self.device, memory_format=memory_format)
         self.disc = disc.to(self.device) if disc is not None else None
 
-        # Only trainable tensors: the `fast` net keeps its BN scales fixed.
-        params = [p for net in (self.net_1, self.net_2) for p in net.parameters() if p.requires_grad]
-        self.opt: torch.optim.Optimizer
-        if config.optimizer == "adam":
-            self.opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        else:
-            self.opt = torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True,
-                                       weight_decay=config.weight_decay)
+        self.opt = _classifier_optimizer(config, (self.net_1, self.net_2))
         self.steps_per_epoch = self.data.steps_per_epoch(config.batch_size)
         total = max(1, self.steps_per_epoch * config.epochs)
         # Cosine decay over the whole trial, stepped per batch.
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
-        )
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: cosine_factor(step, total))
         self.disc_opt = (
             torch.optim.Adam(self.disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.999))
             if self.disc is not None else None
@@ -236,7 +206,7 @@ class PairTraining:
 
 def run_trial(
     config: TrialConfig | dict[str, Any],
-    on_epoch: Callable[[dict[str, float], "PairTraining"], None] | None = None,
+    on_epoch: Callable[[dict[str, float], PairTraining], None] | None = None,
     resume_from: str | Path | None = None,
     device: torch.device | None = None,
 ) -> list[dict[str, float]]:

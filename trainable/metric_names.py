@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Direction", "METRICS", "OBJECTIVE_METRICS", "direction_of", "optuna_direction"]
+__all__ = ["METRICS", "OBJECTIVE_METRICS", "Direction", "direction_of", "optuna_direction"]
 
 Direction = Literal["max", "min"]
 

@@ -16,13 +16,13 @@ Conventions:
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
-from torchmetrics.functional.classification import multiclass_calibration_error
+
+from trainable.cka import linear_cka
 
 __all__ = [
+    "ECE_BINS",
     "NLL_PROB_FLOOR",
     "PAIR_METRIC_NAMES",
     "disagreement",
@@ -50,6 +50,9 @@ NLL_PROB_FLOOR = 1e-12
 # ~1e-3, so anything within this tolerance counts as a probability vector. It is
 # loose on purpose: its job is to catch logits passed where probabilities belong.
 _PROB_SUM_ATOL = 1e-2
+
+# Equal-width confidence bins of the ECE (the common choice since Guo et al. 2017).
+ECE_BINS = 15
 
 # Every key ``pair_metrics`` returns without representations (cka is added when
 # both are given). Each is defined in trainable/metric_names.py.
@@ -239,6 +242,28 @@ def q_statistic(correct_a: Tensor, correct_b: Tensor) -> float:
 
 
 # ------------------------------------------------- ensemble and calibration
+def _ensemble_accuracy_of(mean: Tensor, labels: Tensor) -> float:
+    return (mean.argmax(-1) == labels.to(mean.device)).to(torch.float64).mean().item()
+
+
+def _nll_of(mean: Tensor, labels: Tensor) -> float:
+    p_true = mean.gather(1, labels.to(mean.device).long().unsqueeze(1)).squeeze(1)
+    return (-p_true.clamp_min(NLL_PROB_FLOOR).log()).mean().item()
+
+
+def _ece_of(mean: Tensor, labels: Tensor, n_bins: int) -> float:
+    """ECE of validated float64 probabilities ``[N, C]``; see ``expected_calibration_error``."""
+    confidence, predicted = mean.max(-1)
+    correct = (predicted == labels.to(mean.device)).to(torch.float64)
+    edges = torch.linspace(0.0, 1.0, n_bins + 1, dtype=torch.float64, device=mean.device)
+    # bucketize(right=False) gives i with edges[i-1] < c <= edges[i]: bin i-1 is (edges[i-1], edges[i]].
+    bins = (torch.bucketize(confidence, edges) - 1).clamp_(0, n_bins - 1)
+    # Per bin, |B|/N * |acc(B) - conf(B)| = |sum of correct - sum of confidence| / N.
+    gap = torch.zeros(n_bins, dtype=torch.float64, device=mean.device)
+    gap.index_add_(0, bins, correct - confidence)
+    return (gap.abs().sum() / confidence.numel()).item()
+
+
 @torch.no_grad()
 def ensemble_accuracy(probs: Tensor, labels: Tensor) -> float:
     """Accuracy of the argmax of the members' mean softmax.
@@ -246,8 +271,7 @@ def ensemble_accuracy(probs: Tensor, labels: Tensor) -> float:
     ``probs`` is ``[M, N, C]`` (or ``[N, C]`` for an already-averaged ensemble),
     ``labels`` int ``[N]``. Ties go to the lowest class index (``torch.argmax``).
     """
-    mean = _mean_probs(probs, labels)
-    return (mean.argmax(-1) == labels).to(torch.float64).mean().item()
+    return _ensemble_accuracy_of(_mean_probs(probs, labels), labels)
 
 
 @torch.no_grad()
@@ -258,126 +282,31 @@ def ensemble_nll(probs: Tensor, labels: Tensor) -> float:
     probability is clamped below at ``NLL_PROB_FLOOR`` so that a float32 underflow
     to 0 gives a large finite loss instead of infinity (see the constant).
     """
-    mean = _mean_probs(probs, labels)
-    p_true = mean.gather(1, labels.to(mean.device).long().unsqueeze(1)).squeeze(1)
-    return (-p_true.clamp_min(NLL_PROB_FLOOR).log()).mean().item()
+    return _nll_of(_mean_probs(probs, labels), labels)
+
+
+def _check_bins(n_bins: int) -> None:
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be an int >= 1, but got {n_bins!r}")
 
 
 @torch.no_grad()
-def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = 15) -> float:
+def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = ECE_BINS) -> float:
     """Top-label expected calibration error (L1) with ``n_bins`` equal-width bins.
 
     ``probs`` is the ensemble's mean softmax ``[N, C]``, or the members' ``[M, N, C]``
-    (averaged first). Computed by torchmetrics' ``multiclass_calibration_error``:
-    sum over bins of (bin's share of examples) * |bin accuracy - bin mean confidence|,
-    the confidence being the top class's probability. A confidence exactly on a bin
-    edge goes to the upper bin (torchmetrics' convention).
+    (averaged first). The standard definition (Naeini et al. 2015, Guo et al. 2017):
+    with confidence c_i = max_k p_ik, prediction argmax_k p_ik and bins
+    B_m = ((m-1)/M, m/M], m = 1..M,
+
+        ECE = sum_m |B_m|/N * |acc(B_m) - conf(B_m)|,
+
+    acc(B_m) the fraction of B_m predicted right, conf(B_m) its mean confidence;
+    empty bins add nothing. A confidence exactly on an edge m/M goes to the lower
+    bin (B_m is closed on the right), so c = 1 is in the last bin.
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins must be an int >= 1, but got {n_bins!r}")
-    mean = _mean_probs(probs, labels)
-    # torchmetrics softmaxes any input with an entry outside [0, 1], taking it for
-    # logits; a rounding error must not trigger that, so clamp (a no-op otherwise).
-    mean = mean.clamp(0.0, 1.0).to(torch.float32)
-    ece = multiclass_calibration_error(
-        mean, labels.to(mean.device).long(), num_classes=mean.shape[1], n_bins=n_bins,
-        norm="l1")
-    return float(ece.item())
-
-
-# ------------------------------------------------------------------- CKA
-@torch.no_grad()
-def linear_cka(x: Tensor, y: Tensor, debiased: bool = False) -> float:
-    """Linear CKA (Kornblith et al. 2019) between two representations of N examples.
-
-    ``x`` is ``[N, D1, ...]``, ``y`` is ``[N, D2, ...]``; extra dims are flattened
-    (a feature map counts as one long feature vector). Features are centered and
-    everything is float64. With centered X and Y:
-
-        CKA = ||Y^T X||_F^2 / (||X^T X||_F * ||Y^T Y||_F)
-            = <K, L>_F / (||K||_F * ||L||_F),   K = X X^T, L = Y Y^T,
-
-    the same number in feature space ([D, D] matrices) or in example space ([N, N]
-    Gram matrices). Feature space costs ~N*(D1*D2 + D1^2 + D2^2) multiply-adds, the
-    Gram form ~N^2*(D1 + D2); we take whichever is cheaper for the shapes. For the
-    shapes here (N ~ 500-1000 test examples, conv maps of D up to ~4096) that is the
-    Gram form: at N = 1000, D1 = D2 = 4096 it is ~8e9 flops and 8 MB against ~5e10
-    flops and a 134 MB [D, D] matrix; small pooled features (D << N) use feature space.
-
-    Returns a value in [0, 1]: 1 when Y is X up to rotation and isotropic scaling.
-    If either representation is constant over the examples (zero variance after
-    centering) CKA is undefined (0/0) and we return NaN: a collapsed representation
-    is not "perfectly separated", and a sweep minimizing CKA must not reward it.
-
-    ``debiased=True`` replaces each HSIC by Song et al.'s (2012) unbiased estimator,
-    as Nguyen, Raghu & Kornblith (2021) do for CKA. The biased estimator is far from 0
-    for unrelated representations when D is not << N: two independent Gaussian
-    matrices with N = 512 and D = 2048 give ~0.8 biased and ~0 debiased. The
-    debiased value needs N >= 4, always uses the Gram form, and is not clamped: it
-    can fall slightly below 0 for unrelated representations.
-    """
-    if x.ndim < 2 or y.ndim < 2:
-        raise ValueError(f"x and y must have shape [N, D, ...], but got shapes "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
-    if x.shape[0] != y.shape[0] or x.shape[0] < 2:
-        raise ValueError(f"x and y must hold the same N >= 2 examples (dim 0), but got "
-                         f"shapes {tuple(x.shape)} and {tuple(y.shape)}")
-    x = x.detach().reshape(x.shape[0], -1).to(torch.float64)
-    y = y.detach().reshape(y.shape[0], -1).to(device=x.device, dtype=torch.float64)
-    if debiased:
-        return _debiased_cka(x, y)
-    x = x - x.mean(0, keepdim=True)
-    y = y - y.mean(0, keepdim=True)
-    n, d1 = x.shape
-    d2 = y.shape[1]
-    feature_cost = n * (d1 * d2 + d1 * d1 + d2 * d2)
-    gram_cost = n * n * (d1 + d2)
-    if gram_cost < feature_cost:
-        k = x @ x.T
-        l = y @ y.T
-        cross = (k * l).sum()
-        norm_x = torch.linalg.matrix_norm(k)
-        norm_y = torch.linalg.matrix_norm(l)
-    else:
-        cross = torch.linalg.matrix_norm(y.T @ x) ** 2
-        norm_x = torch.linalg.matrix_norm(x.T @ x)
-        norm_y = torch.linalg.matrix_norm(y.T @ y)
-    denominator = (norm_x * norm_y).item()
-    if denominator == 0.0:
-        return math.nan
-    # Cauchy-Schwarz bounds the ratio by 1; clamp only rounding past the bounds.
-    return min(max(cross.item() / denominator, 0.0), 1.0)
-
-
-def _hsic_unbiased(k: Tensor, l: Tensor) -> Tensor:
-    """Song et al. (2012), eq. 5: the unbiased HSIC of two [N, N] Gram matrices (float64).
-
-    With K~, L~ the Gram matrices with zeroed diagonals and 1 the ones vector:
-    HSIC_u = [tr(K~ L~) + (1'K~1)(1'L~1) / ((N-1)(N-2)) - 2/(N-2) 1'K~L~1] / (N(N-3)).
-    It equals the U-statistic over distinct 4-tuples of examples (tested so).
-    """
-    n = k.shape[0]
-    k = k - torch.diag_embed(torch.diagonal(k))
-    l = l - torch.diag_embed(torch.diagonal(l))
-    trace = (k * l).sum()  # tr(K~ L~): both symmetric
-    sums = k.sum() * l.sum() / ((n - 1) * (n - 2))
-    cross = 2.0 / (n - 2) * (k.sum(0) * l.sum(0)).sum()  # 1'K~L~1 = (K~1).(L~1)
-    return (trace + sums - cross) / (n * (n - 3))
-
-
-def _debiased_cka(x: Tensor, y: Tensor) -> float:
-    """Linear CKA with unbiased HSIC (see ``linear_cka``); x, y are float64 [N, D]."""
-    if x.shape[0] < 4:
-        raise ValueError(f"debiased CKA needs N >= 4 examples, but got N = {x.shape[0]}")
-    # Centering is not needed (the estimator is invariant to it) but keeps the Gram
-    # entries small, which helps float64 cancellation for large feature means.
-    x = x - x.mean(0, keepdim=True)
-    y = y - y.mean(0, keepdim=True)
-    k, l = x @ x.T, y @ y.T
-    denominator = (_hsic_unbiased(k, k) * _hsic_unbiased(l, l)).item()
-    if not denominator > 0.0:
-        return math.nan  # a constant (or numerically collapsed) representation
-    return _hsic_unbiased(k, l).item() / math.sqrt(denominator)
+    _check_bins(n_bins)
+    return _ece_of(_mean_probs(probs, labels), labels, n_bins)
 
 
 # ------------------------------------------------------------- all at once
@@ -399,14 +328,15 @@ def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
         raise ValueError("rep_1 and rep_2 must be given together (for cka) or not at all, "
                          f"but got rep_1={'None' if rep_1 is None else 'a tensor'} and "
                          f"rep_2={'None' if rep_2 is None else 'a tensor'}")
-    _mean_probs(probs, labels)  # validates shapes, labels and probabilities once
+    # Validated and averaged once; every metric below reuses these tensors.
+    mean = _mean_probs(probs, labels)
     labels = labels.to(probs.device)
-    correct = probs.argmax(-1) == labels  # [2, N]
-    preds = probs.argmax(-1)
+    preds = probs.argmax(-1)  # [2, N]
+    correct = preds == labels  # [2, N]
     acc_1 = correct[0].to(torch.float64).mean().item()
     acc_2 = correct[1].to(torch.float64).mean().item()
     member_acc = (acc_1 + acc_2) / 2
-    ens_acc = ensemble_accuracy(probs, labels)
+    ens_acc = _ensemble_accuracy_of(mean, labels)
     observed, expected = tp_agreement_histogram(correct)
     out: dict[str, float] = {
         "acc_1": acc_1,
@@ -419,8 +349,8 @@ def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
         "double_fault": double_fault(correct[0], correct[1]),
         "excess_agreement": excess_agreement(correct[0], correct[1]),
         "q_statistic": q_statistic(correct[0], correct[1]),
-        "ensemble_nll": ensemble_nll(probs, labels),
-        "ece": expected_calibration_error(probs, labels),
+        "ensemble_nll": _nll_of(mean, labels),
+        "ece": _ece_of(mean, labels, ECE_BINS),
     }
     for k in range(3):
         out[f"tpa_{k}"] = observed[k].item()

@@ -6,7 +6,8 @@ or a search space tells the user what they could have written.
 """
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 __all__ = ["Registry", "UnknownNameError"]
 

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
-    "StepSettings",
-    "StepResult",
     "JointStep",
-    "seed_pairs",
-    "same_class_partners",
+    "StepResult",
+    "StepSettings",
     "dice_adversarial_term",
+    "same_class_partners",
+    "seed_pairs",
 ]
 
 Objective = Literal["independent", "seed", "dice"]

@@ -4,6 +4,7 @@ A plain function of the config dict (Ray's function-trainable convention): it
 validates the dict into a ``TrialConfig``, resumes from ``ray.tune.get_checkpoint()``
 when Tune restarts it, and reports every metric after each epoch with
 ``ray.tune.report``, attaching a checkpoint every ``checkpoint_every`` epochs.
+It trains on the device Ray assigned (``trainable.device.choose_device``).
 """
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ import ray.tune
 import torch
 
 from trainable.config import TrialConfig
+from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining
 from trainable.metric_names import METRICS
 
-__all__ = ["train", "DIVERGED_FILE"]
+__all__ = ["DIVERGED_FILE", "train"]
 
 DIVERGED_FILE = "diverged.json"
 
@@ -47,7 +49,8 @@ def train(config: dict[str, Any]) -> None:
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads and threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
-    training = PairTraining(cfg)
+    # The GPU Ray gave this trial (none when --gpus-per-trial is 0): see trainable.device.
+    training = PairTraining(cfg, resolve_device(cfg.device, assigned_gpu_ids=ray.get_gpu_ids()))
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:

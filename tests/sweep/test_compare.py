@@ -1,4 +1,4 @@
-"""Compare mode end to end on digits (K = 2, short), checked against a recomputation."""
+"""Compare mode end to end on digits (K = 2, short), checked against an independent recomputation."""
 from __future__ import annotations
 
 import csv
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
-from sweep.compare import load_compare_plan
-from sweep.compare_stats import mcnemar_exact, paired_ci
+from sweep.compare.plan import load_compare_plan
 from tests.conftest import launch
 from trainable.outputs import read_test_outputs, tpa_histograms
 
@@ -48,9 +48,9 @@ def test_seeds_are_paired_across_arms(compared):
     import torch
 
     from trainable.checkpoint import read_state  # noqa: F401  (the files are real checkpoints)
-    from trainable.loop import build_models
     from trainable.config import TrialConfig
     from trainable.data import load_dataset
+    from trainable.loop import build_models
 
     plan = load_compare_plan(compared)
     info, _, _ = load_dataset("digits")
@@ -77,17 +77,27 @@ def test_statistics_match_a_recomputation_from_the_saved_correctness(compared):
         outputs = read_test_outputs(row["checkpoint"])
         assert np.array_equal(outputs.ensemble_correct, ens[i]) and np.array_equal(outputs.labels, labels)
 
+    # Recomputed without the functions under test: scipy's paired t interval, McNemar's exact p by hand.
     paired = _rows(compared / "paired.csv")[0]
     seeds = ["1000", "1001"]
-    ci = paired_ci([ens[index[f"front-1/{s}"]].mean() for s in seeds],
-                   [ens[index[f"baseline/{s}"]].mean() for s in seeds])
-    assert float(paired["ensemble_acc_diff"]) == pytest.approx(ci.mean, abs=1e-6)
-    assert float(paired["ci95_low"]) == pytest.approx(ci.low, abs=1e-6)
-    test = mcnemar_exact(np.concatenate([ens[index[f"front-1/{s}"]] for s in seeds]),
-                         np.concatenate([ens[index[f"baseline/{s}"]] for s in seeds]))
-    assert int(paired["mcnemar_only_arm"]) == test.only_arm
-    assert int(paired["mcnemar_only_baseline"]) == test.only_baseline
-    assert float(paired["mcnemar_p"]) == pytest.approx(test.p_value, rel=1e-5)
+    arm_acc = [ens[index[f"front-1/{s}"]].mean() for s in seeds]
+    base_acc = [ens[index[f"baseline/{s}"]].mean() for s in seeds]
+    diff = float(np.mean(np.subtract(arm_acc, base_acc)))
+    assert float(paired["ensemble_acc_diff"]) == pytest.approx(diff, abs=1e-9)
+    if arm_acc[0] - base_acc[0] != arm_acc[1] - base_acc[1]:
+        interval = stats.ttest_rel(arm_acc, base_acc).confidence_interval(0.95)
+        assert float(paired["ci95_low"]) == pytest.approx(interval.low, abs=1e-9)
+        assert float(paired["ci95_high"]) == pytest.approx(interval.high, abs=1e-9)
+    else:  # equal differences have no spread: the interval is the point
+        assert float(paired["ci95_low"]) == float(paired["ci95_high"]) == pytest.approx(diff, abs=1e-9)
+    a = np.concatenate([ens[index[f"front-1/{s}"]] for s in seeds])
+    b = np.concatenate([ens[index[f"baseline/{s}"]] for s in seeds])
+    only_arm, only_base = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    assert int(paired["mcnemar_only_arm"]) == only_arm
+    assert int(paired["mcnemar_only_baseline"]) == only_base
+    n = only_arm + only_base
+    p = min(1.0, 2 * sum(math.comb(n, k) for k in range(min(only_arm, only_base) + 1)) / 2**n) if n else 1.0
+    assert float(paired["mcnemar_p"]) == pytest.approx(p, rel=1e-9)
 
     # The TP-agreement histogram of an arm pools its 2K models.
     tpa = [r for r in _rows(compared / "tpa.csv") if r["arm"] == "front-1"]
@@ -110,3 +120,13 @@ def test_report_only_rebuilds_the_same_tables(compared, tmp_path):
 def test_a_second_compare_does_not_overwrite_the_first(compared, tmp_path):
     proc = launch("compare", str(compared.parent), "--seeds", "2", cwd=tmp_path, timeout=180)
     assert proc.returncode == 2 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_resume_of_a_finished_compare_runs_nothing_again(compared, tmp_path):
+    """--resume restores the Tune experiment and its list searcher: no run repeats, the report is the same."""
+    trials = sorted(p.name for p in (compared / "tune").glob("trial_*"))
+    before = (compared / "paired.csv").read_text()
+    proc = launch("compare", str(compared.parent), "--resume", "--no-dashboard", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert sorted(p.name for p in (compared / "tune").glob("trial_*")) == trials
+    assert (compared / "paired.csv").read_text() == before

@@ -6,9 +6,9 @@ import math
 import pytest
 import torch
 
-from trainable import load_pair
 from trainable.config import ConfigError, TrialConfig
-from trainable.loop import DivergedError, PairTraining, resolve_device, run_trial
+from trainable.device import resolve_device
+from trainable.loop import DivergedError, PairTraining, run_trial
 from trainable.metric_names import METRICS
 from trainable.step import JointStep, StepSettings
 
@@ -53,21 +53,6 @@ def test_same_config_same_result_and_other_seed_other_result():
     assert a["train_loss"] != c["train_loss"]
 
 
-def test_load_pair_returns_the_trained_pair(tmp_path):
-    saved = {}
-
-    def save(metrics, training):
-        training.save(tmp_path / f"epoch{training.epoch}")
-        saved["outputs"] = training.last_outputs
-
-    run_trial({**SMALL, "epochs": 1, "objective": "seed"}, on_epoch=save)
-    pair = load_pair(tmp_path / "epoch1")
-    assert pair.config.objective == "seed" and pair.epoch == 1 and pair.discriminator is not None
-    assert not pair.net_1.training and not pair.net_2.training
-    assert torch.equal(pair.test_predictions.long(), saved["outputs"].predictions)
-    assert torch.equal(pair.test_labels, saved["outputs"].labels)
-
-
 def test_a_non_finite_loss_names_the_epoch_and_step():
     with pytest.raises(DivergedError, match=r"diverged at epoch 1, step \d+"):
         run_trial({**SMALL, "epochs": 1, "objective": "dice", "optimizer": "sgd", "lr": 10.0})  # lr cap
@@ -109,3 +94,57 @@ def test_the_gpu_code_path_runs_on_the_cpu(classifier):
     y = torch.arange(32) % 4
     losses = [step(x, y).classifier_loss.item() for _ in range(25)]
     assert all(math.isfinite(v) for v in losses) and losses[-1] < losses[0]
+
+
+# ------------------------------------------------------------- the LR schedule
+def test_cosine_factor_values() -> None:
+    from trainable.loop import cosine_factor
+
+    assert cosine_factor(0, 8) == 1.0
+    assert cosine_factor(2, 8) == pytest.approx(0.5 * (1 + math.sqrt(0.5)))  # cos(pi/4)
+    assert cosine_factor(4, 8) == pytest.approx(0.5)
+    assert cosine_factor(6, 8) == pytest.approx(0.5 * (1 - math.sqrt(0.5)))
+    assert cosine_factor(8, 8) == pytest.approx(0.0, abs=1e-15)
+    assert cosine_factor(11, 8) == pytest.approx(0.0, abs=1e-15)  # held at 0 past the end
+
+
+def test_every_step_uses_the_cosine_learning_rate() -> None:
+    config = TrialConfig.from_dict({**SMALL, "train_size": 320, "batch_size": 64, "epochs": 3, "lr": 0.004,
+                                    "objective": "dice"})
+    training = PairTraining(config)
+    used: list[float] = []
+    training.opt.register_step_pre_hook(lambda opt, args, kwargs: used.append(opt.param_groups[0]["lr"]))
+    for _ in range(3):
+        training.train_epoch()
+    total = 3 * (320 // 64)
+    assert len(used) == total == training.steps_per_epoch * 3
+    expected = [0.004 * 0.5 * (1 + math.cos(math.pi * k / total)) for k in range(total)]
+    assert used == pytest.approx(expected, rel=1e-12)
+    # The discriminator's learning rate is constant.
+    assert training.disc_opt.param_groups[0]["lr"] == config.disc_lr
+
+
+# ----------------------------------------------------- checkpoints under Tune
+@pytest.mark.parametrize("every, epochs, expected", [(1, 3, [1, 2, 3]), (2, 5, [2, 4, 5]), (3, 3, [3]), (4, 3, [3])])
+def test_tune_function_checkpoints_every_n_epochs_and_at_the_end(monkeypatch, every, epochs, expected) -> None:
+    import ray.tune
+
+    from trainable import tune_function
+    from trainable.checkpoint import read_state
+
+    reports: list[tuple[int, int | None]] = []
+
+    def report(metrics, checkpoint=None):
+        saved = None
+        if checkpoint is not None:
+            with checkpoint.as_directory() as folder:
+                saved = int(read_state(folder)["epoch"])
+        reports.append((int(metrics["epoch"]), saved))
+
+    monkeypatch.setattr(ray.tune, "report", report)
+    monkeypatch.setattr(ray.tune, "get_checkpoint", lambda: None)
+    monkeypatch.setattr(tune_function.ray, "get_gpu_ids", list)
+    tune_function.train({**SMALL, "train_size": 128, "epochs": epochs, "checkpoint_every": every, "objective": "seed"})
+    assert [epoch for epoch, _ in reports] == list(range(1, epochs + 1))
+    # A checkpoint exactly on the expected epochs, each holding the state of its own epoch.
+    assert [(e, s) for e, s in reports if s is not None] == [(e, e) for e in expected]

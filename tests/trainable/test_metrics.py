@@ -237,6 +237,48 @@ def test_ece_hand_case() -> None:
     assert expected_calibration_error(probs, labels, n_bins=2) == pytest.approx(0.0175, abs=1e-6)
 
 
+def test_ece_bins_are_closed_on_the_right() -> None:
+    # 4 bins (0, .25], (.25, .5], (.5, .75], (.75, 1]; the edges .5, .75, 1 are exact in binary.
+    probs = torch.tensor([[0.5, 0.5], [0.75, 0.25], [0.25, 0.75], [1.0, 0.0], [0.875, 0.125]], dtype=torch.float64)
+    labels = torch.tensor([1, 0, 0, 0, 1])
+    # Top-label (ties -> class 0) confidence / correct: .5 wrong, .75 right, .75 wrong, 1.0 right, .875 wrong.
+    #   (.25, .5]:  {.5 wrong}               -> |0 - .5|     * 1/5 = .1
+    #   (.5, .75]:  {.75 right, .75 wrong}   -> |.5 - .75|   * 2/5 = .1
+    #   (.75, 1]:   {1.0 right, .875 wrong}  -> |.5 - .9375| * 2/5 = .175
+    assert expected_calibration_error(probs, labels, n_bins=4) == pytest.approx(0.375, abs=1e-12)
+    # A case the two edge conventions tell apart: .75 (right) and .625 (wrong).
+    # Right-closed: both in (.5, .75]: |.5 - .6875| = .1875. Left-closed bins would put
+    # .75 in [.75, 1): |1 - .75| / 2 + |0 - .625| / 2 = .4375.
+    two = torch.tensor([[0.75, 0.25], [0.625, 0.375]], dtype=torch.float64)
+    assert expected_calibration_error(two, torch.tensor([0, 1]), n_bins=4) == pytest.approx(0.1875, abs=1e-12)
+
+
+def test_ece_of_a_perfectly_calibrated_and_a_useless_model() -> None:
+    # Confidence .8 on every example, right on exactly 8 of 10: calibrated, ECE 0.
+    probs = torch.tensor([[0.8, 0.2]] * 10, dtype=torch.float64)
+    assert expected_calibration_error(probs, torch.tensor([0] * 8 + [1] * 2)) == pytest.approx(0.0, abs=1e-12)
+    # Confidence 1.0 and always wrong: ECE 1.
+    assert expected_calibration_error(torch.tensor([[1.0, 0.0]] * 3), torch.tensor([1, 1, 1])) == 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("n_bins", [15, 10, 3])
+def test_ece_matches_torchmetrics(seed: int, n_bins: int) -> None:
+    tm = pytest.importorskip("torchmetrics.functional.classification",
+                             reason="torchmetrics is not installed (it is only a reference here)")
+    gen = torch.Generator().manual_seed(seed)
+    num_classes = 3 + seed
+    probs = torch.softmax(torch.randn(2, 500, num_classes, generator=gen) * (1 + seed), dim=-1)
+    labels = torch.randint(0, num_classes, (500,), generator=gen)
+    mean = probs.mean(0)
+    # Only exact bin edges are binned differently (torchmetrics: to the upper bin);
+    # random float confidences never sit exactly on one.
+    edges = torch.linspace(0, 1, n_bins + 1)
+    assert not torch.isin(mean.max(-1).values, edges).any()
+    reference = tm.multiclass_calibration_error(mean, labels, num_classes=num_classes, n_bins=n_bins, norm="l1")
+    assert expected_calibration_error(probs, labels, n_bins=n_bins) == pytest.approx(float(reference), abs=1e-6)
+
+
 def test_ece_of_members_is_ece_of_their_mean() -> None:
     gen = torch.Generator().manual_seed(1)
     probs = torch.softmax(torch.randn(2, 200, 5, generator=gen) * 3, dim=-1)

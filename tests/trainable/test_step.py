@@ -9,7 +9,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainable.models import create_classifier, create_discriminator
-from trainable.step import JointStep, StepSettings, dice_adversarial_term, same_class_partners, seed_pairs
+from trainable.step import (
+    JointStep,
+    StepSettings,
+    dice_adversarial_term,
+    same_class_partners,
+    seed_pairs,
+)
 
 NUM_CLASSES = 4
 
@@ -193,3 +199,88 @@ def test_independent_objective_needs_no_discriminator_and_dice_needs_one():
     with pytest.raises(ValueError, match="needs a discriminator"):
         JointStep(StepSettings(objective="dice", pairing="shared"), net_1, net_2, opt)
     JointStep(StepSettings(objective="independent", pairing="split"), net_1, net_2, opt)
+
+
+# ------------------------------------------------- the exact classifier gradient
+# The classifiers' gradient at the step's classifier update, recomputed from deep
+# copies with the loss written out here (not with the step's code):
+#   w_ce * (CE_1 + CE_2) + w_adv * A,
+# CE with label smoothing eps: -sum_c q_c log softmax_c, q = (1 - eps) onehot + eps / C;
+# A through the discriminator *after* its disc_steps updates:
+#   seed: mean softplus(D(z_1, z_2))  (BCE towards "different class"),
+#   dice: mean tau * tanh(D(z_1, z_2, y) / tau).
+DICE_TAU = 10.0
+
+
+def _smoothed_ce(logits: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    q = torch.full_like(log_p, eps / logits.shape[-1])
+    q[torch.arange(len(y)), y] += 1.0 - eps
+    return -(q * log_p).sum(-1).mean()
+
+
+def _views(objective: str, x: torch.Tensor, y: torch.Tensor):
+    if objective == "seed":
+        half = x.shape[0] // 2
+        return x[:half], y[:half], x[half:], y[half:]
+    return x, y, x, y
+
+
+def _reference_grads(objective, settings, step, x, y):
+    """The classifier gradients by the formula above, on deep copies of the step's modules."""
+    # One deepcopy call, so the copied optimizer (and its Adam state) points at the copied D.
+    net_1, net_2, disc, disc_opt = copy.deepcopy((step.net_1, step.net_2, step.discriminator, step.disc_optimizer))
+    generator_state = step.generator.get_state()
+    generator = torch.Generator()
+    generator.set_state(generator_state)
+    x_1, y_1, x_2, y_2 = _views(objective, x, y)
+    torch.manual_seed(123)  # the step's dropout masks
+    logits_1, z_1 = net_1(x_1)
+    logits_2, z_2 = net_2(x_2)
+    for _ in range(settings.disc_steps):
+        z_1d, z_2d = z_1.detach(), z_2.detach()
+        if objective == "seed":
+            d_logits, targets = disc(z_1d, z_2d), (y_1 == y_2).float()
+        else:
+            partner, valid = same_class_partners(y_1, generator)
+            pos, neg = disc(z_1d, z_2d, y_1), disc(z_1d[valid], z_2d[partner[valid]], y_1[valid])
+            d_logits = torch.cat([pos, neg])
+            targets = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
+        disc_opt.zero_grad()
+        F.binary_cross_entropy_with_logits(d_logits, targets).backward()
+        disc_opt.step()
+    eps = settings.label_smoothing
+    loss = settings.w_ce * (_smoothed_ce(logits_1, y_1, eps) + _smoothed_ce(logits_2, y_2, eps))
+    if objective == "seed":
+        adversarial = F.softplus(disc(z_1, z_2)).mean()
+    else:
+        adversarial = (DICE_TAU * torch.tanh(disc(z_1, z_2, y_1) / DICE_TAU)).mean()
+    loss = loss + settings.w_adv * adversarial
+    params = list(net_1.parameters()) + list(net_2.parameters())
+    return torch.autograd.grad(loss, params)
+
+
+@pytest.mark.parametrize("objective", ["seed", "dice"])
+@pytest.mark.parametrize("w_ce", [1.0, 0.4])
+@pytest.mark.parametrize("w_adv", [0.3, 1.5])
+@pytest.mark.parametrize("disc_steps", [1, 3])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_classifier_gradient_is_exactly_the_formula(objective, w_ce, w_adv, disc_steps, label_smoothing):
+    net_1, net_2, disc = _pair_and_disc(objective)
+    opt = torch.optim.SGD(list(net_1.parameters()) + list(net_2.parameters()), lr=0.1)
+    disc_opt = torch.optim.Adam(disc.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    settings = StepSettings(
+        objective=objective, pairing="split" if objective == "seed" else "shared", w_ce=w_ce, w_adv=w_adv,
+        dice_tau=DICE_TAU, disc_steps=disc_steps, label_smoothing=label_smoothing,
+    )
+    step = JointStep(settings, net_1, net_2, opt, disc, disc_opt, torch.Generator().manual_seed(1))
+    x, y = _batch()
+    # Take a first step so D and the classifiers are past their initialisation (and
+    # Adam has state), then check the second step's gradient.
+    torch.manual_seed(7)
+    step(x, y)
+    expected = _reference_grads(objective, settings, step, x, y)
+    got = _grads_at_classifier_step(step, opt, net_1, net_2, x, y)
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

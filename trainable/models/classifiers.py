@@ -17,7 +17,7 @@ digits, 28x28 Fashion-MNIST and 32x32 CIFAR-10.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -26,13 +26,13 @@ from trainable.registry import Registry
 
 __all__ = [
     "Classifier",
-    "Simple3",
     "FastNet",
-    "create_classifier",
+    "Simple3",
     "classifier_names",
+    "create_classifier",
 ]
 
-_CLASSIFIERS: Registry["Classifier"] = Registry("classifier")
+_CLASSIFIERS: Registry[Classifier] = Registry("classifier")
 
 # No layer gets fewer channels than this, however small ``width`` is: below ~8
 # channels BatchNorm statistics get noisy and the nets stop learning on CIFAR.

@@ -38,18 +38,18 @@ __all__ = [
     "COMBINES",
     "INITS",
     "Discriminator",
+    "MLPDiscriminator",
     "SiamesePool",
     "SiameseStrided",
-    "MLPDiscriminator",
     "create_discriminator",
-    "discriminator_names",
     "dcgan_init_",
+    "discriminator_names",
 ]
 
 COMBINES: tuple[str, ...] = ("absdiff", "concat", "product")
 INITS: tuple[str, ...] = ("default", "dcgan")
 
-_DISCRIMINATORS: Registry["Discriminator"] = Registry("discriminator")
+_DISCRIMINATORS: Registry[Discriminator] = Registry("discriminator")
 
 M = TypeVar("M", bound=nn.Module)
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from sweep.compare_stats import McNemar, PairedCI, mcnemar_exact, mean_std, paired_ci, verdict
+from sweep.compare.stats import McNemar, PairedCI, mcnemar_exact, mean_std, paired_ci, verdict
 
 
 def test_mean_std_uses_the_sample_std_and_skips_nan():

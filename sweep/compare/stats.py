@@ -99,13 +99,16 @@ def verdict(
         return f"No paired runs of {arm} and {baseline} finished, so nothing can be said."
     ci = (f"{100 * diff.confidence:.0f}% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] pp"
           if math.isfinite(diff.low) else "no CI with a single seed")
-    evidence = f"{ci}, exact McNemar p = {test.p_value:.3g} ({test.only_arm} vs {test.only_baseline} discordant examples)"
+    evidence = (f"{ci}, exact McNemar p = {test.p_value:.3g} "
+                f"({test.only_arm} vs {test.only_baseline} discordant examples)")
     ci_clear = math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
     significant = ci_clear and test.p_value < alpha
     if significant and diff.mean > 0:
-        head = f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in ensemble accuracy over {diff.n} paired seeds ({evidence})."
+        head = (f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in ensemble accuracy "
+                f"over {diff.n} paired seeds ({evidence}).")
     elif significant and diff.mean < 0:
-        head = f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean).lstrip('+')} in ensemble accuracy over {diff.n} paired seeds ({evidence})."
+        head = (f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean).lstrip('+')} in ensemble accuracy "
+                f"over {diff.n} paired seeds ({evidence}).")
     else:
         head = (f"No significant difference in ensemble accuracy between {arm} and the {baseline} ensemble: "
                 f"{_pp(diff.mean)} over {diff.n} paired seeds ({evidence}).")

@@ -1,0 +1,64 @@
+"""Compare mode from a typed request: plan, connect to Ray, run, report.
+
+    python launch.py compare experiments/<name> --seeds 3 --top 2
+
+The command line turns argv into a ``CompareRequest``; this module never sees argparse.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sweep.compare.plan import (
+    COMPARE_DIR,
+    PLAN_FILE,
+    ComparePlan,
+    load_compare_plan,
+    plan_compare,
+    resolve_compare_resources,
+)
+from sweep.compare.report import print_compare, write_compare_report
+from sweep.compare.request import CompareRequest
+from sweep.compare.run import run_compare
+from sweep.errors import UserError
+
+__all__ = ["run_compare_request"]
+
+
+def _check(request: CompareRequest) -> None:
+    for flag, value in (("--seeds", request.seeds), ("--top", request.top)):
+        if value < 1:
+            raise UserError(f"{flag}: must be a whole number >= 1, got {value}")
+
+
+def _plan(request: CompareRequest, compare_dir: Path) -> ComparePlan:
+    if request.resume:
+        return load_compare_plan(compare_dir)
+    if (compare_dir / PLAN_FILE).exists():
+        raise UserError(f"{compare_dir}: a compare run exists already; continue it with --resume, "
+                        "rebuild its report with --report-only, or move it away")
+    return plan_compare(request.sweep_dir, request.seeds, request.top, request.first_seed)
+
+
+def run_compare_request(request: CompareRequest) -> int:
+    """Run (or resume, or only report) a compare; the exit code. User mistakes raise UserError."""
+    from sweep.ray_connection import connect
+
+    compare_dir = Path(request.sweep_dir) / COMPARE_DIR
+    if request.report_only:
+        print_compare(write_compare_report(load_compare_plan(compare_dir)))
+        return 0
+    _check(request)
+    plan = _plan(request, compare_dir)
+    info = connect(request.address or plan.address, dashboard=request.dashboard)
+    if info.dashboard_url:
+        print(f"netsep: Ray dashboard: {info.dashboard_url}")
+    if not request.resume or plan.cpus_per_trial is None or plan.gpus_per_trial is None:
+        plan = resolve_compare_resources(
+            plan, cpus_per_trial=request.cpus_per_trial, gpus_per_trial=request.gpus_per_trial,
+            max_concurrent=request.max_concurrent, cluster_cpus=info.cpus, cluster_gpus=info.gpus,
+            address=request.address if not request.resume else plan.address,
+        )
+    print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
+    run_compare(plan, resume=request.resume)
+    print_compare(write_compare_report(plan))
+    return 0

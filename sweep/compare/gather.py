@@ -1,0 +1,142 @@
+"""Compare mode's runs gathered from its Tune folder: ``runs.csv`` and ``correctness.npz``.
+
+Every run is read through ``sweep.experiment_folder`` and judged by
+``sweep.report.status`` (the sweep report's rules). Each complete run's
+per-example test predictions come from its last checkpoint, so every statistic
+can be recomputed without retraining. Without a Tune folder (a published or
+copied compare folder) the saved ``runs.csv`` and ``correctness.npz`` are read.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from sweep.compare.plan import ComparePlan
+from sweep.errors import UserError
+from sweep.experiment_folder import TuneTrial, experiment_exists, read_experiment
+from sweep.formatting import write_csv
+from sweep.report.from_csv import number_from_cell
+from sweep.report.records import max_epochs_of, metric_value
+from sweep.report.status import trial_status
+from trainable.metric_names import METRICS
+
+__all__ = ["RUNS_CSV", "CORRECTNESS_NPZ", "Run", "Correctness", "to_run", "collect_runs", "gather_runs",
+           "read_correctness"]
+
+RUNS_CSV = "runs.csv"
+CORRECTNESS_NPZ = "correctness.npz"
+_RUNS_HEADER = ("arm", "seed", "trial_id", "status", "reason", *METRICS, "checkpoint")
+
+
+@dataclass(frozen=True)
+class Run:
+    arm: str
+    seed: int
+    trial_id: str
+    status: str  # complete | stopped_early | error | interrupted (sweep.report.status)
+    reason: str
+    metrics: dict[str, float | int]  # last reported value of each METRICS name it reported
+    checkpoint: str  # its newest checkpoint folder; "" when none
+
+
+@dataclass(frozen=True)
+class Correctness:
+    """Per-example test correctness of every complete run, as saved in correctness.npz."""
+
+    index: dict[tuple[str, int], int]  # (arm, seed) -> row
+    member: np.ndarray  # bool [runs, 2, N]
+    ensemble: np.ndarray  # bool [runs, N]
+
+
+def to_run(trial: TuneTrial) -> Run:
+    """One compare run from its Tune trial. Pure."""
+    status, reason = trial_status(trial, max_epochs_of(trial.config), run="compare run")
+    checkpoint = trial.checkpoints[-1] if trial.checkpoints else ""
+    if status == "complete" and not checkpoint:
+        status, reason = "error", "complete but no checkpoint to read its test predictions from"
+    last = trial.last_result
+    metrics = {k: v for k in METRICS if (v := metric_value(last.get(k))) is not None}
+    return Run(str(trial.config.get("arm", "")), int(trial.config.get("seed", -1)), trial.trial_id, status, reason,
+               metrics, checkpoint)
+
+
+def _runs_from_csv(text: str) -> list[Run]:
+    runs = []
+    for row in csv.DictReader(io.StringIO(text)):
+        metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
+        runs.append(Run(row["arm"], int(row["seed"]), row["trial_id"], row["status"], row["reason"], metrics,
+                        row["checkpoint"]))
+    return runs
+
+
+def _sorted(plan: ComparePlan, runs: list[Run]) -> list[Run]:
+    order = {a.name: i for i, a in enumerate(plan.arms)}
+    return sorted(runs, key=lambda r: (order.get(r.arm, len(order)), r.seed))
+
+
+def collect_runs(plan: ComparePlan) -> list[Run]:
+    """Every run of the compare Tune folder, by arm (plan order) then seed; [] without one."""
+    if not experiment_exists(plan.tune_path):
+        return []
+    return _sorted(plan, [to_run(t) for t in read_experiment(plan.tune_path).trials])
+
+
+def _outputs(runs: list[Run]) -> tuple[list[Run], list[Run], list[object]]:
+    """(all runs, complete runs, their test outputs); a complete run whose checkpoint cannot be read errs."""
+    from trainable.outputs import read_test_outputs
+
+    out, complete, outputs = [], [], []
+    for run in runs:
+        if run.status == "complete":
+            try:
+                outputs.append(read_test_outputs(run.checkpoint))
+                complete.append(run)
+            except (OSError, KeyError, RuntimeError) as error:
+                run = replace(run, status="error", reason=f"its checkpoint cannot be read ({error})")
+        out.append(run)
+    return out, complete, outputs
+
+
+def _write_correctness(path: Path, complete: list[Run], outputs: list) -> None:
+    labels = outputs[0].labels if outputs else np.zeros(0, dtype=np.int64)
+    for run, o in zip(complete, outputs):
+        if not np.array_equal(labels, o.labels):
+            raise UserError(f"{run.checkpoint}: its test labels differ from the other runs' (mixed datasets?)")
+    n = len(labels)
+    np.savez_compressed(
+        path,
+        run_index=np.array([f"{r.arm}/{r.seed}" for r in complete]),
+        member_correct=np.array([o.member_correct for o in outputs], dtype=bool).reshape(len(complete), 2, n),
+        ensemble_correct=np.array([o.ensemble_correct for o in outputs], dtype=bool).reshape(len(complete), n),
+        labels=labels,
+    )
+
+
+def gather_runs(plan: ComparePlan) -> list[Run]:
+    """The runs, with ``runs.csv`` and ``correctness.npz`` (re)written from the Tune folder.
+
+    Without a Tune folder, the saved files are read instead (nothing is written).
+    """
+    folder = Path(plan.compare_dir)
+    if not experiment_exists(plan.tune_path):
+        if (folder / RUNS_CSV).is_file() and (folder / CORRECTNESS_NPZ).is_file():
+            return _sorted(plan, _runs_from_csv((folder / RUNS_CSV).read_text(encoding="utf-8")))
+        raise UserError(f"{folder}: no compare runs at {plan.tune_path} and no saved {RUNS_CSV} and "
+                        f"{CORRECTNESS_NPZ}; start them with `launch.py compare {plan.sweep_dir}`")
+    runs, complete, outputs = _outputs(collect_runs(plan))
+    _write_correctness(folder / CORRECTNESS_NPZ, complete, outputs)
+    rows = [[r.arm, r.seed, r.trial_id, r.status, r.reason, *(r.metrics.get(k) for k in METRICS), r.checkpoint]
+            for r in runs]
+    write_csv(folder / RUNS_CSV, _RUNS_HEADER, rows)
+    return runs
+
+
+def read_correctness(plan: ComparePlan) -> Correctness:
+    with np.load(Path(plan.compare_dir) / CORRECTNESS_NPZ, allow_pickle=False) as data:
+        keys = [str(k) for k in data["run_index"]]
+        index = {(k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1])): i for i, k in enumerate(keys)}
+        return Correctness(index, data["member_correct"], data["ensemble_correct"])

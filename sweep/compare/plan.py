@@ -1,0 +1,151 @@
+"""Compare mode's plan: which arms, which seeds, what resources; saved as ``compare.json``.
+
+Arms are the top-N Pareto configurations of a sweep (best first on its first
+objective) and the ``independent`` baseline with the same fixed settings, seeing the
+data the way the arms do (one baseline per pairing the arms use). Every arm runs
+with the same K seeds, from ``first_seed`` (default 1000, away from the sweep's own
+seed, so the front's selection on that seed does not flatter it: the winner's curse).
+
+``plan_compare`` reads the sweep's folder and writes nothing; ``ComparePlan.save``
+writes ``compare.json`` when the runs start.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sweep.baselines import BASELINE_ARM, baseline_config, pairing_of
+from sweep.errors import UserError
+from sweep.plan import DEFAULT_GPU_FRACTION, default_max_concurrent
+from sweep.plan import PLAN_FILE as SWEEP_PLAN_FILE
+from sweep.report.build import Report, build_report
+from trainable.config import ConfigError, TrialConfig
+
+__all__ = [
+    "COMPARE_DIR", "PLAN_FILE", "Arm", "ComparePlan", "plan_compare", "load_compare_plan", "resolve_compare_resources",
+]
+
+COMPARE_DIR = "compare"  # under the sweep's results folder
+PLAN_FILE = "compare.json"
+TUNE_NAME = "tune"  # the Tune experiment under the compare folder
+_NOT_COMPARED = ("seed", "arm")  # keys every arm sets per run
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str  # "baseline", "front-1", ... (baseline-split / baseline-shared when both exist)
+    source_trial: str  # the sweep trial it comes from ("" for a baseline the sweep did not run)
+    config: dict[str, Any]  # the trial config without seed and arm
+    is_baseline: bool
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    sweep_dir: str
+    compare_dir: str
+    seeds: list[int]
+    arms: list[Arm]
+    objectives: list[str]  # the sweep's objectives, first is primary
+    directions: list[str]
+    cpus_per_trial: float | None = None  # None until resolve_compare_resources
+    gpus_per_trial: float | None = None
+    max_concurrent: int | None = None
+    max_failures: int = 2  # retries of a run that raises, from its last checkpoint
+    address: str | None = None
+
+    @property
+    def tune_path(self) -> str:
+        return str(Path(self.compare_dir) / TUNE_NAME)
+
+    def run_configs(self) -> list[dict[str, Any]]:
+        """One config per (seed, arm): seeds outermost, so early seeds finish first."""
+        return [{**arm.config, "seed": seed, "arm": arm.name} for seed in self.seeds for arm in self.arms]
+
+    def baseline_for(self, arm: Arm) -> Arm:
+        """The baseline that sees the data as ``arm`` does."""
+        pairing = pairing_of(arm.config)
+        for b in self.arms:
+            if b.is_baseline and pairing_of(b.config) == pairing:
+                return b
+        raise KeyError(f"no baseline with pairing {pairing!r} for arm {arm.name!r}")
+
+    def save(self) -> None:
+        folder = Path(self.compare_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / PLAN_FILE).write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+
+def load_compare_plan(compare_dir: str | Path) -> ComparePlan:
+    """The saved plan, with its folders where they are now (the folder may have been moved or copied)."""
+    folder = Path(compare_dir)
+    path = folder / PLAN_FILE
+    if not path.is_file():
+        raise UserError(f"{compare_dir}: no {PLAN_FILE}; run `launch.py compare SWEEP_DIR --seeds K` first")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["arms"] = [Arm(**a) for a in raw["arms"]]
+        plan = ComparePlan(**raw)
+    except (ValueError, TypeError, KeyError) as error:
+        raise UserError(f"{path}: cannot be read as a compare plan ({type(error).__name__}: {error})") from None
+    here = folder.resolve()
+    sweep_dir = str(here.parent) if (here.parent / SWEEP_PLAN_FILE).is_file() else plan.sweep_dir
+    return replace(plan, compare_dir=str(here), sweep_dir=sweep_dir)
+
+
+def _arm_config(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _NOT_COMPARED}
+
+
+def _baseline_arms(report: Report, arms: list[Arm]) -> list[Arm]:
+    """One baseline per pairing the arms use: the sweep's own, else built from its fixed settings."""
+    pairings = sorted({pairing_of(a.config) for a in arms})
+    out = []
+    for pairing in pairings:
+        ran = next((b for b in report.baselines if b.effective_pairing == pairing), None)
+        config = _arm_config(ran.config if ran is not None else baseline_config(report.plan.fixed, pairing))
+        name = BASELINE_ARM if len(pairings) == 1 else f"{BASELINE_ARM}-{pairing}"
+        out.append(Arm(name, ran.trial_id if ran is not None else "", config, True))
+    return out
+
+
+def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 1000,
+                 compare_dir: str | Path | None = None) -> ComparePlan:
+    """Arms from a finished sweep's front plus matching baselines; validates, writes nothing."""
+    sweep_dir = Path(sweep_dir)
+    report = build_report(sweep_dir)  # also validates the folder (UserError otherwise)
+    if not report.pareto:
+        raise UserError(f"{sweep_dir}: the sweep has no complete trial on its Pareto front to compare "
+                        "(see its summary.md); finish it with --resume first")
+    front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False)
+             for i, t in enumerate(report.pareto[:top])]
+    arms = front + _baseline_arms(report, front)
+    for arm in arms:
+        try:
+            TrialConfig.from_dict({**arm.config, "seed": first_seed, "arm": arm.name})
+        except ConfigError as error:
+            raise UserError(f"{sweep_dir}: arm {arm.name}: " + "; ".join(error.problems)) from None
+    out = Path(compare_dir) if compare_dir else sweep_dir / COMPARE_DIR
+    return ComparePlan(
+        sweep_dir=str(sweep_dir.resolve()), compare_dir=str(out.resolve()),
+        seeds=[first_seed + k for k in range(seeds)], arms=arms,
+        objectives=report.objectives, directions=report.directions,
+    )
+
+
+def resolve_compare_resources(
+    plan: ComparePlan, *, cpus_per_trial: float | None, gpus_per_trial: float | None,
+    max_concurrent: int | None, cluster_cpus: float, cluster_gpus: float, address: str | None = None,
+) -> ComparePlan:
+    """Per-run resources from the request and the cluster, by sweep.plan.resolve_resources' rules."""
+    gpus = gpus_per_trial if gpus_per_trial is not None else (DEFAULT_GPU_FRACTION if cluster_gpus > 0 else 0.0)
+    if gpus > 0 and cluster_gpus == 0:
+        raise UserError(f"--gpus-per-trial: {gpus:g} asked for, but the Ray cluster has no GPU")
+    cpus = cpus_per_trial if cpus_per_trial is not None else 1.0
+    if cpus > cluster_cpus:
+        raise UserError(f"--cpus-per-trial: {cpus:g} asked for, but the Ray cluster has {cluster_cpus:g} CPUs")
+    if gpus > 0 and any(arm.config.get("device") == "cpu" for arm in plan.arms):
+        raise UserError("device=cpu with --gpus-per-trial > 0 would reserve GPUs that the runs never use")
+    concurrent = max_concurrent or default_max_concurrent(cluster_cpus, cluster_gpus, cpus, gpus)
+    return replace(plan, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=concurrent, address=address)

@@ -1,0 +1,54 @@
+"""Compare mode's runs: one Ray Tune experiment under ``<compare>/tune``, parallel,
+checkpointed and resumable, built by ``sweep.tune_assembly`` like a sweep's.
+
+A ``ListSearcher`` proposes the plan's (seed, arm) configs in order, so that Tune
+saves its position and a resume repeats no finished run.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sweep.compare.plan import TUNE_NAME, ComparePlan
+from sweep.errors import UserError
+from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
+
+__all__ = ["tune_spec", "run_compare"]
+
+_METRIC_COLUMNS = ("ensemble_acc", "member_acc", "disagreement", "epoch")  # the progress table
+_PARAMETER_COLUMNS = ("arm", "seed")
+_KEEP_CHECKPOINTS = 1  # the last one holds the test predictions compare reads
+
+
+def tune_spec(plan: ComparePlan) -> TuneSpec:
+    """The Tune experiment of a plan whose resources are resolved."""
+    if plan.cpus_per_trial is None or plan.gpus_per_trial is None:
+        raise UserError(f"{plan.compare_dir}: the compare plan has no per-run resources; "
+                        "start the compare run again without --resume")
+    return TuneSpec(
+        name=TUNE_NAME,
+        storage_path=plan.compare_dir,
+        num_samples=len(plan.run_configs()),
+        cpus_per_trial=plan.cpus_per_trial,
+        gpus_per_trial=plan.gpus_per_trial,
+        max_failures=plan.max_failures,
+        keep_checkpoints=_KEEP_CHECKPOINTS,
+        metric_columns=_METRIC_COLUMNS,
+        parameter_columns=_PARAMETER_COLUMNS,
+        max_concurrent=plan.max_concurrent,
+    )
+
+
+def run_compare(plan: ComparePlan, resume: bool = False, *,
+                trainable: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run."""
+    from sweep.searcher import ListSearcher  # imports Ray: only when runs start
+
+    spec = tune_spec(plan)
+    if resume:
+        tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.compare_dir)
+    else:
+        plan.save()
+        searcher = ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max")
+        tuner = make_tuner(spec, searcher, trainable=trainable)
+    tuner.fit()

@@ -1,0 +1,107 @@
+"""``optuna.db``: the search trials as an Optuna study (SQLite), for Optuna's own tools.
+
+Rebuilt from scratch each time, from the records alone, so two rebuilds give the
+same study: trial times are Tune's, not the rebuild's.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sweep.errors import UserError
+from sweep.experiment_folder import epochs_done
+from sweep.plan import SPACE_COPY
+from sweep.report.build import Report
+from sweep.report.records import TrialRecord, metric_value
+from trainable.metric_names import METRICS
+
+__all__ = ["OPTUNA_DB", "write_optuna_db"]
+
+OPTUNA_DB = "optuna.db"
+
+
+def _plan_time(report: Report) -> float:
+    """When the sweep was planned (sweep.json's ``created``), else its first trial's start."""
+    try:
+        return datetime.strptime(report.plan.created, "%Y-%m-%d %H:%M:%S").timestamp()
+    except (TypeError, ValueError):
+        started = [t.started for t in report.trials if t.started is not None]
+        return min(started) if started else 0.0
+
+
+def write_optuna_db(report: Report, path: Path) -> None:
+    """A fresh SQLite study of the search trials, in the order Optuna proposed them."""
+    import optuna
+
+    if path.exists():
+        path.unlink()
+    # Optuna logs each study it creates at INFO; the rebuild is not news, so quiet it meanwhile.
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        _fill_study(report, path)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _fill_study(report: Report, path: Path) -> None:
+    import optuna
+
+    storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
+    directions = [optuna.study.StudyDirection.MAXIMIZE if d == "max" else optuna.study.StudyDirection.MINIMIZE
+                  for d in report.directions]
+    study = optuna.create_study(storage=storage, study_name=report.plan.name, directions=directions)
+    with warnings.catch_warnings():
+        # Experimental since Optuna 3.2, still so in 5.0; it names the objectives in Optuna's dashboard.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(report.objectives)
+    study.set_user_attr("space_file", report.plan.space_file)
+    study.set_user_attr("created", report.plan.created)
+    study.set_user_attr("results_dir", str(report.results_dir))
+    planned = _plan_time(report)
+    for trial in report.search_trials:
+        study.add_trial(_frozen_trial(report, trial, planned))
+    # Close SQLAlchemy's pooled connection: the file is complete and nothing holds it open.
+    storage.remove_session()
+    storage.engine.dispose()
+
+
+def _frozen_trial(report: Report, trial: TrialRecord, planned: float) -> Any:
+    from optuna.distributions import BaseDistribution
+    from optuna.trial import TrialState, create_trial
+
+    values = trial.objective_values(report.objectives)
+    if trial.status == "complete" and values is not None:
+        state = TrialState.COMPLETE
+    elif trial.status == "stopped_early":
+        state, values = TrialState.PRUNED, None
+    else:
+        state, values = TrialState.FAIL, None
+    distributions: dict[str, BaseDistribution] = {
+        name: report.space.params[name].distribution() for name in trial.params}
+    watched = report.plan.early_stop or report.objectives[0]  # the metric ASHA compared trials on
+    intermediate = {}
+    for row in trial.history:
+        value, step = metric_value(row.get(watched)), epochs_done(row)
+        if value is not None and math.isfinite(value) and step > 0:
+            intermediate[step] = float(value)
+    user_attrs: dict[str, Any] = {
+        "tune_trial_id": trial.trial_id, "status": trial.status, "reason": trial.reason,
+        "checkpoint": trial.checkpoint, "epochs": trial.epochs,
+        **{f"final_{m}": trial.metrics[m] for m in METRICS},
+    }
+    try:
+        frozen = create_trial(state=state, values=values, params=dict(trial.params), distributions=distributions,
+                              user_attrs=user_attrs, intermediate_values=intermediate)
+    except ValueError as error:
+        raise UserError(f"{report.results_dir / SPACE_COPY}: trial {trial.trial_id}'s params {trial.params} "
+                        f"do not fit the space ({error}); was {SPACE_COPY} edited after the sweep?") from None
+    # Tune's clock, not the time of this rebuild. Optuna wants a start for every
+    # finished trial; one that never started gets the sweep's start.
+    start = trial.started if trial.started is not None else planned
+    frozen.datetime_start = datetime.fromtimestamp(start)
+    frozen.datetime_complete = datetime.fromtimestamp(max(start, trial.ended or start))
+    return frozen

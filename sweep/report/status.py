@@ -1,0 +1,39 @@
+"""A trial's outcome, judged from what its Tune folder shows. Pure.
+
+Statuses (``STATUSES``): ``complete`` (all configured epochs), ``stopped_early``
+(ended before them without an error: ASHA), ``error`` (Tune gave up on it),
+``interrupted`` (running or pending when the run stopped; ``--resume`` goes on).
+The sweep's report and compare's runs both judge trials here.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+from sweep.experiment_folder import TuneTrial
+from sweep.report.errors import error_reason
+
+__all__ = ["Status", "STATUSES", "trial_status"]
+
+Status = Literal["complete", "stopped_early", "error", "interrupted"]
+STATUSES: tuple[Status, ...] = ("complete", "stopped_early", "error", "interrupted")
+
+
+def trial_status(trial: TuneTrial, max_epochs: int, run: str = "sweep") -> tuple[Status, str]:
+    """(status, reason); the reason says why it errored or was interrupted, "" otherwise.
+
+    ``run`` names what stopped in the reason ("sweep", "compare run").
+    """
+    epochs = trial.epochs
+    if trial.status == "ERROR":
+        if not trial.error_text:
+            return "error", "Tune marked the trial ERROR but wrote no error.txt"
+        return "error", error_reason(trial.error_text)
+    if trial.status == "TERMINATED":
+        return ("complete" if epochs >= max_epochs else "stopped_early"), ""
+    if epochs >= max_epochs and trial.results:
+        return "complete", ""  # all epochs were reported; the driver died before Tune recorded the end
+    was = trial.status or "not yet recorded by Tune"
+    reason = f"{was} when the {run} stopped, after {epochs} of {max_epochs} epochs; --resume continues it"
+    if trial.error_text:
+        reason += f" (an earlier attempt failed: {error_reason(trial.error_text)})"
+    return "interrupted", reason

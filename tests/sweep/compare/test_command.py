@@ -1,0 +1,81 @@
+"""run_compare_request from a typed request: the checks, the resources, the order of steps (no Ray)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sweep.compare.command as command
+import sweep.ray_connection
+from sweep.compare import CompareRequest, run_compare_request
+from sweep.compare.plan import COMPARE_DIR, ComparePlan, load_compare_plan
+from sweep.errors import UserError
+from sweep.ray_connection import RayInfo
+from tests.sweep.compare.folders import CompareRuns, sweep_folder
+
+
+@pytest.fixture()
+def no_ray(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ComparePlan, bool]]:
+    """A 2-CPU cluster without GPUs; runs are written by hand instead of by Tune."""
+    started: list[tuple[ComparePlan, bool]] = []
+
+    def connect(address: str | None, *, dashboard: bool = True) -> RayInfo:
+        return RayInfo(address or "local", None, address is None, cpus=2.0, gpus=0.0)
+
+    def run_compare(plan: ComparePlan, resume: bool = False) -> None:
+        started.append((plan, resume))
+        if not resume:
+            plan.save()
+            runs = CompareRuns(plan)
+            runs.all_complete({"front-1": 0.9, "baseline": 0.6})
+            runs.writer.save_state()
+
+    monkeypatch.setattr(sweep.ray_connection, "connect", connect)
+    monkeypatch.setattr(command, "run_compare", run_compare)
+    return started
+
+
+def test_a_new_compare_plans_resolves_runs_and_reports(tmp_path: Path, no_ray, capsys) -> None:
+    f = sweep_folder(tmp_path)
+    assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1, first_seed=5)) == 0
+    (plan, resume), = no_ray
+    assert not resume and plan.seeds == [5, 6]
+    assert (plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent) == (1.0, 0.0, 2)
+    assert load_compare_plan(f.results / COMPARE_DIR) == plan
+    out = capsys.readouterr().out
+    assert "netsep: compare 2 arms x 2 seeds" in out and "Compare results:" in out
+    assert (f.results / COMPARE_DIR / "paired.csv").is_file()
+
+
+def test_a_second_compare_is_refused_and_resume_continues(tmp_path: Path, no_ray) -> None:
+    f = sweep_folder(tmp_path)
+    run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
+    with pytest.raises(UserError, match="a compare run exists already; continue it with --resume"):
+        run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
+    assert run_compare_request(CompareRequest(str(f.results), resume=True, cpus_per_trial=2.0)) == 0
+    first, (resumed, resume) = no_ray
+    assert resume and resumed.cpus_per_trial == 1.0  # a resume keeps the plan's resources
+
+
+def test_report_only_rebuilds_without_ray(tmp_path: Path, no_ray, monkeypatch) -> None:
+    f = sweep_folder(tmp_path)
+    run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
+    monkeypatch.setattr(sweep.ray_connection, "connect", lambda *a, **k: pytest.fail("report-only started Ray"))
+    (f.results / COMPARE_DIR / "paired.csv").unlink()
+    assert run_compare_request(CompareRequest(str(f.results), report_only=True)) == 0
+    assert (f.results / COMPARE_DIR / "paired.csv").is_file()
+
+
+def test_user_mistakes(tmp_path: Path, no_ray) -> None:
+    f = sweep_folder(tmp_path)
+    with pytest.raises(UserError, match="no compare.json"):
+        run_compare_request(CompareRequest(str(f.results), report_only=True))
+    with pytest.raises(UserError, match="--seeds: must be a whole number >= 1, got 0"):
+        run_compare_request(CompareRequest(str(f.results), seeds=0))
+    with pytest.raises(UserError, match="--top: must be a whole number >= 1, got -1"):
+        run_compare_request(CompareRequest(str(f.results), top=-1))
+    with pytest.raises(UserError, match="--gpus-per-trial: 0.25 asked for, but the Ray cluster has no GPU"):
+        run_compare_request(CompareRequest(str(f.results), gpus_per_trial=0.25))
+    with pytest.raises(UserError, match="no compare.json"):
+        run_compare_request(CompareRequest(str(f.results), resume=True))
+    assert no_ray == [] and not (f.results / COMPARE_DIR).exists()

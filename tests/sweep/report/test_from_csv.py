@@ -1,0 +1,57 @@
+"""A results folder without tune/: the report rebuilt from its own trials.csv."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sweep.errors import UserError
+from sweep.report import PARETO_CSV, SUMMARY_MD, TRIALS_CSV, write_report
+from sweep.report.from_csv import number_from_cell
+from tests.sweep.tune_folders import build_full
+
+REPO = Path(__file__).resolve().parents[3]
+PUBLISHED = REPO / "docs" / "results" / "fashion-mnist-loss-weights"
+
+
+def test_number_from_cell() -> None:
+    assert number_from_cell("") is None and number_from_cell("3") == 3 and isinstance(number_from_cell("3"), int)
+    assert number_from_cell("0.5") == 0.5 and number_from_cell("-2") == -2
+    value = number_from_cell("nan")
+    assert value != value  # NaN
+
+
+def test_rebuilt_tables_equal_the_ones_from_tune(tmp_path: Path) -> None:
+    f = build_full(tmp_path)
+    first = write_report(f.results)
+    before = {n: (f.results / n).read_bytes() for n in (TRIALS_CSV, PARETO_CSV)}
+    shutil.rmtree(f.tune)
+    again = write_report(f.results)
+    assert {n: (f.results / n).read_bytes() for n in (TRIALS_CSV, PARETO_CSV)} == before
+    assert [(t.trial_id, t.status, t.reason, t.params) for t in again.trials] == [
+        (t.trial_id, t.status, t.reason, t.params) for t in first.trials]
+    assert [t.trial_id for t in again.pareto] == [t.trial_id for t in first.pareto]
+    assert "rebuilt from trials.csv" in (f.results / SUMMARY_MD).read_text()
+    assert again.baselines[0].config["pairing"] == "shared" and again.baselines[0].effective_pairing == "shared"
+
+
+def test_a_broken_trials_csv_is_a_user_error(tmp_path: Path) -> None:
+    f = build_full(tmp_path)
+    shutil.rmtree(f.tune)
+    (f.results / TRIALS_CSV).write_text("trial_id,arm,status\nx,search,finished\n")
+    with pytest.raises(UserError, match=r"trials.csv: no Ray Tune experiment at .* cannot be read back \(line 2"):
+        write_report(f.results)
+
+
+def test_the_published_results_rebuild_to_the_same_tables(tmp_path: Path) -> None:
+    folder = tmp_path / "published"
+    shutil.copytree(PUBLISHED, folder)
+    report = write_report(folder)
+    for name in (TRIALS_CSV, PARETO_CSV):
+        assert (folder / name).read_bytes() == (PUBLISHED / name).read_bytes(), name
+    assert [t.trial_id for t in report.pareto] == ["a78970ca", "4dce3bde", "06ef81dc", "d1c8e2e0"]
+    published = (PUBLISHED / SUMMARY_MD).read_text()
+    rebuilt = (folder / SUMMARY_MD).read_text()
+    section = published[published.index("## Pareto front"):published.index("## Files")]
+    assert section in rebuilt
