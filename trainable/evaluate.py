@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from trainable.metrics import pair_metrics
-from trainable.step import same_class_partners, seed_pairs
+from trainable.step import same_class_partners, seed_pair_batch
 
 __all__ = ["PairOutputs", "collect_outputs", "discriminator_accuracy", "evaluate_pair"]
 
@@ -78,9 +78,12 @@ def discriminator_accuracy(
     discriminator.eval()
     try:
         if objective == "seed":
+            # Balanced pairs as in training: z_1 of one image against z_2 of another
+            # image of the same class, and of a different class (a permutation keeps an
+            # image from being paired with itself most of the time).
             perm = torch.randperm(labels.numel(), generator=generator).to(device)
-            logits = discriminator(z_1, z_2[perm])
-            targets = seed_pairs(labels, labels[perm])
+            left, right, targets = seed_pair_batch(z_1, z_2[perm], labels, labels[perm], generator)
+            logits = discriminator(left, right)
         else:  # dice: true pairs vs. another image of the same class
             partner, valid = same_class_partners(labels, generator)
             pos = discriminator(z_1, z_2, labels)

@@ -18,13 +18,22 @@ from torch import nn
 
 from trainable.checkpoint import read_state, write_checkpoint
 from trainable.config import TrialConfig
-from trainable.data import DeviceData, load_dataset
+from trainable.data import DeviceData, load_splits
 from trainable.device import resolve_device
 from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
+from trainable.metrics import PAIR_METRIC_NAMES
+from trainable.probe import ProbeSettings, redundancy_probe
 from trainable.pair import build_models
 from trainable.step import JointStep, StepSettings
 
-__all__ = ["DivergedError", "PairTraining", "cosine_factor", "run_trial"]
+__all__ = ["DivergedError", "EVALUATED_METRICS", "PairTraining", "cosine_factor", "run_trial"]
+
+# What one evaluation reports (DESIGN §4); `test_` + each of them after a final test.
+EVALUATED_METRICS: tuple[str, ...] = (*PAIR_METRIC_NAMES, "cka", "disc_acc")
+# Examples of each split whose representations the redundancy probe fits and scores.
+PROBE_EXAMPLES = 4096
+# Offset of member 2's data stream with pairing 'separate' (as classifier 2's init seed).
+_SECOND_STREAM_OFFSET = 1_000_003
 
 
 class DivergedError(RuntimeError):
@@ -63,8 +72,12 @@ class PairTraining:
         self.config = config
         self.device = device if device is not None else resolve_device(config.device)
         on_cuda = self.device.type == "cuda"
-        self.info, train, test = load_dataset(config.dataset, config.data_dir, config.train_size)
-        self.data = DeviceData(self.info, train, test, self.device, augment=config.augment)
+        self.info, train, validation, test = load_splits(
+            config.dataset, config.data_dir, config.train_size, config.val_size
+        )
+        self.data = DeviceData(self.info, train, test, self.device, augment=config.augment, validation=validation)
+        # What a sweep selects on: validation, or the test split only when val_size is 0.
+        self.eval_split = "validation" if self.data.has_validation else "test"
 
         net_1, net_2, disc = build_models(config, self.info)
         memory_format = torch.channels_last if on_cuda else torch.contiguous_format
@@ -84,6 +97,8 @@ class PairTraining:
         # CPU generators: batch order/augmentation and the dice shuffle are the same
         # on any device, and their states go into the checkpoint.
         self.data_generator = torch.Generator().manual_seed(config.seed)
+        # pairing 'separate' (a deep ensemble): member 2 has its own order and augmentation.
+        self.data_generator_2 = torch.Generator().manual_seed(config.seed + _SECOND_STREAM_OFFSET)
         self.step_generator = torch.Generator().manual_seed(config.seed + 7)
         self.step = JointStep(
             StepSettings(
@@ -99,7 +114,10 @@ class PairTraining:
         torch.manual_seed(config.seed + 13)
         self.epoch = 0  # epochs completed
         self.train_seconds = 0.0
-        self.last_outputs: PairOutputs | None = None
+        self.last_outputs: PairOutputs | None = None  # the last test-split outputs
+        self.last_val_outputs: PairOutputs | None = None
+        self.last_eval: dict[str, float] = {name: math.nan for name in EVALUATED_METRICS}
+        self.evaluated_epoch = 0  # the epoch whose evaluation last_eval holds
 
     # ---------------------------------------------------------------- training
     def train_epoch(self) -> dict[str, float]:
@@ -109,8 +127,8 @@ class PairTraining:
         if self.disc is not None:
             self.disc.train()
         c_losses, d_losses = [], []
-        for x, y in self.data.train_batches(self.config.batch_size, self.data_generator):
-            result = self.step(x, y)
+        for x, y, x_2, y_2 in self._batches():
+            result = self.step(x, y, x_2, y_2)
             self.schedule.step()
             c_losses.append(result.classifier_loss)
             if result.disc_loss is not None:
@@ -128,21 +146,71 @@ class PairTraining:
         self.train_seconds += time.perf_counter() - start
         return {"train_loss": float(c.mean()), "disc_loss": float(d.mean()) if d is not None else math.nan}
 
-    def evaluate(self) -> dict[str, float]:
-        """Every metric of DESIGN §4 on the test split."""
+    def _batches(self) -> Any:
+        """(x, y, x_2, y_2) per step; x_2/y_2 are None unless each member has its own stream."""
+        size = self.config.batch_size
+        first = self.data.train_batches(size, self.data_generator)
+        if self.config.effective_pairing != "separate":
+            return ((x, y, None, None) for x, y in first)
+        second = self.data.train_batches(size, self.data_generator_2)
+        return ((x, y, x_2, y_2) for (x, y), (x_2, y_2) in zip(first, second))
+
+    def _outputs(self, split: str, rep_examples: int) -> PairOutputs:
+        batches = self.data.eval_batches(split, self.config.eval_batch_size)
+        return collect_outputs(self.net_1, self.net_2, batches, rep_examples)
+
+    def evaluate(self, split: str | None = None) -> dict[str, float]:
+        """Every metric of DESIGN §4 on ``split`` (default: the split the trial selects on)."""
+        split = split or self.eval_split
         start = time.perf_counter()
-        outputs = collect_outputs(
-            self.net_1, self.net_2, self.data.test_batches(self.config.eval_batch_size), self.config.cka_examples
-        )
-        self.last_outputs = outputs
+        outputs = self._outputs(split, self.config.cka_examples)
+        if split == "test":
+            self.last_outputs = outputs
+        else:
+            self.last_val_outputs = outputs
         metrics = evaluate_pair(outputs, self.disc, self.config.objective, self.config.seed)
         self.train_seconds += time.perf_counter() - start
         return metrics
 
-    def run_epoch(self) -> dict[str, float]:
-        """Train one epoch and evaluate: the dict a trial reports."""
-        metrics = self.train_epoch()
-        metrics.update(self.evaluate())
+    def should_evaluate(self) -> bool:
+        return self.finished or self.epoch % self.config.eval_every == 0
+
+    def final_test(self) -> dict[str, float]:
+        """The test split, once, after the last epoch: ``test_*`` metrics and the probe.
+
+        Only compare and study runs ask for it (``final_test``); a sweep never does.
+        The probe is fitted on validation features (training features without a
+        validation split) and scored on test features.
+        """
+        metrics = {f"test_{k}": v for k, v in self.evaluate("test").items()}
+        start = time.perf_counter()
+        fit_split = "validation" if self.data.has_validation else "train"
+        fit = self._outputs(fit_split, PROBE_EXAMPLES)
+        score = self._outputs("test", PROBE_EXAMPLES)
+        n_fit, n_score = fit.reps[0].shape[0], score.reps[0].shape[0]
+        metrics["probe_acc"] = redundancy_probe(
+            fit.reps, fit.labels[:n_fit], score.reps, score.labels[:n_score], self.info.num_classes,
+            ProbeSettings(seed=self.config.seed),
+        )
+        self.train_seconds += time.perf_counter() - start
+        return metrics
+
+    def run_epoch(self) -> dict[str, Any]:
+        """Train one epoch and evaluate when due: the dict a trial reports.
+
+        Epochs without an evaluation repeat the last evaluated values (NaN before the
+        first), so every report has every metric; ``evaluated_epoch`` says which epoch
+        they are from and ``eval_split`` which split.
+        """
+        metrics: dict[str, Any] = self.train_epoch()
+        if self.should_evaluate():
+            self.last_eval = self.evaluate()
+            self.evaluated_epoch = self.epoch
+        metrics.update(self.last_eval)
+        if self.finished and self.config.final_test:
+            metrics.update(self.final_test())
+        metrics["eval_split"] = self.eval_split
+        metrics["evaluated_epoch"] = self.evaluated_epoch
         metrics["epoch"] = self.epoch
         metrics["train_seconds"] = self.train_seconds
         return metrics
@@ -163,6 +231,9 @@ class PairTraining:
             "opt": self.opt.state_dict(),
             "schedule": self.schedule.state_dict(),
             "data_rng": self.data_generator.get_state(),
+            "data_rng_2": self.data_generator_2.get_state(),
+            "last_eval": dict(self.last_eval),
+            "evaluated_epoch": self.evaluated_epoch,
             "step_rng": self.step_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -171,11 +242,12 @@ class PairTraining:
         if self.disc is not None and self.disc_opt is not None:
             state["disc"] = self.disc.state_dict()
             state["disc_opt"] = self.disc_opt.state_dict()
-        if self.last_outputs is not None:
-            # Per-example predictions on the test split: any metric can be recomputed.
-            state["test_predictions"] = self.last_outputs.predictions.to(torch.int16)
-            state["test_ensemble_predictions"] = self.last_outputs.probs.mean(0).argmax(-1).to(torch.int16)
-            state["test_labels"] = self.last_outputs.labels
+        # Per-example predictions of each evaluated split: any metric can be recomputed.
+        for split, outputs in (("test", self.last_outputs), ("validation", self.last_val_outputs)):
+            if outputs is not None:
+                state[f"{split}_predictions"] = outputs.predictions.to(torch.int16)
+                state[f"{split}_ensemble_predictions"] = outputs.probs.mean(0).argmax(-1).to(torch.int16)
+                state[f"{split}_labels"] = outputs.labels
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -184,6 +256,10 @@ class PairTraining:
         self.opt.load_state_dict(state["opt"])
         self.schedule.load_state_dict(state["schedule"])
         self.data_generator.set_state(state["data_rng"])
+        if "data_rng_2" in state:
+            self.data_generator_2.set_state(state["data_rng_2"])
+        self.last_eval = {k: float(v) for k, v in state.get("last_eval", self.last_eval).items()}
+        self.evaluated_epoch = int(state.get("evaluated_epoch", 0))
         self.step_generator.set_state(state["step_rng"])
         torch.set_rng_state(state["torch_rng"])
         if self.device.type == "cuda" and "cuda_rng" in state:

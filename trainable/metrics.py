@@ -357,5 +357,5 @@ def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
     for k in range(3):
         out[f"tpa_expected_{k}"] = expected[k].item()
     if rep_1 is not None and rep_2 is not None:
-        out["cka"] = linear_cka(rep_1, rep_2)
+        out["cka"] = linear_cka(rep_1, rep_2, debiased=True)
     return out

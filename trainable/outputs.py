@@ -34,16 +34,22 @@ class TestOutputs:
         return self.ensemble_predictions == self.labels
 
 
-def read_test_outputs(checkpoint_dir: str | Path) -> TestOutputs:
-    """The test-split predictions saved with a checkpoint (at its epoch)."""
+def read_test_outputs(checkpoint_dir: str | Path, split: str = "test") -> TestOutputs:
+    """The predictions on ``split`` ("test" or "validation") saved with a checkpoint (at its epoch).
+
+    A sweep trial's checkpoints hold validation predictions only; compare and study
+    runs (``final_test``) also hold the test split's.
+    """
     state = read_state(checkpoint_dir)
-    missing = [k for k in ("test_predictions", "test_ensemble_predictions", "test_labels") if k not in state]
+    keys = (f"{split}_predictions", f"{split}_ensemble_predictions", f"{split}_labels")
+    missing = [k for k in keys if k not in state]
     if missing:
-        raise KeyError(f"checkpoint {checkpoint_dir} holds no {', '.join(missing)} (saved before evaluation?)")
+        raise KeyError(f"checkpoint {checkpoint_dir} holds no {', '.join(missing)} "
+                       f"(saved before evaluation, or a sweep trial, which never evaluates the test split?)")
     return TestOutputs(
-        member_predictions=state["test_predictions"].long().numpy(),
-        ensemble_predictions=state["test_ensemble_predictions"].long().numpy(),
-        labels=state["test_labels"].long().numpy(),
+        member_predictions=state[keys[0]].long().numpy(),
+        ensemble_predictions=state[keys[1]].long().numpy(),
+        labels=state[keys[2]].long().numpy(),
     )
 
 

@@ -49,6 +49,7 @@ def build_models(config: TrialConfig, info: DatasetInfo) -> tuple[nn.Module, nn.
         return create_classifier(
             config.classifier, in_channels=info.channels, image_size=info.height,
             num_classes=info.num_classes, mean=info.mean, std=info.std, width=config.width,
+            representation=config.features,
         )
 
     with torch.random.fork_rng(devices=[]):

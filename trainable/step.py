@@ -27,8 +27,10 @@ __all__ = [
     "JointStep",
     "StepResult",
     "StepSettings",
+    "cross_half_partners",
     "dice_adversarial_term",
     "same_class_partners",
+    "seed_pair_batch",
     "seed_pairs",
 ]
 
@@ -90,6 +92,47 @@ def same_class_partners(y: Tensor, generator: torch.Generator) -> tuple[Tensor, 
     return partner, valid
 
 
+def cross_half_partners(y_a: Tensor, y_b: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Balanced ``seed`` pairs: for each i of half a, one image of half b of the same class and one of another.
+
+    Returns ``(same, same_ok, other, other_ok)``: ``same[i]`` indexes a random example of
+    half b with ``y_b == y_a[i]`` and ``other[i]`` one with ``y_b != y_a[i]``; ``*_ok`` is
+    False where half b has no such example (that pair must not be used). With K
+    classes only ~1/K of *random* cross-half pairs share a class, so a discriminator
+    trained on them sits at the prior; these pairs are half same-class (DESIGN §3,
+    docs/protocol.md). Batched: half b sorted by (class, random key), then one random
+    draw per i inside (or outside) its class block.
+    """
+    n_b = y_b.numel()
+    device = y_b.device
+    keys = torch.rand(n_b, generator=generator).to(device)
+    order = torch.argsort(y_b.to(torch.float64) + keys.to(torch.float64))
+    num_classes = int(max(int(y_a.max()), int(y_b.max()))) + 1
+    counts = torch.bincount(y_b, minlength=num_classes)
+    starts = torch.cumsum(counts, 0) - counts
+    count_a, start_a = counts[y_a], starts[y_a]
+    u_same = torch.rand(y_a.numel(), generator=generator).to(device)
+    u_other = torch.rand(y_a.numel(), generator=generator).to(device)
+    same_pos = start_a + (u_same * count_a).long().clamp(max=(count_a - 1).clamp(min=0))
+    n_other = n_b - count_a
+    r = (u_other * n_other).long().clamp(max=(n_other - 1).clamp(min=0))
+    other_pos = torch.where(r < start_a, r, r + count_a)  # skip the class's own block
+    same = order[same_pos.clamp(max=n_b - 1)]
+    other = order[other_pos.clamp(max=n_b - 1)]
+    return same, count_a > 0, other, n_other > 0
+
+
+def seed_pair_batch(z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """The balanced ``seed`` pairs of one batch: (left reps, right reps, targets 1 = same class)."""
+    same, same_ok, other, other_ok = cross_half_partners(y_1, y_2, generator)
+    left = torch.cat([z_1[same_ok], z_1[other_ok]])
+    right = torch.cat([z_2[same[same_ok]], z_2[other[other_ok]]])
+    targets = torch.cat([
+        torch.ones(int(same_ok.sum()), device=z_1.device), torch.zeros(int(other_ok.sum()), device=z_1.device)
+    ])
+    return left, right, targets
+
+
 def dice_adversarial_term(logits: Tensor, tau: float) -> Tensor:
     """The classifiers' DICE term: mean of tau * tanh(logit / tau) over positive pairs.
 
@@ -138,7 +181,8 @@ class JointStep:
         disc = self.discriminator
         assert disc is not None
         if self.settings.objective == "seed":
-            return disc(z_1, z_2).float(), seed_pairs(y_1, y_2)
+            left, right, targets = seed_pair_batch(z_1, z_2, y_1, y_2, self.generator)
+            return disc(left, right).float(), targets
         # dice: positives are the two views of the same input, negatives pair z_1(x_i)
         # with z_2(x_j) for another image x_j of the same class.
         y = y_1
@@ -149,20 +193,30 @@ class JointStep:
         targets = torch.cat([torch.ones_like(pos_logits), torch.zeros_like(neg_logits)])
         return logits, targets
 
-    def _adversarial_term(self, z_1: Tensor, z_2: Tensor, y_1: Tensor) -> Tensor:
+    def _adversarial_term(self, z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor) -> Tensor:
         """A_k, shared by both classifiers; D's parameters are frozen around the call."""
         disc = self.discriminator
         assert disc is not None
         if self.settings.objective == "seed":
-            # The thesis's term: push D towards "different class" for every pair.
-            logits = disc(z_1, z_2).float()
+            # Fight only what D should not tell: on same-class pairs, push D towards
+            # "different class". On different-class pairs a target of 0 would agree
+            # with D (the thesis's all-pairs BCE-against-0), not oppose it.
+            same, same_ok, _, _ = cross_half_partners(y_1, y_2, self.generator)
+            if not bool(same_ok.any()):
+                return z_1.sum() * 0.0  # no same-class pair in this batch: no term
+            logits = disc(z_1[same_ok], z_2[same[same_ok]]).float()
             return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
         return dice_adversarial_term(disc(z_1, z_2, y_1), self.settings.dice_tau)
 
     # --------------------------------------------------------------------- step
-    def __call__(self, x: Tensor, y: Tensor) -> StepResult:
+    def __call__(self, x: Tensor, y: Tensor, x_2: Tensor | None = None, y_2: Tensor | None = None) -> StepResult:
+        """One step on batch ``(x, y)``; with pairing ``separate``, ``(x_2, y_2)`` is member 2's own batch."""
         s = self.settings
-        if s.pairing == "split":
+        if s.pairing == "separate":
+            if x_2 is None or y_2 is None:
+                raise ValueError("pairing 'separate' needs the second member's own batch (x_2, y_2)")
+            x_1, y_1 = x, y
+        elif s.pairing == "split":
             half = x.shape[0] // 2
             x_1, y_1, x_2, y_2 = x[:half], y[:half], x[half : 2 * half], y[half : 2 * half]
         else:
@@ -197,7 +251,7 @@ class JointStep:
             self.discriminator.requires_grad_(False)
             try:
                 with self._autocast(x.device):
-                    adv = self._adversarial_term(z_1, z_2, y_1)
+                    adv = self._adversarial_term(z_1, z_2, y_1, y_2)
             finally:
                 self.discriminator.requires_grad_(True)
             loss = loss + s.w_adv * adv

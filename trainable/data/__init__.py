@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from trainable.data.cache import cache_path
 from trainable.data.device_data import DeviceData
-from trainable.data.loading import load_dataset, stratified_subset
+from trainable.data.loading import load_dataset, load_splits, resolve_val_size, split_validation, stratified_subset
 from trainable.data.readers import read_cifar_batch, read_idx_gz
 from trainable.data.sources import DEBIAN_FASHION_MNIST_DIR, dataset_names
 from trainable.data.types import DatasetInfo, DatasetMissingError, Split, cache_dir
@@ -50,6 +50,9 @@ __all__ = [
     "cache_path",
     "dataset_names",
     "load_dataset",
+    "load_splits",
+    "resolve_val_size",
+    "split_validation",
     "read_cifar_batch",
     "read_idx_gz",
     "stratified_subset",

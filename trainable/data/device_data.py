@@ -32,6 +32,7 @@ class DeviceData:
         test: Split,
         device: torch.device,
         augment: bool = True,
+        validation: Split | None = None,
     ) -> None:
         self.info = info
         self.device = torch.device(device)
@@ -47,6 +48,9 @@ class DeviceData:
         self.train_labels = train.labels.to(self.device)
         self.test_images = test.images.to(self.device).contiguous()
         self.test_labels = test.labels.to(self.device)
+        # The validation split (None without one): what a sweep trial is scored on.
+        self.val_images = validation.images.to(self.device).contiguous() if validation is not None else None
+        self.val_labels = validation.labels.to(self.device) if validation is not None else None
         self._rows = torch.arange(info.height, device=self.device)
         self._cols = torch.arange(info.width, device=self.device)
 
@@ -114,10 +118,26 @@ class DeviceData:
         gathered = images.gather(2, source.expand(batch, self.info.channels, height * width))
         return gathered.view(batch, self.info.channels, height, width)
 
+    @property
+    def has_validation(self) -> bool:
+        return self.val_labels is not None
+
     def test_batches(self, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
         """The test split in order, without augmentation, including the last partial batch."""
+        return self.eval_batches("test", batch_size)
+
+    def eval_batches(self, split: str, batch_size: int) -> Iterator[tuple[Tensor, Tensor]]:
+        """``split`` ("validation", "test" or "train") in order, unaugmented, the last partial batch included."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, but got batch_size={batch_size}")
-        for start in range(0, self.num_test, batch_size):
+        if split == "test":
+            images, labels = self.test_images, self.test_labels
+        elif split == "train":  # unaugmented, in order (the probe's features without validation)
+            images, labels = self.train_images, self.train_labels
+        elif split == "validation" and self.val_images is not None and self.val_labels is not None:
+            images, labels = self.val_images, self.val_labels
+        else:
+            raise ValueError(f"no {split!r} split here (validation exists: {self.has_validation})")
+        for start in range(0, int(labels.shape[0]), batch_size):
             stop = start + batch_size
-            yield self.test_images[start:stop].float().div_(255.0), self.test_labels[start:stop]
+            yield images[start:stop].float().div_(255.0), labels[start:stop]

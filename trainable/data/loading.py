@@ -9,13 +9,18 @@ from trainable.data.cache import load_cached
 from trainable.data.sources import DATASETS
 from trainable.data.types import DatasetInfo, Split
 
-__all__ = ["load_dataset", "stratified_subset"]
+__all__ = ["DEFAULT_VAL_FRACTION", "load_dataset", "load_splits", "resolve_val_size", "split_validation", "stratified_subset"]
 
 # Fixed seed of the train_size subset order: the same train_size always picks the same images.
 _SUBSET_SEED = 0
+# Fixed seed of the validation split's order, apart from the subset's: the validation
+# images depend on (dataset, val_size) alone.
+_VALIDATION_SEED = 1
+# val_size None: this share of the training split (digits: 135 of 1,347; Fashion-MNIST: 6,000).
+DEFAULT_VAL_FRACTION = 0.1
 
 
-def _stratified_order(labels: Tensor) -> Tensor:
+def _stratified_order(labels: Tensor, seed: int = _SUBSET_SEED) -> Tensor:
     """An order of the examples whose every prefix is class-stratified.
 
     Within each class the examples are shuffled with a fixed seed; example j of a
@@ -24,7 +29,7 @@ def _stratified_order(labels: Tensor) -> Tensor:
     (to within one), and a smaller subset is always part of a larger one.
     """
     y = labels.numpy()
-    rng = np.random.default_rng(_SUBSET_SEED)
+    rng = np.random.default_rng(seed)
     rank = np.empty(len(y), dtype=np.float64)
     for cls in np.unique(y):
         members = np.flatnonzero(y == cls)
@@ -45,11 +50,37 @@ def stratified_subset(train: Split, train_size: int) -> Split:
     return Split(train.images[chosen].contiguous(), train.labels[chosen].contiguous())
 
 
+def resolve_val_size(num_train: int, val_size: int | None) -> int:
+    """The validation split's size in examples: ``val_size``, or 10 % of the training split."""
+    size = round(DEFAULT_VAL_FRACTION * num_train) if val_size is None else val_size
+    if not 0 <= size < num_train:
+        raise ValueError(
+            f"val_size must satisfy 0 <= val_size < {num_train} (the training split), but got val_size={size}"
+        )
+    return size
+
+
+def split_validation(train: Split, val_size: int) -> tuple[Split, Split | None]:
+    """``(rest, validation)``: a class-stratified ``val_size`` images carved out of ``train``.
+
+    The choice depends on the training split and ``val_size`` alone (a fixed seed), so
+    a `train_size` subset taken from the rest afterwards never overlaps it. Both keep
+    the original order. ``val_size`` 0 gives ``(train, None)``.
+    """
+    if val_size == 0:
+        return train, None
+    order = _stratified_order(train.labels, seed=_VALIDATION_SEED)
+    val_index, rest_index = order[:val_size].sort().values, order[val_size:].sort().values
+    validation = Split(train.images[val_index].contiguous(), train.labels[val_index].contiguous())
+    return Split(train.images[rest_index].contiguous(), train.labels[rest_index].contiguous()), validation
+
+
 def load_dataset(
     name: str,
     data_dir: str | None = None,
     train_size: int | None = None,
     download: bool = True,
+    val_size: int | None = 0,
 ) -> tuple[DatasetInfo, Split, Split]:
     """Load ``(info, train, test)`` on the CPU, reading the cache when it exists.
 
@@ -57,9 +88,24 @@ def load_dataset(
     split (the same images for the same ``train_size``, whatever else changes); the
     test split is always complete. ``info.mean``/``info.std`` describe the full
     training split, so normalization does not change with ``train_size``.
+    ``val_size`` (None: 10 %) images are left out of the returned training split first
+    (``split_validation``); ``load_splits`` returns them.
     """
+    info, train, _, test = load_splits(name, data_dir, train_size, val_size, download)
+    return info, train, test
+
+
+def load_splits(
+    name: str,
+    data_dir: str | None = None,
+    train_size: int | None = None,
+    val_size: int | None = None,
+    download: bool = True,
+) -> tuple[DatasetInfo, Split, Split | None, Split]:
+    """``(info, train, validation, test)``; validation is None when ``val_size`` is 0."""
     source = DATASETS.create(name, data_dir=data_dir, download=download)
     train, test, mean, std = load_cached(name, source)
+    train, validation = split_validation(train, resolve_val_size(len(train), val_size))
     if train_size is not None:
         train = stratified_subset(train, train_size)
     _, channels, height, width = train.images.shape
@@ -73,4 +119,4 @@ def load_dataset(
         mean=mean,
         std=std,
     )
-    return info, train, test
+    return info, train, validation, test

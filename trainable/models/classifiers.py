@@ -59,11 +59,18 @@ def _maybe_pool(size: int) -> tuple[nn.Module, int]:
 class Classifier(nn.Module):
     """Base class: normalizes the input, returns ``(logits [B, K], z [B, *representation_shape])``.
 
-    Subclasses implement :meth:`features` (normalized image -> z) and :meth:`head`
-    (z -> logits) and set ``representation_shape``.
+    Subclasses implement :meth:`features` (normalized image -> feature map),
+    :meth:`pre_logits` (feature map -> penultimate vector) and :meth:`logits`
+    (penultimate vector -> logits), and set ``feature_map_shape`` and
+    ``penultimate_size``. ``representation`` chooses which one is returned as z (what
+    the discriminator sees): the last conv feature map (``last_conv``) or the
+    penultimate vector (``penultimate``, the input of the last linear layer).
     """
 
-    representation_shape: tuple[int, ...]
+    REPRESENTATIONS = ("last_conv", "penultimate")
+    feature_map_shape: tuple[int, ...]
+    penultimate_size: int
+
     input_mean: Tensor
     input_std: Tensor
 
@@ -76,9 +83,13 @@ class Classifier(nn.Module):
         mean: Sequence[float],
         std: Sequence[float],
         width: float,
+        representation: str = "last_conv",
     ) -> None:
         super().__init__()
         _check_geometry(in_channels, image_size, num_classes, mean, std, width)
+        if representation not in self.REPRESENTATIONS:
+            raise ValueError(f"representation must be one of {', '.join(self.REPRESENTATIONS)}, got {representation!r}")
+        self.representation = representation
         self.in_channels = in_channels
         self.image_size = image_size
         self.num_classes = num_classes
@@ -94,8 +105,22 @@ class Classifier(nn.Module):
     def features(self, x: Tensor) -> Tensor:  # normalized image -> representation z
         raise NotImplementedError
 
-    def head(self, z: Tensor) -> Tensor:  # representation z -> logits
+    def pre_logits(self, z: Tensor) -> Tensor:  # feature map -> penultimate vector [B, D]
         raise NotImplementedError
+
+    def logits(self, v: Tensor) -> Tensor:  # penultimate vector -> logits [B, K]
+        raise NotImplementedError
+
+    def head(self, z: Tensor) -> Tensor:
+        """Feature map -> logits."""
+        return self.logits(self.pre_logits(z))
+
+    @property
+    def representation_shape(self) -> tuple[int, ...]:  # type: ignore[override]
+        """The shape of z per example: the feature map's, or (penultimate_size,)."""
+        if self.representation == "penultimate":
+            return (self.penultimate_size,)
+        return self.feature_map_shape
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -104,7 +129,8 @@ class Classifier(nn.Module):
                 f"{self.in_channels} channels), got shape {tuple(x.shape)}"
             )
         z = self.features(self.normalize(x))
-        return self.head(z), z
+        v = self.pre_logits(z)
+        return self.logits(v), (v if self.representation == "penultimate" else z)
 
 
 def _check_geometry(
@@ -166,10 +192,11 @@ class Simple3(Classifier):
         mean: Sequence[float],
         std: Sequence[float],
         width: float = 1.0,
+        representation: str = "last_conv",
     ) -> None:
         super().__init__(
             in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-            mean=mean, std=std, width=width,
+            mean=mean, std=std, width=width, representation=representation,
         )
         layers: list[nn.Module] = []
         c_prev, size = in_channels, image_size
@@ -180,12 +207,12 @@ class Simple3(Classifier):
             layers += [pool, nn.Dropout(self.block_dropout)]
             c_prev = c_b
         self.body = nn.Sequential(*layers)
-        self.representation_shape = (c_prev, size, size)
+        self.feature_map_shape = (c_prev, size, size)
 
         h1, h2 = (_scaled(u, width) for u in self.head_units)
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(math.prod(self.representation_shape), h1),
+            nn.Linear(math.prod(self.feature_map_shape), h1),
             nn.ReLU(inplace=True),
             nn.Dropout(self.head_dropout),
             nn.Linear(h1, h2),
@@ -193,12 +220,16 @@ class Simple3(Classifier):
             nn.Dropout(self.head_dropout),
             nn.Linear(h2, num_classes),
         )
+        self.penultimate_size = h2
 
     def features(self, x: Tensor) -> Tensor:
         return self.body(x)
 
-    def head(self, z: Tensor) -> Tensor:
-        return self.classifier(z)
+    def pre_logits(self, z: Tensor) -> Tensor:
+        return self.classifier[:-1](z)
+
+    def logits(self, v: Tensor) -> Tensor:
+        return self.classifier[-1](v)
 
 
 class _ShiftOnlyBatchNorm(nn.BatchNorm2d):
@@ -262,10 +293,11 @@ class FastNet(Classifier):
         mean: Sequence[float],
         std: Sequence[float],
         width: float = 1.0,
+        representation: str = "last_conv",
     ) -> None:
         super().__init__(
             in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-            mean=mean, std=std, width=width,
+            mean=mean, std=std, width=width, representation=representation,
         )
         c_stem = _scaled(self.stem_channels, width)
         self.stem = nn.Sequential(
@@ -280,15 +312,19 @@ class FastNet(Classifier):
             blocks.append(block)
             c_prev, size = _scaled(c, width), block.out_size
         self.blocks = nn.Sequential(*blocks)
-        self.representation_shape = (c_prev, size, size)
+        self.feature_map_shape = (c_prev, size, size)
+        self.penultimate_size = c_prev
         self.pool = nn.AdaptiveMaxPool2d(1)
         self.linear = nn.Linear(c_prev, num_classes, bias=False)
 
     def features(self, x: Tensor) -> Tensor:
         return self.blocks(self.stem(x))
 
-    def head(self, z: Tensor) -> Tensor:
-        return self.linear(torch.flatten(self.pool(z), 1)) * self.logit_scale
+    def pre_logits(self, z: Tensor) -> Tensor:
+        return torch.flatten(self.pool(z), 1)
+
+    def logits(self, v: Tensor) -> Tensor:
+        return self.linear(v) * self.logit_scale
 
 
 def create_classifier(
@@ -300,6 +336,7 @@ def create_classifier(
     mean: Sequence[float],
     std: Sequence[float],
     width: float = 1.0,
+    representation: str = "last_conv",
 ) -> Classifier:
     """Build the classifier registered as ``name`` for the given input geometry.
 
@@ -309,7 +346,7 @@ def create_classifier(
     factory = _CLASSIFIERS.get(name)
     return factory(
         in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-        mean=tuple(mean), std=tuple(std), width=width,
+        mean=tuple(mean), std=tuple(std), width=width, representation=representation,
     )
 
 
