@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from trainable.problems import Problems, problem_lines
 
-__all__ = ["OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
+__all__ = ["FEATURES", "OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
 
 OBJECTIVES = ("independent", "seed", "dice")
-PAIRINGS = ("split", "shared")
+PAIRINGS = ("split", "shared", "separate")
+FEATURES = ("last_conv", "penultimate")
 
 
 class ConfigError(ValueError):
@@ -63,6 +64,16 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # any dataset netsep loads (CIFAR-10: 50,000); the loader checks the real size.
     train_size: int | None = Field(None, ge=2, le=10_000_000)
     augment: bool = True  # random translate (+ flip where the dataset allows it)
+    # Validation split, in examples: class-stratified, carved out of the training split
+    # before `train_size` (disjoint from it), the same images for the same
+    # (dataset, val_size). None: 10 % of the training split. 0: no validation split,
+    # so a sweep selects on the test split (docs/protocol.md; its summary says so).
+    val_size: int | None = Field(None, ge=0, le=10_000_000)
+    # Evaluate validation every this many epochs (and always after the last one).
+    eval_every: int = Field(1, ge=1, le=10_000)
+    # Evaluate the test split once, after the last epoch, and report it as test_*
+    # metrics: compare and study runs only; a sweep selects, so it never sees test.
+    final_test: bool = False
     # --- classifiers
     classifier: str = "simple3"  # a name in trainable.models' classifier registry
     # Channel multiplier of the classifier (1.0 = the thesis's, up to 256 channels). At 16
@@ -84,7 +95,10 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU time
     # --- the joint objective (DESIGN §3)
     objective: Literal["independent", "seed", "dice"] = "dice"
-    pairing: Literal["split", "shared"] | None = None  # None: what the objective implies
+    # How the pair sees each batch: split (half each), shared (both the whole batch), or
+    # separate (each member its own data order and augmentation: the standard deep
+    # ensemble, `independent` only). None: what the objective implies.
+    pairing: Literal["split", "shared", "separate"] | None = None
     # Loss weights (dimensionless): loss = w_ce * CE + w_adv * adversarial term. The shipped
     # spaces search 1e-3..1; a cap of 1,000 leaves three decades of room above that.
     w_ce: float = Field(1.0, ge=0, le=1_000)
@@ -94,6 +108,10 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     dice_tau: float = Field(10.0, gt=0, le=1_000)
     # --- discriminator
     disc_arch: str = "mlp"  # a name in trainable.models' discriminator registry
+    # What the discriminator sees: the last conv feature map (after dropout) or the
+    # penultimate vector (the input of the last linear layer, what the head uses; DICE's
+    # choice). Conv towers (siamese_*) need last_conv; mlp takes either.
+    features: Literal["last_conv", "penultimate"] = "last_conv"
     disc_width: int = Field(64, ge=1, le=4_096)  # hidden units / channels per layer
     disc_depth: int = Field(2, ge=1, le=32)  # layers (blocks) per tower; pooling stops at 1x1
     disc_init: Literal["default", "dcgan"] = "default"
@@ -106,7 +124,8 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     seed: int = Field(0, ge=0, lt=2**32)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     checkpoint_every: int = Field(1, ge=1, le=10_000)  # epochs between checkpoints (and the last)
-    cka_examples: int = Field(512, ge=2, le=100_000)  # fixed test subset for linear CKA, in examples
+    # Fixed subset of the evaluated split for debiased linear CKA (needs >= 4), in examples.
+    cka_examples: int = Field(512, ge=4, le=100_000)
     eval_batch_size: int = Field(1024, ge=1, le=65_536)  # examples per evaluation forward pass
     arm: str = ""  # a label carried into the results ("baseline", a compare arm); training ignores it
 
@@ -217,6 +236,22 @@ def _pairing_fits_the_objective(c: TrialConfig) -> tuple[str, str] | None:
             f"objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', got {c.pairing!r}"
         )
     return None
+
+
+@_rule("objective", "pairing")
+def _separate_is_a_deep_ensemble(c: TrialConfig) -> tuple[str, str] | None:
+    if c.pairing != "separate" or c.objective == "independent":
+        return None
+    return "pairing", f"pairing 'separate' (a deep ensemble) needs objective 'independent', got {c.objective!r}"
+
+
+@_rule("objective", "features", "disc_arch")
+def _vectors_need_the_mlp_tower(c: TrialConfig) -> tuple[str, str] | None:
+    if c.features != "penultimate" or not c.uses_discriminator or c.disc_arch == "mlp":
+        return None
+    return "features", (
+        f"features 'penultimate' are vectors, which only disc_arch 'mlp' takes, got disc_arch={c.disc_arch!r}"
+    )
 
 
 @_rule("objective", "pairing", "batch_size")

@@ -25,7 +25,7 @@ METRICS: dict[str, tuple[Direction | None, str]] = {
     "double_fault": ("min", "fraction of test examples both classifiers get wrong"),
     "excess_agreement": ("min", "both_right - acc_1 * acc_2 (covariance of correctness)"),
     "q_statistic": ("min", "Yule's Q of the 2x2 correctness table"),
-    "cka": ("min", "linear CKA between the two representations (1 = same up to rotation)"),
+    "cka": ("min", "debiased linear CKA between the two representations (1 = same up to rotation, ~0 unrelated)"),
     "ensemble_nll": ("min", "negative log-likelihood of the ensemble's mean softmax"),
     "ece": ("min", "expected calibration error of the ensemble (15 bins)"),
     "disc_acc": (None, "discriminator accuracy on held-out pairs (diagnostic)"),

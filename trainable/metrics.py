@@ -287,7 +287,7 @@ def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = 15) 
 
 # ------------------------------------------------------------------- CKA
 @torch.no_grad()
-def linear_cka(x: Tensor, y: Tensor) -> float:
+def linear_cka(x: Tensor, y: Tensor, debiased: bool = False) -> float:
     """Linear CKA (Kornblith et al. 2019) between two representations of N examples.
 
     ``x`` is ``[N, D1, ...]``, ``y`` is ``[N, D2, ...]``; extra dims are flattened
@@ -308,6 +308,13 @@ def linear_cka(x: Tensor, y: Tensor) -> float:
     If either representation is constant over the examples (zero variance after
     centering) CKA is undefined (0/0) and we return NaN: a collapsed representation
     is not "perfectly separated", and a sweep minimizing CKA must not reward it.
+
+    ``debiased=True`` replaces each HSIC by Song et al.'s (2012) unbiased estimator,
+    as Nguyen, Raghu & Kornblith (2021) do for CKA. The biased estimator is far from 0
+    for unrelated representations when D is not << N: two independent Gaussian
+    matrices with N = 512 and D = 2048 give ~0.8 biased and ~0 debiased. The
+    debiased value needs N >= 4, always uses the Gram form, and is not clamped: it
+    can fall slightly below 0 for unrelated representations.
     """
     if x.ndim < 2 or y.ndim < 2:
         raise ValueError(f"x and y must have shape [N, D, ...], but got shapes "
@@ -317,6 +324,8 @@ def linear_cka(x: Tensor, y: Tensor) -> float:
                          f"shapes {tuple(x.shape)} and {tuple(y.shape)}")
     x = x.detach().reshape(x.shape[0], -1).to(torch.float64)
     y = y.detach().reshape(y.shape[0], -1).to(device=x.device, dtype=torch.float64)
+    if debiased:
+        return _debiased_cka(x, y)
     x = x - x.mean(0, keepdim=True)
     y = y - y.mean(0, keepdim=True)
     n, d1 = x.shape
@@ -338,6 +347,37 @@ def linear_cka(x: Tensor, y: Tensor) -> float:
         return math.nan
     # Cauchy-Schwarz bounds the ratio by 1; clamp only rounding past the bounds.
     return min(max(cross.item() / denominator, 0.0), 1.0)
+
+
+def _hsic_unbiased(k: Tensor, l: Tensor) -> Tensor:
+    """Song et al. (2012), eq. 5: the unbiased HSIC of two [N, N] Gram matrices (float64).
+
+    With K~, L~ the Gram matrices with zeroed diagonals and 1 the ones vector:
+    HSIC_u = [tr(K~ L~) + (1'K~1)(1'L~1) / ((N-1)(N-2)) - 2/(N-2) 1'K~L~1] / (N(N-3)).
+    It equals the U-statistic over distinct 4-tuples of examples (tested so).
+    """
+    n = k.shape[0]
+    k = k - torch.diag_embed(torch.diagonal(k))
+    l = l - torch.diag_embed(torch.diagonal(l))
+    trace = (k * l).sum()  # tr(K~ L~): both symmetric
+    sums = k.sum() * l.sum() / ((n - 1) * (n - 2))
+    cross = 2.0 / (n - 2) * (k.sum(0) * l.sum(0)).sum()  # 1'K~L~1 = (K~1).(L~1)
+    return (trace + sums - cross) / (n * (n - 3))
+
+
+def _debiased_cka(x: Tensor, y: Tensor) -> float:
+    """Linear CKA with unbiased HSIC (see ``linear_cka``); x, y are float64 [N, D]."""
+    if x.shape[0] < 4:
+        raise ValueError(f"debiased CKA needs N >= 4 examples, but got N = {x.shape[0]}")
+    # Centering is not needed (the estimator is invariant to it) but keeps the Gram
+    # entries small, which helps float64 cancellation for large feature means.
+    x = x - x.mean(0, keepdim=True)
+    y = y - y.mean(0, keepdim=True)
+    k, l = x @ x.T, y @ y.T
+    denominator = (_hsic_unbiased(k, k) * _hsic_unbiased(l, l)).item()
+    if not denominator > 0.0:
+        return math.nan  # a constant (or numerically collapsed) representation
+    return _hsic_unbiased(k, l).item() / math.sqrt(denominator)
 
 
 # ------------------------------------------------------------- all at once
@@ -387,5 +427,5 @@ def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
     for k in range(3):
         out[f"tpa_expected_{k}"] = expected[k].item()
     if rep_1 is not None and rep_2 is not None:
-        out["cka"] = linear_cka(rep_1, rep_2)
+        out["cka"] = linear_cka(rep_1, rep_2, debiased=True)
     return out

@@ -50,7 +50,7 @@ def test_frozen_round_trip_and_pickle() -> None:
     assert TrialConfig.from_dict(config.to_dict()) == config
     assert list(config.to_dict()) == TrialConfig.field_names()
     assert pickle.loads(pickle.dumps(config)) == config  # Ray ships configs to workers
-    assert OBJECTIVES == ("independent", "seed", "dice") and PAIRINGS == ("split", "shared")
+    assert OBJECTIVES == ("independent", "seed", "dice") and PAIRINGS == ("split", "shared", "separate")
 
 
 def test_derived_properties() -> None:
@@ -223,3 +223,20 @@ def test_each_rule_reads_only_the_keys_it_is_registered_with() -> None:
             recorder = Recorder(TrialConfig.model_construct(**sample))
             check(recorder)  # type: ignore[arg-type]
             assert recorder.read <= keys, (check.__name__, recorder.read - keys)
+
+
+def test_protocol_settings_and_their_rules() -> None:
+    config = TrialConfig.from_dict({"val_size": 0, "eval_every": 3, "final_test": True, "features": "penultimate"})
+    assert (config.val_size, config.eval_every, config.final_test, config.features) == (0, 3, True, "penultimate")
+    assert TrialConfig.val_size is None  # None: 10 % of the training split
+    deep = TrialConfig.from_dict({"objective": "independent", "w_adv": 0.0, "pairing": "separate"})
+    assert deep.effective_pairing == "separate"
+    with pytest.raises(ConfigError, match="needs objective 'independent'"):
+        TrialConfig.from_dict({"objective": "seed", "pairing": "separate"})
+    with pytest.raises(ConfigError, match="only disc_arch 'mlp' takes"):
+        TrialConfig.from_dict({"features": "penultimate", "disc_arch": "siamese_strided"})
+    # without a discriminator the features setting is inert, so any tower name is fine
+    TrialConfig.from_dict({"objective": "independent", "w_adv": 0.0, "features": "penultimate", "disc_arch": "siamese_pool"})
+    for bad in ({"val_size": -1}, {"eval_every": 0}, {"cka_examples": 3}, {"features": "logits"}):
+        with pytest.raises(ConfigError):
+            TrialConfig.from_dict(bad)
