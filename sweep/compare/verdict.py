@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from sweep.compare.stats import PairedCI
-from sweep.power import excluded_effects
+from sweep.power import MAX_SEEDS, excluded_effects
 
 __all__ = ["Power", "verdict_text"]
 
@@ -53,8 +53,7 @@ def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_ar
 def _power(power: Power, n: int) -> str:
     if not math.isfinite(power.mde):
         return " Power cannot be estimated without two seeds that vary."
-    needed = (f"detecting {_pp(power.effect)} would take {power.seeds_needed} seeds" if power.seeds_needed
-              else f"detecting {_pp(power.effect)} would take more seeds than can be estimated")
+    needed = f"detecting {_pp(power.effect)} would take {power.seeds_needed or f'more than {MAX_SEEDS}'} seeds"
     return (f" With {n} seeds (sd of the paired differences {100 * power.sd:.2f} pp) the minimum detectable "
             f"difference at {100 * POWER:.0f} % power is {100 * power.mde:.2f} pp; {needed}.")
 
