@@ -25,7 +25,7 @@ from sweep.report.status import trial_status
 from trainable.metric_names import METRICS
 
 __all__ = ["RUNS_CSV", "CORRECTNESS_NPZ", "TEST_PREFIX", "Run", "Correctness", "to_run", "collect_runs",
-           "gather_runs", "read_correctness", "test_metrics"]
+           "gather_runs", "read_correctness", "metrics_of_result"]
 
 RUNS_CSV = "runs.csv"
 CORRECTNESS_NPZ = "correctness.npz"
@@ -49,7 +49,7 @@ class Run:
     split: str = "test"
 
 
-def test_metrics(last: dict[str, object]) -> tuple[dict[str, float | int], str]:
+def metrics_of_result(last: dict[str, object]) -> tuple[dict[str, float | int], str]:
     """(metrics, split) of a run's last result: each METRICS name's test_ value, else the plain one."""
     tested = {k: v for k in METRICS if (v := metric_value(last.get(TEST_PREFIX + k))) is not None}
     if tested:
@@ -76,7 +76,7 @@ def to_run(trial: TuneTrial) -> Run:
     checkpoint = trial.checkpoints[-1] if trial.checkpoints else ""
     if status == "complete" and not checkpoint:
         status, reason = "error", "complete but no checkpoint to read its test predictions from"
-    metrics, split = test_metrics(trial.last_result)
+    metrics, split = metrics_of_result(trial.last_result)
     return Run(str(trial.config.get("arm", "")), int(trial.config.get("seed", -1)), trial.trial_id, status, reason,
                metrics, checkpoint, split)
 
