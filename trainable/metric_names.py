@@ -29,6 +29,8 @@ METRICS: dict[str, tuple[Direction | None, str]] = {
     "ensemble_nll": ("min", "negative log-likelihood of the ensemble's mean softmax"),
     "ece": ("min", "expected calibration error of the ensemble (15 bins)"),
     "disc_acc": (None, "discriminator accuracy on held-out pairs (diagnostic)"),
+    # Lower = less information shared beyond the class (0.5 = none); compare, not a sweep objective.
+    "probe_acc": (None, "redundancy probe: a fresh D's balanced accuracy on test pairs of the frozen features"),
     "tpa_0": (None, "fraction of test examples no classifier gets right"),
     "tpa_1": (None, "fraction of test examples exactly one classifier gets right"),
     "tpa_2": (None, "fraction of test examples both classifiers get right"),

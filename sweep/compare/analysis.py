@@ -1,25 +1,34 @@
 """Compare mode's numbers: per-arm summaries, each arm paired with its baseline, the headline.
 
-Pure given the runs and the saved correctness: nothing is read or written here.
+Every number is a test-split number (each run's ``test_`` metrics, see
+``sweep.compare.gather``). Pure given the runs and the saved correctness: nothing
+is read or written here.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sweep.compare.gather import Correctness, Run
-from sweep.compare.plan import Arm, ComparePlan
-from sweep.compare.stats import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci, verdict
+from sweep.compare.plan import DEEP_ENSEMBLE_ARM, Arm, ComparePlan
+from sweep.compare.stats import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci
+from sweep.compare.verdict import POWER, Power, verdict_text
+from sweep.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
 
-__all__ = ["ARM_METRICS", "ArmSummary", "PairedResult", "CompareReport", "diversity_metric", "summarise_arms",
-           "pair_arms", "headline"]
+__all__ = ["ARM_METRICS", "CI_METRICS", "DEFAULT_EFFECT", "ArmSummary", "PairedResult", "CompareReport",
+           "diversity_metric", "summarise_arms", "pair_arms", "headline", "within_pair_tpa"]
 
-# Per-arm table, in DESIGN §4's order.
+# Per-arm table, in DESIGN section 4's order.
 ARM_METRICS = ("member_acc", "min_member_acc", "ensemble_acc", "ensemble_gain", "disagreement", "double_fault",
-               "excess_agreement", "q_statistic", "cka", "ensemble_nll", "ece", "disc_acc")
+               "excess_agreement", "q_statistic", "cka", "ensemble_nll", "ece", "disc_acc", "probe_acc")
+# Paired intervals beside ensemble accuracy (docs/protocol.md section 6): the members'
+# accuracy (an error-independence claim needs it not lower), the error-independence
+# measures, the debiased CKA and the redundancy probe (lower = less shared information).
+CI_METRICS = ("member_acc", "double_fault", "excess_agreement", "q_statistic", "cka", "probe_acc")
+DEFAULT_EFFECT = 0.005  # the smallest ensemble-accuracy effect worth detecting: 0.5 pp
 
 
 @dataclass
@@ -29,17 +38,24 @@ class ArmSummary:
     stats: dict[str, MeanStd]
     tpa_observed: np.ndarray  # [2K + 1]: fraction of test examples k of the arm's 2K models get right
     tpa_expected: np.ndarray  # the same if the models erred independently
+    # seed -> [3]: fraction of test examples 0, 1, 2 of that seed's two members get right (M = 2)
+    within_pair: dict[int, np.ndarray] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PairedResult:
     arm: str
     baseline: str
     seeds: list[int]  # seeds where both completed
-    ensemble_acc: PairedCI
-    mcnemar: McNemar
+    ensemble_acc: PairedCI  # the primary test: paired t interval over seeds
+    p_value: float  # paired t, two-sided
+    p_holm: float  # Holm-adjusted over the compared arms
+    power: Power
+    mcnemar: dict[int, McNemar]  # seed -> exact McNemar on that seed's test examples (descriptive only)
+    deep_ensemble: PairedCI | None  # ensemble accuracy against the deep ensemble; None when it did not run
     diversity_metric: str
     diversity: PairedCI
+    metrics: dict[str, PairedCI]  # CI_METRICS name -> paired interval against the baseline
     text: str  # the verdict paragraph
 
 
@@ -54,8 +70,8 @@ class CompareReport:
 
 
 def diversity_metric(plan: ComparePlan) -> str:
-    """The sweep's diversity objective (its first non-accuracy one), else disagreement."""
-    return next((m for m in plan.objectives if "acc" not in m), "disagreement")
+    """The sweep's diversity objective (its first non-accuracy one), else excess_agreement."""
+    return next((m for m in plan.objectives if "acc" not in m), "excess_agreement")
 
 
 def _complete_by_arm(runs: list[Run]) -> dict[str, dict[int, Run]]:
@@ -66,8 +82,14 @@ def _complete_by_arm(runs: list[Run]) -> dict[str, dict[int, Run]]:
     return by_arm
 
 
+def within_pair_tpa(member_correct: np.ndarray) -> np.ndarray:
+    """[3]: the fraction of examples 0, 1 and 2 of the pair's members get right, from bool [2, N]."""
+    right = np.asarray(member_correct, dtype=bool).sum(axis=0)
+    return np.array([np.mean(right == k) for k in range(3)], dtype=float)
+
+
 def summarise_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness) -> list[ArmSummary]:
-    """Mean and std over seeds of every ARM_METRICS, and the TP-agreement of the arm's 2K models."""
+    """Mean and std over seeds of every ARM_METRICS, the pooled and the within-pair TP-agreement."""
     from trainable.outputs import tpa_histograms
 
     by_arm = _complete_by_arm(runs)
@@ -76,39 +98,63 @@ def summarise_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness)
         done = by_arm.get(arm.name, {})
         seeds = sorted(done)
         stats = {m: mean_std([done[s].metrics.get(m, math.nan) for s in seeds]) for m in ARM_METRICS}
+        pairs = {s: correctness.member[correctness.index[(arm.name, s)]] for s in seeds}  # seed -> [2, N]
         if seeds:
-            models = np.concatenate([correctness.member[correctness.index[(arm.name, s)]] for s in seeds])  # [2K, N]
-            observed, expected = tpa_histograms(models)
+            observed, expected = tpa_histograms(np.concatenate(list(pairs.values())))  # all 2K models
         else:
             observed = expected = np.zeros(0)
-        summaries.append(ArmSummary(arm, seeds, stats, observed, expected))
+        within = {s: within_pair_tpa(m) for s, m in pairs.items()}
+        summaries.append(ArmSummary(arm, seeds, stats, observed, expected, within))
     return summaries
 
 
-def pair_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness) -> list[PairedResult]:
-    """Each non-baseline arm against its baseline over the seeds both completed."""
-    by_arm = _complete_by_arm(runs)
+def _paired(a: dict[int, Run], b: dict[int, Run], seeds: list[int], metric: str) -> PairedCI:
+    return paired_ci([a[s].metrics.get(metric, math.nan) for s in seeds],
+                     [b[s].metrics.get(metric, math.nan) for s in seeds])
+
+
+def _power(a: dict[int, Run], b: dict[int, Run], seeds: list[int], effect: float) -> tuple[float, Power]:
+    """The paired t p-value of ensemble accuracy, and the power figures from its observed sd."""
+    d = np.array([a[s].metrics.get("ensemble_acc", math.nan) - b[s].metrics.get("ensemble_acc", math.nan)
+                  for s in seeds], dtype=float)
+    d = d[np.isfinite(d)]
+    sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
+    mde = minimum_detectable_difference(sd, int(d.size), POWER)
+    return paired_t_p(d), Power(sd, mde, effect, seeds_needed(effect, sd, POWER))
+
+
+def _mcnemar(correctness: Correctness, arm: str, base: str, seeds: list[int]) -> dict[int, McNemar]:
+    rows, index = correctness.ensemble, correctness.index
+    return {s: mcnemar_exact(rows[index[(arm, s)]], rows[index[(base, s)]]) for s in seeds}
+
+
+def _one_arm(plan: ComparePlan, arm: Arm, by_arm: dict[str, dict[int, Run]], correctness: Correctness,
+             effect: float) -> PairedResult:
+    base = plan.baseline_for(arm)
+    a, b = by_arm.get(arm.name, {}), by_arm.get(base.name, {})
+    seeds = sorted(set(a) & set(b))
+    p, power = _power(a, b, seeds, effect)
+    deep = None
+    if plan.deep_ensemble() is not None:
+        d = by_arm.get(DEEP_ENSEMBLE_ARM, {})
+        deep = _paired(a, d, sorted(set(a) & set(d)), "ensemble_acc")
     metric = diversity_metric(plan)
-    paired = []
-    for arm in plan.arms:
-        if arm.is_baseline:
-            continue
-        base = plan.baseline_for(arm)
-        a, b = by_arm.get(arm.name, {}), by_arm.get(base.name, {})
-        seeds = sorted(set(a) & set(b))
-        acc = paired_ci([a[s].metrics.get("ensemble_acc", math.nan) for s in seeds],
-                        [b[s].metrics.get("ensemble_acc", math.nan) for s in seeds])
-        div = paired_ci([a[s].metrics.get(metric, math.nan) for s in seeds],
-                        [b[s].metrics.get(metric, math.nan) for s in seeds])
-        if seeds:
-            rows = correctness.ensemble
-            test = mcnemar_exact(np.concatenate([rows[correctness.index[(arm.name, s)]] for s in seeds]),
-                                 np.concatenate([rows[correctness.index[(base.name, s)]] for s in seeds]))
-        else:
-            test = McNemar(0, 0, math.nan)
-        text = verdict(arm.name, base.name, acc, test, metric, div)
-        paired.append(PairedResult(arm.name, base.name, seeds, acc, test, metric, div, text))
-    return paired
+    return PairedResult(arm.name, base.name, seeds, _paired(a, b, seeds, "ensemble_acc"), p, math.nan, power,
+                        _mcnemar(correctness, arm.name, base.name, seeds), deep, metric,
+                        _paired(a, b, seeds, metric), {m: _paired(a, b, seeds, m) for m in CI_METRICS}, "")
+
+
+def pair_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness,
+              effect: float = DEFAULT_EFFECT) -> list[PairedResult]:
+    """Each compared arm against its matched baseline over the seeds both completed; Holm over the arms."""
+    by_arm = _complete_by_arm(runs)
+    paired = [_one_arm(plan, arm, by_arm, correctness, effect) for arm in plan.arms if not arm.is_baseline]
+    out = []
+    for p, p_holm in zip(paired, holm([p.p_value for p in paired])):
+        text = verdict_text(p.arm, p.baseline, p.ensemble_acc, p.p_value, p_holm, len(paired), p.power,
+                            p.deep_ensemble, (p.diversity_metric, p.diversity))
+        out.append(replace(p, p_holm=p_holm, text=text))
+    return out
 
 
 def headline(paired: list[PairedResult]) -> str:

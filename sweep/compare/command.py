@@ -30,6 +30,13 @@ def _check(request: CompareRequest) -> None:
             raise UserError(f"{flag}: must be a whole number >= 1, got {value}")
 
 
+
+def _check_effect(request: CompareRequest) -> None:
+    if not 0 < request.effect < 1:
+        raise UserError(f"--effect: must be an accuracy difference between 0 and 1 (0.005 = 0.5 pp), "
+                        f"got {request.effect}")
+
+
 def _plan(request: CompareRequest, compare_dir: Path) -> ComparePlan:
     if request.resume:
         return load_compare_plan(compare_dir)
@@ -44,8 +51,9 @@ def run_compare_request(request: CompareRequest) -> int:
     from sweep.ray_connection import connect
 
     compare_dir = Path(request.sweep_dir) / COMPARE_DIR
+    _check_effect(request)
     if request.report_only:
-        print_compare(write_compare_report(load_compare_plan(compare_dir)))
+        print_compare(write_compare_report(load_compare_plan(compare_dir), request.effect))
         return 0
     _check(request)
     plan = _plan(request, compare_dir)
@@ -60,5 +68,5 @@ def run_compare_request(request: CompareRequest) -> int:
         )
     print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
     run_compare(plan, resume=request.resume)
-    print_compare(write_compare_report(plan))
+    print_compare(write_compare_report(plan, request.effect))
     return 0

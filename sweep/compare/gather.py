@@ -24,12 +24,14 @@ from sweep.report.records import max_epochs_of, metric_value
 from sweep.report.status import trial_status
 from trainable.metric_names import METRICS
 
-__all__ = ["RUNS_CSV", "CORRECTNESS_NPZ", "Run", "Correctness", "to_run", "collect_runs", "gather_runs",
-           "read_correctness"]
+__all__ = ["RUNS_CSV", "CORRECTNESS_NPZ", "TEST_PREFIX", "Run", "Correctness", "to_run", "collect_runs",
+           "gather_runs", "read_correctness", "metrics_of_result"]
 
 RUNS_CSV = "runs.csv"
 CORRECTNESS_NPZ = "correctness.npz"
-_RUNS_HEADER = ("arm", "seed", "trial_id", "status", "reason", *METRICS, "checkpoint")
+TEST_PREFIX = "test_"  # a final_test run reports test_<name> for each pair metric after its last epoch
+_NO_TEST_TWIN = ("probe_acc", "disc_acc", "train_loss", "disc_loss", "epoch", "train_seconds")
+_RUNS_HEADER = ("arm", "seed", "trial_id", "status", "reason", "split", *METRICS, "checkpoint")
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,24 @@ class Run:
     trial_id: str
     status: str  # complete | stopped_early | error | interrupted (sweep.report.status)
     reason: str
-    metrics: dict[str, float | int]  # last reported value of each METRICS name it reported
+    metrics: dict[str, float | int]  # last reported value of each METRICS name (its test_ value when there is one)
     checkpoint: str  # its newest checkpoint folder; "" when none
+    # "test": its metrics are the test_<name> values of a final_test run; "plain": the run
+    # predates final_test and its plain names were used (the test split before netsep had a
+    # validation split); "" when it reported nothing.
+    split: str = "test"
+
+
+def metrics_of_result(last: dict[str, object]) -> tuple[dict[str, float | int], str]:
+    """(metrics, split) of a run's last result: each METRICS name's test_ value, else the plain one."""
+    tested = {k: v for k in METRICS if (v := metric_value(last.get(TEST_PREFIX + k))) is not None}
+    if tested:
+        # Values with no test_ twin keep their own: probe_acc (scored on test pairs), disc_acc (the
+        # training-time D on validation pairs), losses and counters. No validation pair metric is mixed in.
+        plain = {k: v for k in _NO_TEST_TWIN if (v := metric_value(last.get(k))) is not None}
+        return {**plain, **tested}, "test"
+    plain = {k: v for k in METRICS if (v := metric_value(last.get(k))) is not None}
+    return plain, "plain" if plain else ""
 
 
 @dataclass(frozen=True)
@@ -58,10 +76,9 @@ def to_run(trial: TuneTrial) -> Run:
     checkpoint = trial.checkpoints[-1] if trial.checkpoints else ""
     if status == "complete" and not checkpoint:
         status, reason = "error", "complete but no checkpoint to read its test predictions from"
-    last = trial.last_result
-    metrics = {k: v for k in METRICS if (v := metric_value(last.get(k))) is not None}
+    metrics, split = metrics_of_result(trial.last_result)
     return Run(str(trial.config.get("arm", "")), int(trial.config.get("seed", -1)), trial.trial_id, status, reason,
-               metrics, checkpoint)
+               metrics, checkpoint, split)
 
 
 def _runs_from_csv(text: str) -> list[Run]:
@@ -69,7 +86,7 @@ def _runs_from_csv(text: str) -> list[Run]:
     for row in csv.DictReader(io.StringIO(text)):
         metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
         runs.append(Run(row["arm"], int(row["seed"]), row["trial_id"], row["status"], row["reason"], metrics,
-                        row["checkpoint"]))
+                        row["checkpoint"], row.get("split", "plain")))
     return runs
 
 
@@ -129,7 +146,8 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
                         f"{CORRECTNESS_NPZ}; start them with `launch.py compare {plan.sweep_dir}`")
     runs, complete, outputs = _outputs(collect_runs(plan))
     _write_correctness(folder / CORRECTNESS_NPZ, complete, outputs)
-    rows = [[r.arm, r.seed, r.trial_id, r.status, r.reason, *(r.metrics.get(k) for k in METRICS), r.checkpoint]
+    rows = [[r.arm, r.seed, r.trial_id, r.status, r.reason, r.split, *(r.metrics.get(k) for k in METRICS),
+             r.checkpoint]
             for r in runs]
     write_csv(folder / RUNS_CSV, _RUNS_HEADER, rows)
     return runs

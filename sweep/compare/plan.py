@@ -24,13 +24,16 @@ from sweep.report.build import Report, build_report
 from trainable.config import ConfigError, TrialConfig
 
 __all__ = [
-    "COMPARE_DIR", "PLAN_FILE", "Arm", "ComparePlan", "plan_compare", "load_compare_plan", "resolve_compare_resources",
+    "COMPARE_DIR", "PLAN_FILE", "DEEP_ENSEMBLE_ARM", "Arm", "ComparePlan", "plan_compare", "load_compare_plan", "resolve_compare_resources",
 ]
 
 COMPARE_DIR = "compare"  # under the sweep's results folder
 PLAN_FILE = "compare.json"
 TUNE_NAME = "tune"  # the Tune experiment under the compare folder
-_NOT_COMPARED = ("seed", "arm")  # keys every arm sets per run
+_NOT_COMPARED = ("seed", "arm", "final_test")  # keys every run sets itself
+# The standard deep ensemble: `independent` members, each with its own data order and
+# augmentation (pairing 'separate'); an extra reference arm beside the matched baseline(s).
+DEEP_ENSEMBLE_ARM = "deep-ensemble"
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,23 @@ class ComparePlan:
         return str(Path(self.compare_dir) / TUNE_NAME)
 
     def run_configs(self) -> list[dict[str, Any]]:
-        """One config per (seed, arm): seeds outermost, so early seeds finish first."""
-        return [{**arm.config, "seed": seed, "arm": arm.name} for seed in self.seeds for arm in self.arms]
+        """One config per (seed, arm): seeds outermost, so early seeds finish first.
+
+        Every run evaluates the test split once, after its last epoch (``final_test``):
+        compare is the only place test numbers come from (docs/protocol.md section 1).
+        """
+        return [{**arm.config, "seed": seed, "arm": arm.name, "final_test": True}
+                for seed in self.seeds for arm in self.arms]
+
+    def deep_ensemble(self) -> Arm | None:
+        """The deep-ensemble arm; None in a plan saved before it existed."""
+        return next((a for a in self.arms if a.name == DEEP_ENSEMBLE_ARM), None)
 
     def baseline_for(self, arm: Arm) -> Arm:
         """The baseline that sees the data as ``arm`` does."""
         pairing = pairing_of(arm.config)
         for b in self.arms:
-            if b.is_baseline and pairing_of(b.config) == pairing:
+            if b.is_baseline and b.name != DEEP_ENSEMBLE_ARM and pairing_of(b.config) == pairing:
                 return b
         raise KeyError(f"no baseline with pairing {pairing!r} for arm {arm.name!r}")
 
@@ -110,6 +122,11 @@ def _baseline_arms(report: Report, arms: list[Arm]) -> list[Arm]:
     return out
 
 
+def _deep_ensemble_arm(baseline: Arm) -> Arm:
+    """The matched baseline's settings with each member on its own data order and augmentation."""
+    return Arm(DEEP_ENSEMBLE_ARM, "", baseline_config(baseline.config, "separate"), True)
+
+
 def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 1000,
                  compare_dir: str | Path | None = None) -> ComparePlan:
     """Arms from a finished sweep's front plus matching baselines; validates, writes nothing."""
@@ -120,10 +137,11 @@ def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 
                         "(see its summary.md); finish it with --resume first")
     front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False)
              for i, t in enumerate(report.pareto[:top])]
-    arms = front + _baseline_arms(report, front)
+    baselines = _baseline_arms(report, front)
+    arms = [*front, *baselines, _deep_ensemble_arm(baselines[0])]
     for arm in arms:
         try:
-            TrialConfig.from_dict({**arm.config, "seed": first_seed, "arm": arm.name})
+            TrialConfig.from_dict({**arm.config, "seed": first_seed, "arm": arm.name, "final_test": True})
         except ConfigError as error:
             raise UserError(f"{sweep_dir}: arm {arm.name}: " + "; ".join(error.problems)) from None
     out = Path(compare_dir) if compare_dir else sweep_dir / COMPARE_DIR

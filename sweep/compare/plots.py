@@ -1,4 +1,4 @@
-"""Compare mode's figures: ``tpa_histograms.png`` and ``front.png``.
+"""Compare mode's figures: ``tpa_within_pair.png`` (``plot_tpa``: the pooled histogram) and ``front.png``.
 
 Agg and no pyplot, as the sweep report's plot: no global backend choice, no figure
 left open in a registry.
@@ -16,7 +16,7 @@ from sweep.compare.plan import ComparePlan
 from sweep.errors import UserError
 from sweep.formatting import arrow
 
-__all__ = ["plot_tpa", "plot_front"]
+__all__ = ["plot_tpa", "plot_within_pair", "plot_front"]
 
 
 def _figure(figsize: tuple[float, float]) -> Any:
@@ -46,6 +46,35 @@ def plot_tpa(path: Path, arms: list[ArmSummary]) -> None:
     axes[0][0].set_ylabel("fraction of test examples")
     if shown:
         axes[0][0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def plot_within_pair(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
+    """One panel per compared arm: per seed, the fraction of test images 0/1/2 members get right, beside its baseline.
+
+    Bars are the mean over seeds, dots the seeds. Within-pair (M = 2) only: the model
+    pairs the adversarial term acted on (docs/protocol.md section 7).
+    """
+    by_name = {a.arm.name: a for a in arms}
+    shown = [a for a in arms if not a.arm.is_baseline and a.within_pair]
+    fig = _figure((4.6 * max(1, len(shown)), 3.6))
+    axes = fig.subplots(1, max(1, len(shown)), squeeze=False, sharey=True)
+    for ax, a in zip(axes[0], shown):
+        base = by_name.get(plan.baseline_for(a.arm).name)
+        for offset, s, color in ((-0.2, a, "tab:blue"), (0.2, base, "tab:gray")):
+            if s is None or not s.within_pair:
+                continue
+            values = np.array(list(s.within_pair.values()))  # [seeds, 3]
+            ax.bar(np.arange(3) + offset, values.mean(axis=0), width=0.38, color=color, alpha=0.6,
+                   label=f"{s.arm.name} ({len(values)} seeds)")
+            for row in values:
+                ax.plot(np.arange(3) + offset, row, "o", color=color, markersize=3)
+        ax.set_yscale("log")
+        ax.set_xticks(range(3), ["both wrong", "one right", "both right"])
+        ax.set_title(f"{a.arm.name} vs its baseline")
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("fraction of test images")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 

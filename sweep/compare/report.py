@@ -5,11 +5,17 @@ Writes into ``<sweep>/compare/``:
 * ``runs.csv``, ``correctness.npz``  every run, and every model's per-example test
   correctness (``sweep.compare.gather``);
 * ``arms.csv``      per arm, mean and std over seeds of every pair metric;
-* ``paired.csv``    each arm against its baseline: ensemble-accuracy difference with
-  a 95% CI over seeds, exact McNemar on the pooled per-example ensemble
-  correctness, and the difference in the sweep's diversity objective;
-* ``tpa.csv``, ``tpa_histograms.png``  the TP-agreement histogram of each arm over all
-  its 2K models, with the histogram expected if they erred independently;
+* ``paired.csv``    each arm against its matched baseline, all on the test split: the
+  ensemble-accuracy difference with its paired t 95% CI over seeds (the primary
+  test), its p-value and Holm's adjustment over the arms, the sd of the paired
+  differences, the minimum detectable difference at 80 % power and the seeds that
+  would detect ``effect``; the difference against the deep ensemble; paired CIs of
+  CI_METRICS and of the sweep's diversity objective;
+* ``mcnemar.csv``   exact McNemar per seed, arm against baseline (descriptive only);
+* ``tpa_within_pair.csv``, ``tpa_within_pair.png``  per seed, the fraction of test
+  images 0, 1 or 2 of the pair's members get right, arm beside its baseline (M = 2);
+* ``tpa.csv``       the pooled TP-agreement histogram of each arm over all its 2K
+  models, with the one expected if they erred independently (kept as a table);
 * ``front.png``     the sweep's front with the compare arms (mean ± std) and the
   baseline marked;
 * ``summary.md``    all of the above and a verdict written from the numbers.
@@ -21,6 +27,8 @@ from pathlib import Path
 
 from sweep.compare.analysis import (
     ARM_METRICS,
+    CI_METRICS,
+    DEFAULT_EFFECT,
     ArmSummary,
     CompareReport,
     PairedResult,
@@ -30,16 +38,21 @@ from sweep.compare.analysis import (
 )
 from sweep.compare.gather import gather_runs, read_correctness
 from sweep.compare.plan import ComparePlan
-from sweep.compare.plots import plot_front, plot_tpa
+from sweep.compare.plots import plot_front, plot_within_pair
+from sweep.compare.stats import PairedCI
 from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
 from sweep.formatting import write_csv
 
-__all__ = ["ARMS_CSV", "PAIRED_CSV", "TPA_CSV", "write_compare_report", "print_compare"]
+__all__ = ["ARMS_CSV", "PAIRED_CSV", "MCNEMAR_CSV", "TPA_CSV", "WITHIN_PAIR_CSV", "WITHIN_PAIR_PNG",
+           "write_compare_report", "print_compare"]
 
 ARMS_CSV = "arms.csv"
 PAIRED_CSV = "paired.csv"
+MCNEMAR_CSV = "mcnemar.csv"
 TPA_CSV = "tpa.csv"
+WITHIN_PAIR_CSV = "tpa_within_pair.csv"
+WITHIN_PAIR_PNG = "tpa_within_pair.png"
 
 
 def _write_arms_csv(path: Path, arms: list[ArmSummary]) -> None:
@@ -50,14 +63,32 @@ def _write_arms_csv(path: Path, arms: list[ArmSummary]) -> None:
     write_csv(path, header, rows)
 
 
+def _ci_cells(ci: PairedCI | None) -> list[float | None]:
+    return [None, None, None] if ci is None else [ci.mean, ci.low, ci.high]
+
+
 def _write_paired_csv(path: Path, paired: list[PairedResult]) -> None:
-    header = ["arm", "baseline", "n_seeds", "ensemble_acc_diff", "ci95_low", "ci95_high",
-              "mcnemar_only_arm", "mcnemar_only_baseline", "mcnemar_p", "diversity_metric",
-              "diversity_diff", "diversity_ci95_low", "diversity_ci95_high"]
-    rows = [[p.arm, p.baseline, len(p.seeds), p.ensemble_acc.mean, p.ensemble_acc.low, p.ensemble_acc.high,
-             p.mcnemar.only_arm, p.mcnemar.only_baseline, p.mcnemar.p_value, p.diversity_metric,
-             p.diversity.mean, p.diversity.low, p.diversity.high] for p in paired]
+    header = ["arm", "baseline", "n_seeds", "ensemble_acc_diff", "ci95_low", "ci95_high", "t_p", "holm_p",
+              "sd_diff", "mde80", "effect", "seeds_needed", "deep_ensemble_diff", "deep_ensemble_ci95_low",
+              "deep_ensemble_ci95_high", *(f"{m}_{k}" for m in CI_METRICS for k in ("diff", "ci95_low", "ci95_high")),
+              "diversity_metric", "diversity_diff", "diversity_ci95_low", "diversity_ci95_high"]
+    rows = [[p.arm, p.baseline, len(p.seeds), *_ci_cells(p.ensemble_acc), p.p_value, p.p_holm, p.power.sd,
+             p.power.mde, p.power.effect, p.power.seeds_needed, *_ci_cells(p.deep_ensemble),
+             *(v for m in CI_METRICS for v in _ci_cells(p.metrics[m])), p.diversity_metric,
+             *_ci_cells(p.diversity)] for p in paired]
     write_csv(path, header, rows)
+
+
+def _write_mcnemar_csv(path: Path, paired: list[PairedResult]) -> None:
+    rows = [[p.arm, p.baseline, seed, m.only_arm, m.only_baseline, m.p_value]
+            for p in paired for seed, m in sorted(p.mcnemar.items())]
+    write_csv(path, ["arm", "baseline", "seed", "only_arm", "only_baseline", "exact_p"], rows)
+
+
+def _write_within_pair_csv(path: Path, arms: list[ArmSummary]) -> None:
+    rows = [[a.arm.name, seed, *(float(v) for v in fractions)]
+            for a in arms for seed, fractions in sorted(a.within_pair.items())]
+    write_csv(path, ["arm", "seed", "both_wrong", "one_right", "both_right"], rows)
 
 
 def _write_tpa_csv(path: Path, arms: list[ArmSummary]) -> None:
@@ -69,18 +100,23 @@ def _write_tpa_csv(path: Path, arms: list[ArmSummary]) -> None:
     write_csv(path, ["arm", "models", "k_right", "tpa", "observed", "expected_if_independent"], rows)
 
 
-def write_compare_report(plan: ComparePlan) -> CompareReport:
-    """Gather the runs and (re)write every compare file; see the module doc."""
+def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> CompareReport:
+    """Gather the runs and (re)write every compare file; see the module doc.
+
+    ``effect`` is the smallest ensemble-accuracy difference worth detecting (a fraction).
+    """
     folder = Path(plan.compare_dir)
     runs = gather_runs(plan)
     correctness = read_correctness(plan)
-    arms, paired = summarise_arms(plan, runs, correctness), pair_arms(plan, runs, correctness)
+    arms, paired = summarise_arms(plan, runs, correctness), pair_arms(plan, runs, correctness, effect)
     report = CompareReport(plan, runs, arms, paired, headline(paired))
     writers: dict[str, Callable[[Path], None]] = {
         ARMS_CSV: lambda p: _write_arms_csv(p, arms),
         PAIRED_CSV: lambda p: _write_paired_csv(p, paired),
+        MCNEMAR_CSV: lambda p: _write_mcnemar_csv(p, paired),
         TPA_CSV: lambda p: _write_tpa_csv(p, arms),
-        "tpa_histograms.png": lambda p: plot_tpa(p, arms),
+        WITHIN_PAIR_CSV: lambda p: _write_within_pair_csv(p, arms),
+        WITHIN_PAIR_PNG: lambda p: plot_within_pair(p, plan, arms),
         "front.png": lambda p: plot_front(p, plan, arms),
         SUMMARY_MD: lambda p: p.write_text(summary_text(report), encoding="utf-8"),
     }

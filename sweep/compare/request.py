@@ -19,3 +19,4 @@ class CompareRequest:
     resume: bool = False  # continue the interrupted compare run in <sweep_dir>/compare
     report_only: bool = False  # rebuild the compare report from <sweep_dir>/compare alone
     dashboard: bool = True  # start the local Ray with its dashboard
+    effect: float = 0.005  # the smallest ensemble-accuracy difference worth detecting (fraction: 0.005 = 0.5 pp)

@@ -5,8 +5,9 @@
   confidence interval (seed s of every arm shares data order and the first
   classifier's initialisation, so differences are paired).
 * ``mcnemar_exact``: the exact (binomial) McNemar test on paired per-example
-  correctness, pooled over seeds.
-* ``verdict``: one paragraph written from those numbers.
+  correctness; compare applies it per seed, as a descriptive figure only.
+
+The verdict written from these numbers is ``sweep.compare.verdict``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["MeanStd", "PairedCI", "McNemar", "mean_std", "paired_ci", "mcnemar_exact", "verdict"]
+__all__ = ["MeanStd", "PairedCI", "McNemar", "mean_std", "paired_ci", "mcnemar_exact"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class PairedCI:
 
 @dataclass(frozen=True)
 class McNemar:
-    only_arm: int  # examples the arm gets right and the baseline wrong (pooled over seeds)
+    only_arm: int  # examples the arm gets right and the baseline wrong
     only_baseline: int  # the other way round
     p_value: float  # exact two-sided binomial test of only_arm vs only_baseline at 1/2
 
@@ -73,8 +74,9 @@ def mcnemar_exact(arm_correct: np.ndarray, baseline_correct: np.ndarray) -> McNe
     Only discordant pairs carry information: under H0 (same accuracy) an example
     one of the two gets right and the other wrong is equally likely to favour
     either, so ``only_arm ~ Binomial(only_arm + only_baseline, 1/2)``. Pooling over
-    seeds treats (seed, example) pairs as independent, which they are not exactly
-    (the same example recurs); the paired t interval over seeds does not assume it.
+    seeds would treat (seed, example) pairs as independent, which is anti-conservative
+    (the same test image recurs); compare calls it per seed, descriptively, and
+    tests on the paired t interval over seeds.
     """
     a, b = np.asarray(arm_correct, dtype=bool), np.asarray(baseline_correct, dtype=bool)
     if a.shape != b.shape:
@@ -84,38 +86,3 @@ def mcnemar_exact(arm_correct: np.ndarray, baseline_correct: np.ndarray) -> McNe
     n = only_arm + only_base
     p = 1.0 if n == 0 else float(stats.binomtest(only_arm, n, 0.5, alternative="two-sided").pvalue)
     return McNemar(only_arm, only_base, p)
-
-
-def _pp(x: float) -> str:
-    return f"{100 * x:+.2f} pp"
-
-
-def verdict(
-    arm: str, baseline: str, diff: PairedCI, test: McNemar, diversity_metric: str | None = None,
-    diversity_diff: PairedCI | None = None, alpha: float = 0.05,
-) -> str:
-    """One paragraph on ``arm`` vs ``baseline``, from the numbers alone."""
-    if diff.n == 0:
-        return f"No paired runs of {arm} and {baseline} finished, so nothing can be said."
-    ci = (f"{100 * diff.confidence:.0f}% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] pp"
-          if math.isfinite(diff.low) else "no CI with a single seed")
-    evidence = (f"{ci}, exact McNemar p = {test.p_value:.3g} "
-                f"({test.only_arm} vs {test.only_baseline} discordant examples)")
-    ci_clear = math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
-    significant = ci_clear and test.p_value < alpha
-    if significant and diff.mean > 0:
-        head = (f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in ensemble accuracy "
-                f"over {diff.n} paired seeds ({evidence}).")
-    elif significant and diff.mean < 0:
-        head = (f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean).lstrip('+')} in ensemble accuracy "
-                f"over {diff.n} paired seeds ({evidence}).")
-    else:
-        head = (f"No significant difference in ensemble accuracy between {arm} and the {baseline} ensemble: "
-                f"{_pp(diff.mean)} over {diff.n} paired seeds ({evidence}).")
-        if not math.isfinite(diff.low):
-            head += " More seeds are needed for an interval."
-    if diversity_metric and diversity_diff is not None and diversity_diff.n:
-        span = (f" (CI [{diversity_diff.low:+.4f}, {diversity_diff.high:+.4f}])"
-                if math.isfinite(diversity_diff.low) else "")
-        head += f" Its {diversity_metric} differs by {diversity_diff.mean:+.4f}{span}."
-    return head

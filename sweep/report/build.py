@@ -60,7 +60,9 @@ def directions(space: SearchSpace) -> list[str]:
 
 
 def rankable(trial: TrialRecord, objectives: Sequence[str]) -> bool:
-    return not trial.is_baseline and trial.status == "complete" and trial.objective_values(objectives) is not None
+    """A complete search trial with finite objectives whose adversary was shown to work."""
+    return (not trial.is_baseline and trial.status == "complete" and not trial.inert_adversary
+            and trial.objective_values(objectives) is not None)
 
 
 def beats(trial: TrialRecord, baseline: TrialRecord, objectives: Sequence[str], directions: Sequence[str]) -> bool:

@@ -22,11 +22,15 @@ def _param_cell(config: Mapping[str, Any], name: str) -> Any:
 
 
 def write_trials_csv(report: Report, path: Path) -> None:
-    """One row per Tune trial: arm, status, reason, epochs, params (space order), METRICS, checkpoint."""
+    """One row per Tune trial: arm, status, reason, inert_adversary, eval_split, epochs, params (space order),
+    METRICS, checkpoint. ``inert_adversary`` is yes/no (blank for a baseline, which has no discriminator);
+    ``eval_split`` the split its metrics were measured on (validation / test / blank when unknown)."""
     params = list(report.space.params)
-    header = ["trial_id", "arm", "status", "reason", "epochs", "max_epochs", *params, *METRICS, "checkpoint"]
+    header = ["trial_id", "arm", "status", "reason", "inert_adversary", "eval_split", "epochs", "max_epochs", *params, *METRICS,
+              "checkpoint"]
     rows = [
-        [t.trial_id, t.arm, t.status, t.reason, t.epochs, t.max_epochs,
+        [t.trial_id, t.arm, t.status, t.reason, None if t.is_baseline else ("yes" if t.inert_adversary else "no"),
+         t.eval_split, t.epochs, t.max_epochs,
          *(_param_cell(t.config, p) for p in params), *(t.metrics[m] for m in METRICS), t.checkpoint]
         for t in report.trials
     ]

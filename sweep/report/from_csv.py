@@ -84,6 +84,7 @@ def _record(row: Mapping[str, str], config: dict[str, Any], params: dict[str, An
         checkpoint=row["checkpoint"],
         started=None,
         ended=None,
+        eval_split=row.get("eval_split") or "",  # absent from trials.csv files written before it existed
     )
 
 

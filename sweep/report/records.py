@@ -13,9 +13,36 @@ from sweep.spaces import SearchSpace
 from trainable.config import TrialConfig
 from trainable.metric_names import METRICS
 
-__all__ = ["SEARCH_ARM", "TrialRecord", "to_record", "trial_params", "metric_value", "max_epochs_of"]
+__all__ = ["SEARCH_ARM", "INERT_DISC_ACC", "TrialRecord", "to_record", "trial_params", "metric_value",
+           "max_epochs_of", "is_inert_adversary", "uses_test_split"]
 
 SEARCH_ARM = "search"  # the `arm` column of every trial Optuna proposed
+# A discriminator whose balanced accuracy on held-out validation pairs ends below this
+# learned nothing: 0.5 is chance for balanced accuracy, and 0.55 is about 2 standard
+# errors above it for 512 pairs (SE = sqrt(0.25 / 512) ~ 0.022). Its adversarial
+# term was noise from an untrained D, so the trial says nothing about the method
+# (docs/protocol.md section 3).
+INERT_DISC_ACC = 0.55
+
+
+def is_inert_adversary(config: Mapping[str, Any], disc_acc: float | int | None) -> bool:
+    """A trial whose objective trains a discriminator that ended at chance (or never reported, or NaN)."""
+    if config.get("objective", TrialConfig.objective) == "independent":
+        return False
+    return disc_acc is None or not math.isfinite(disc_acc) or disc_acc < INERT_DISC_ACC
+
+
+def uses_test_split(config: Mapping[str, Any], eval_split: str = "") -> bool:
+    """A sweep trial that selected on the test split (docs/protocol.md section 1): val_size 0, or it said so."""
+    return config.get("val_size", TrialConfig.val_size) == 0 or eval_split == "test"
+
+
+def _eval_split(results: Sequence[Mapping[str, Any]]) -> str:
+    """The split the last result says it was measured on; "test" for results that predate the field."""
+    if not results:
+        return ""
+    split = results[-1].get("eval_split")
+    return split if isinstance(split, str) else "test"
 
 
 @dataclass(frozen=True)
@@ -35,6 +62,9 @@ class TrialRecord:
     checkpoint: str  # the newest checkpoint folder (path or URI); "" when none
     started: float | None  # Unix time the trial started, if known
     ended: float | None  # Unix time of its last result, if known
+    # The split its numbers were measured on: "validation", "test" (val_size 0, or a trial
+    # from before netsep had a validation split, which evaluated the test split), "" unknown.
+    eval_split: str = ""
 
     @property
     def is_baseline(self) -> bool:
@@ -49,6 +79,11 @@ class TrialRecord:
         """The values of ``metrics``, or None when one is missing or not finite."""
         values = [self.value(m) for m in metrics]
         return values if all(math.isfinite(v) for v in values) else None
+
+    @property
+    def inert_adversary(self) -> bool:
+        """Its discriminator's last ``disc_acc`` is below INERT_DISC_ACC (or NaN): kept off the front."""
+        return is_inert_adversary(self.config, self.metrics.get("disc_acc"))
 
     @property
     def effective_pairing(self) -> str:
@@ -92,4 +127,5 @@ def to_record(trial: TuneTrial, space: SearchSpace) -> TrialRecord:
         checkpoint=trial.checkpoints[-1] if trial.checkpoints else "",
         started=trial.started,
         ended=trial.ended,
+        eval_split=_eval_split(trial.results),
     )

@@ -10,11 +10,11 @@ from sweep.report.from_csv import searched_objectives
 from sweep.report.optuna_export import OPTUNA_DB
 from sweep.report.plot import PARETO_PNG
 from sweep.report.reading import TRIALS_CSV
-from sweep.report.records import TrialRecord
+from sweep.report.records import INERT_DISC_ACC, TrialRecord, uses_test_split
 from sweep.spaces import CategoricalParam, FloatParam, IntParam, Param
 from trainable.config import TrialConfig
 
-__all__ = ["SUMMARY_MD", "summary_text", "front_rows", "describe_param"]
+__all__ = ["SUMMARY_MD", "summary_text", "front_rows", "describe_param", "split_note"]
 
 SUMMARY_MD = "summary.md"
 
@@ -181,6 +181,36 @@ def _trouble_sections(report: Report) -> list[str]:
     return out
 
 
+def _inert_section(report: Report) -> list[str]:
+    """Search trials whose discriminator ended at chance: named, and why they are off the front."""
+    inert = [t for t in report.search_trials if t.status == "complete" and t.inert_adversary]
+    out = ["## Inert adversary", ""]
+    if not inert:
+        return [*out, "None.", ""]
+    out.append(f"{plural(len(inert), 'complete search trial')} ended with `disc_acc` below {INERT_DISC_ACC:g} "
+               "(0.5 = chance) or not a number: the discriminator learned nothing, so the adversarial term was "
+               "noise. They are kept off the front (`inert_adversary` in trials.csv):")
+    out += [f"- `{t.trial_id}`: disc_acc {num(t.metrics.get('disc_acc'))} ({_params_inline(t)})" for t in inert]
+    return [*out, ""]
+
+
+def split_note(report: Report) -> str:
+    """Which split the sweep's numbers come from: validation, the test split (val_size 0), or unknown."""
+    trials = [t for t in report.trials if t.eval_split or t.history or "val_size" in t.config]
+    if uses_test_split(report.plan.fixed) or any(uses_test_split(t.config, t.eval_split) for t in report.trials):
+        return ("> **Warning: selection and report share the test split.** Trials of this sweep were evaluated "
+                "on the test split (`val_size: 0`, or run before netsep had a validation split), so its numbers "
+                "were measured on the images it selected on; they cannot be reported as results "
+                "(docs/protocol.md section 1). Score chosen configurations with `launch.py compare` on a sweep "
+                "with a validation split.")
+    if trials and all(t.eval_split == "validation" for t in trials):
+        return ("> Every number below is a **validation** number of one seed: a selection, not a result. "
+                "Test-split numbers come only from `launch.py compare` (docs/protocol.md section 1).")
+    return ("> **Note:** this folder does not record which split its numbers were measured on; sweeps run before "
+            "netsep had a validation split selected on the test split, and their numbers cannot be reported as "
+            "results (docs/protocol.md section 1).")
+
+
 def _files_section(report: Report) -> list[str]:
     k = len(report.objectives)
     db, name = report.results_dir / OPTUNA_DB, report.plan.name
@@ -200,9 +230,10 @@ def _files_section(report: Report) -> list[str]:
 
 def summary_text(report: Report) -> str:
     """The whole summary.md."""
-    out = [f"# Sweep `{report.plan.name}`", ""]
+    out = [f"# Sweep `{report.plan.name}`", "", split_note(report), ""]
     if report.notes:
         out += ["> **Note:** " + note for note in report.notes] + [""]
     out += ["## What ran", "", *_what_ran_space(report), *_what_ran_trials(report), ""]
-    out += [*_front_section(report), *_tradeoffs_section(report), *_trouble_sections(report), *_files_section(report)]
+    out += [*_front_section(report), *_tradeoffs_section(report), *_trouble_sections(report), *_inert_section(report),
+            *_files_section(report)]
     return "\n".join(out) + "\n"

@@ -67,6 +67,9 @@ def print_final(report: Report) -> None:
           f"{c['error']} error, {c['interrupted']} interrupted (of {report.plan.trials} requested)")
     if report.baselines:
         print("Baseline: " + ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines))
+    inert = [t.trial_id for t in report.search_trials if t.status == "complete" and t.inert_adversary]
+    if inert:
+        print(f"Inert adversary (disc_acc at chance, kept off the front): {', '.join(inert)}")
     for t in report.trials:
         if t.status == "error":
             print(f"  error {t.trial_id} ({t.arm}): {t.reason}")

@@ -32,15 +32,18 @@ def compared(smoke_sweep, tmp_path_factory) -> Path:
 
 
 def test_compare_writes_every_artifact(compared):
-    for name in ("compare.json", "runs.csv", "correctness.npz", "arms.csv", "paired.csv", "tpa.csv",
-                 "tpa_histograms.png", "front.png", "summary.md"):
+    for name in ("compare.json", "runs.csv", "correctness.npz", "arms.csv", "paired.csv", "mcnemar.csv", "tpa.csv",
+                 "tpa_within_pair.csv", "tpa_within_pair.png", "front.png", "summary.md"):
         assert (compared / name).is_file(), name
     runs = _rows(compared / "runs.csv")
     assert sorted((r["arm"], r["seed"]) for r in runs) == [
-        ("baseline", "1000"), ("baseline", "1001"), ("front-1", "1000"), ("front-1", "1001")]
+        ("baseline", "1000"), ("baseline", "1001"), ("deep-ensemble", "1000"), ("deep-ensemble", "1001"),
+        ("front-1", "1000"), ("front-1", "1001")]
     assert all(r["status"] == "complete" for r in runs)
+    # Every run scored the test split once, after its last epoch (final_test), and compare read those values.
+    assert all(r["split"] == "test" for r in runs)
     summary = (compared / "summary.md").read_text()
-    assert "## Verdict" in summary and "McNemar p =" in summary
+    assert "## Verdict" in summary and "paired t p =" in summary and "minimum detectable difference" in summary
 
 
 def test_seeds_are_paired_across_arms(compared):
@@ -90,14 +93,14 @@ def test_statistics_match_a_recomputation_from_the_saved_correctness(compared):
         assert float(paired["ci95_high"]) == pytest.approx(interval.high, abs=1e-9)
     else:  # equal differences have no spread: the interval is the point
         assert float(paired["ci95_low"]) == float(paired["ci95_high"]) == pytest.approx(diff, abs=1e-9)
-    a = np.concatenate([ens[index[f"front-1/{s}"]] for s in seeds])
-    b = np.concatenate([ens[index[f"baseline/{s}"]] for s in seeds])
-    only_arm, only_base = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    assert int(paired["mcnemar_only_arm"]) == only_arm
-    assert int(paired["mcnemar_only_baseline"]) == only_base
-    n = only_arm + only_base
-    p = min(1.0, 2 * sum(math.comb(n, k) for k in range(min(only_arm, only_base) + 1)) / 2**n) if n else 1.0
-    assert float(paired["mcnemar_p"]) == pytest.approx(p, rel=1e-9)
+    mcnemar = {r["seed"]: r for r in _rows(compared / "mcnemar.csv") if r["arm"] == "front-1"}
+    for s in seeds:  # exact McNemar per seed, descriptive
+        a, b = ens[index[f"front-1/{s}"]], ens[index[f"baseline/{s}"]]
+        only_arm, only_base = int(np.sum(a & ~b)), int(np.sum(~a & b))
+        assert (int(mcnemar[s]["only_arm"]), int(mcnemar[s]["only_baseline"])) == (only_arm, only_base)
+        n = only_arm + only_base
+        p = min(1.0, 2 * sum(math.comb(n, k) for k in range(min(only_arm, only_base) + 1)) / 2**n) if n else 1.0
+        assert float(mcnemar[s]["exact_p"]) == pytest.approx(p, rel=1e-9)
 
     # The TP-agreement histogram of an arm pools its 2K models.
     tpa = [r for r in _rows(compared / "tpa.csv") if r["arm"] == "front-1"]

@@ -119,9 +119,9 @@ def test_loss_weights_space_is_typed() -> None:
     assert isinstance(space, SearchSpace)
     assert space.dataset == "cifar10" and space.fixed["objective"] == "dice" and space.fixed["classifier"] == "simple3"
     assert isinstance(space.params["w_adv"], FloatParam) and space.params["w_adv"].log
-    assert space.metric_names() == ["ensemble_acc", "disagreement"]
-    assert space.optuna_directions() == ["maximize", "maximize"]
-    assert space.tune_modes() == ["max", "max"]
+    assert space.metric_names() == ["ensemble_acc", "excess_agreement"]
+    assert space.optuna_directions() == ["maximize", "minimize"]
+    assert space.tune_modes() == ["max", "min"]
     assert space.base_config()["dataset"] == "cifar10"
     assert space.base_config("digits")["dataset"] == "digits"
 

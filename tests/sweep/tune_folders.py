@@ -95,7 +95,7 @@ def metrics_row(acc: float, excess: float, epoch: int, trial_id: str, config: di
     row: dict[str, Any] = {name: 0.5 for name in METRICS}
     row.update(
         ensemble_acc=acc, excess_agreement=excess, epoch=epoch, train_seconds=1.5 * epoch,
-        acc_1=acc - 0.01, disc_acc=math.nan if config.get("arm") == "baseline" else 0.6,
+        acc_1=acc - 0.01, eval_split="test" if config.get("val_size") == 0 else "validation", disc_acc=math.nan if config.get("arm") == "baseline" else 0.6,
         timestamp=int(T0 + 10 * epoch), checkpoint_dir_name=f"checkpoint_{epoch - 1:06d}",
         should_checkpoint=True, done=False, training_iteration=epoch, trial_id=trial_id,
         date="2026-11-27_20-14-33", time_this_iter_s=2.0, time_total_s=2.0 * epoch,

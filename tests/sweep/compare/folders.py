@@ -20,6 +20,7 @@ from trainable.checkpoint import write_checkpoint
 __all__ = ["N_TEST", "MIXED_SPACE", "sweep_folder", "CompareRuns"]
 
 N_TEST = 200  # test examples of the hand-built runs
+VALIDATION_SHIFT = 0.03  # validation values = test values - this, in the hand-built runs
 BASELINE = {"objective": "independent", "w_adv": 0.0}
 # The training objective itself is searched: seed arms split each batch, dice arms share it.
 MIXED_SPACE: dict[str, Any] = {
@@ -74,14 +75,27 @@ class CompareRuns:
                 "cka": 0.9, "disc_acc": 0.6}
 
     def run(self, arm: str, seed: int, *, status: str = "TERMINATED", epochs: int | None = None,
-            p_right: float = 0.8, error: str | None = None, checkpoint: bool = True) -> str:
-        """One run; returns its trial id. ``epochs`` below the config's makes it unfinished."""
+            p_right: float = 0.8, error: str | None = None, checkpoint: bool = True, legacy: bool = False) -> str:
+        """One run; returns its trial id. ``epochs`` below the config's makes it unfinished.
+
+        As the trainable does with ``final_test``, every epoch reports validation values
+        (here: the test values shifted by VALIDATION_SHIFT, so that a mix-up shows) and the
+        last epoch also reports ``test_<name>`` and ``probe_acc``. ``legacy``: a run from
+        before final_test, whose plain names are its test values.
+        """
         config = {**next(a for a in self.plan.arms if a.name == arm).config, "seed": seed, "arm": arm}
+        if not legacy:
+            config["final_test"] = True
         member = np.stack([self._guess(p_right), self._guess(p_right)])
         ensemble = np.where(self.rng.random(N_TEST) < 0.5, member[0], member[1])
         done = int(config["epochs"]) if epochs is None else epochs
-        rows = [{**self._metrics(member, ensemble), "epoch": e, "training_iteration": e, "timestamp": 1000.0 + e}
-                for e in range(1, done + 1)]
+        test = self._metrics(member, ensemble)
+        shift = 0.0 if legacy else VALIDATION_SHIFT
+        rows = [{**{k: v - shift for k, v in test.items()}, "epoch": e, "training_iteration": e,
+                 "timestamp": 1000.0 + e, "eval_split": "test" if legacy else "validation"} for e in range(1, done + 1)]
+        if rows and done == int(config["epochs"]) and not legacy:
+            rows[-1].update({f"test_{k}": v for k, v in test.items() if k != "disc_acc"})
+            rows[-1]["probe_acc"] = 0.6 if config.get("objective") == "independent" else 0.55
         trial_id = f"{len(self.writer.entries):08x}"
 
         def save(folder: Path) -> None:

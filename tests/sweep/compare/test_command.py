@@ -43,7 +43,7 @@ def test_a_new_compare_plans_resolves_runs_and_reports(tmp_path: Path, no_ray, c
     assert (plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent) == (1.0, 0.0, 2)
     assert load_compare_plan(f.results / COMPARE_DIR) == plan
     out = capsys.readouterr().out
-    assert "netsep: compare 2 arms x 2 seeds" in out and "Compare results:" in out
+    assert "netsep: compare 3 arms x 2 seeds" in out and "Compare results:" in out
     assert (f.results / COMPARE_DIR / "paired.csv").is_file()
 
 

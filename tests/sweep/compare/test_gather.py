@@ -32,7 +32,8 @@ def test_every_run_with_its_status_in_runs_csv(plan: ComparePlan) -> None:
     runs.writer.save_state()
     gathered = gather_runs(plan)
     rows = read_csv(Path(plan.compare_dir) / RUNS_CSV)
-    assert list(rows[0]) == ["arm", "seed", "trial_id", "status", "reason", *METRICS, "checkpoint"]
+    assert list(rows[0]) == ["arm", "seed", "trial_id", "status", "reason", "split", *METRICS,
+                            "checkpoint"]
     assert [(r["arm"], r["seed"], r["status"]) for r in rows] == [
         ("front-1", "1000", "complete"), ("front-1", "1001", "error"),
         ("baseline", "1000", "complete"), ("baseline", "1001", "interrupted")]

@@ -31,9 +31,14 @@ def test_arms_are_the_front_and_the_sweeps_baseline(tmp_path: Path) -> None:
     plan = plan_compare(f.results, seeds=2, top=2)
     assert _listing(tmp_path) == before  # plans, writes nothing (not even the sweep's report)
     assert [(a.name, a.source_trial, a.is_baseline) for a in plan.arms] == [
-        ("front-1", "a0000001", False), ("front-2", "a0000002", False), ("baseline", "b0000001", True)]
+        ("front-1", "a0000001", False), ("front-2", "a0000002", False), ("baseline", "b0000001", True),
+        ("deep-ensemble", "", True)]
     assert plan.arms[0].config == {**f.fixed, "w_adv": 0.1, "disc_arch": "mlp"}  # no seed, no arm
     assert plan.arms[2].config == {**f.fixed, "objective": "independent", "w_adv": 0.0, "pairing": "shared"}
+    # The deep ensemble: the matched baseline's settings, each member on its own data order and augmentation.
+    assert plan.arms[3].config == {**plan.arms[2].config, "pairing": "separate"}
+    assert plan.deep_ensemble() is plan.arms[3] and plan.baseline_for(plan.arms[0]) is plan.arms[2]
+    assert all(c["final_test"] is True for c in plan.run_configs())  # every run scores the test split once
     assert plan.seeds == [1000, 1001] and plan.compare_dir == str((f.results / COMPARE_DIR).resolve())
     assert plan.objectives == ["ensemble_acc", "excess_agreement"] and plan.directions == ["max", "min"]
     assert plan_compare(f.results, seeds=2, top=1).arms[0].source_trial == "a0000001"
@@ -42,7 +47,7 @@ def test_arms_are_the_front_and_the_sweeps_baseline(tmp_path: Path) -> None:
 def test_a_baseline_arm_is_built_when_the_sweep_ran_none(tmp_path: Path) -> None:
     f = sweep_folder(tmp_path, baseline=False)
     plan = plan_compare(f.results, seeds=2, top=1)
-    base = plan.arms[-1]
+    base = plan.arms[-2]
     assert (base.name, base.source_trial, base.is_baseline) == ("baseline", "", True)
     assert base.config == {**f.fixed, "objective": "independent", "w_adv": 0.0, "pairing": "shared"}
     assert plan.baseline_for(plan.arms[0]) is base
@@ -52,7 +57,7 @@ def test_mixed_pairings_get_one_baseline_each(tmp_path: Path) -> None:
     f = sweep_folder(tmp_path, mixed=True)
     plan = plan_compare(f.results, seeds=2, top=2)
     names = {a.name: a for a in plan.arms}
-    assert list(names) == ["front-1", "front-2", "baseline-shared", "baseline-split"]
+    assert list(names) == ["front-1", "front-2", "baseline-shared", "baseline-split", "deep-ensemble"]
     assert names["front-1"].config["objective"] == "seed" and names["front-2"].config["objective"] == "dice"
     assert plan.baseline_for(names["front-1"]).name == "baseline-split"  # seed splits each batch
     assert plan.baseline_for(names["front-2"]).name == "baseline-shared"
@@ -65,14 +70,15 @@ def test_mixed_pairings_without_sweep_baselines(tmp_path: Path) -> None:
     plan = plan_compare(f.results, seeds=1, top=2)
     bases = [a for a in plan.arms if a.is_baseline]
     assert [(b.name, b.source_trial, b.config["pairing"]) for b in bases] == [
-        ("baseline-shared", "", "shared"), ("baseline-split", "", "split")]
+        ("baseline-shared", "", "shared"), ("baseline-split", "", "split"), ("deep-ensemble", "", "separate")]
 
 
 def test_first_seed_and_run_order(tmp_path: Path) -> None:
     plan = plan_compare(sweep_folder(tmp_path).results, seeds=3, top=1, first_seed=7)
     assert plan.seeds == [7, 8, 9]
     assert [(c["seed"], c["arm"]) for c in plan.run_configs()] == [
-        (7, "front-1"), (7, "baseline"), (8, "front-1"), (8, "baseline"), (9, "front-1"), (9, "baseline")]
+        (7, "front-1"), (7, "baseline"), (7, "deep-ensemble"), (8, "front-1"), (8, "baseline"),
+        (8, "deep-ensemble"), (9, "front-1"), (9, "baseline"), (9, "deep-ensemble")]
 
 
 def test_an_empty_front_is_a_user_error(tmp_path: Path) -> None:

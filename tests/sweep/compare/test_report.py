@@ -1,8 +1,9 @@
 """Compare's report on hand-built runs, checked against an independent recomputation.
 
-The paired interval is recomputed with ``scipy.stats.ttest_rel`` and McNemar's exact
-p by hand (binomial tail sums), from the predictions the runs were built with; the
-verdict and headline text are checked against the numbers in ``paired.csv``.
+The paired interval and p-value are recomputed with ``scipy.stats.ttest_rel``, Holm by
+hand, McNemar's exact p per seed by hand (binomial tail sums), from the predictions the
+runs were built with; the verdict and headline text are checked against the numbers in
+``paired.csv``.
 """
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from scipy import stats
 
 from sweep.compare.plan import ComparePlan, plan_compare
 from sweep.compare.report import print_compare, write_compare_report
+from sweep.power import minimum_detectable_difference, seeds_needed
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, read_csv
 
-FILES = ("runs.csv", "correctness.npz", "arms.csv", "paired.csv", "tpa.csv", "tpa_histograms.png", "front.png",
-         "summary.md")
+FILES = ("runs.csv", "correctness.npz", "arms.csv", "paired.csv", "mcnemar.csv", "tpa.csv", "tpa_within_pair.csv",
+         "tpa_within_pair.png", "front.png", "summary.md")
 
 
 def _exact_mcnemar_p(only_arm: int, only_baseline: int) -> float:
@@ -50,12 +52,23 @@ def _check_paired_row(row: dict[str, str], runs: CompareRuns, seeds: list[int]) 
     interval = stats.ttest_rel([acc[(arm, s)] for s in seeds], [acc[(base, s)] for s in seeds]).confidence_interval(0.95)
     assert float(row["ensemble_acc_diff"]) == pytest.approx(np.mean([acc[(arm, s)] - acc[(base, s)] for s in seeds]))
     assert float(row["ci95_low"]) == pytest.approx(interval.low) and float(row["ci95_high"]) == pytest.approx(interval.high)
-    a = np.concatenate([runs.predictions[(arm, s)][1] for s in seeds])
-    b = np.concatenate([runs.predictions[(base, s)][1] for s in seeds])
-    only_arm, only_base = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    assert (int(row["mcnemar_only_arm"]), int(row["mcnemar_only_baseline"])) == (only_arm, only_base)
-    assert float(row["mcnemar_p"]) == pytest.approx(_exact_mcnemar_p(only_arm, only_base), rel=1e-9)
+    diffs = [acc[(arm, s)] - acc[(base, s)] for s in seeds]
+    assert float(row["t_p"]) == pytest.approx(stats.ttest_rel([acc[(arm, s)] for s in seeds],
+                                                              [acc[(base, s)] for s in seeds]).pvalue)
+    assert float(row["sd_diff"]) == pytest.approx(statistics.stdev(diffs))
+    assert float(row["mde80"]) == pytest.approx(minimum_detectable_difference(statistics.stdev(diffs), len(seeds)))
+    assert row["effect"] == "0.005" and row["seeds_needed"] == str(seeds_needed(0.005, statistics.stdev(diffs)) or "")
+    # The redundancy probe (0.55 for an adversarial arm, 0.6 for an independent pair in these runs).
+    assert float(row["probe_acc_diff"]) == pytest.approx(-0.05)
     assert int(row["n_seeds"]) == len(seeds)
+    mcnemar = {int(r["seed"]): r for r in read_csv(runs.writer.tune.parent / "mcnemar.csv") if r["arm"] == arm}
+    assert sorted(mcnemar) == seeds
+    for seed in seeds:
+        a, b = runs.predictions[(arm, seed)][1], runs.predictions[(base, seed)][1]
+        only_arm, only_base = int(np.sum(a & ~b)), int(np.sum(~a & b))
+        got = mcnemar[seed]
+        assert (int(got["only_arm"]), int(got["only_baseline"]), got["baseline"]) == (only_arm, only_base, base)
+        assert float(got["exact_p"]) == pytest.approx(_exact_mcnemar_p(only_arm, only_base), rel=1e-9)
 
 
 def test_paired_statistics_match_an_independent_recomputation(tmp_path: Path) -> None:
@@ -69,6 +82,14 @@ def test_paired_statistics_match_an_independent_recomputation(tmp_path: Path) ->
         _check_paired_row(row, runs, [50, 51, 52])
     div = {k: v for k, v in ((r["arm"], r) for r in paired)}["front-1"]
     assert div["diversity_metric"] == "excess_agreement"  # the sweep's first non-accuracy objective
+    # Holm over the two arms, by hand: the smaller p times 2, the larger times 1, kept monotone.
+    p = sorted((float(r["t_p"]), r["arm"]) for r in paired)
+    holm = {p[0][1]: min(1.0, 2 * p[0][0]), p[1][1]: min(1.0, max(2 * p[0][0], p[1][0]))}
+    assert {r["arm"]: float(r["holm_p"]) for r in paired} == pytest.approx(holm)
+    # Against the deep ensemble, from the predictions.
+    acc = {k: ens.mean() for k, (_, ens) in runs.predictions.items()}
+    assert float(div["deep_ensemble_diff"]) == pytest.approx(
+        np.mean([acc[("front-1", s)] - acc[("deep-ensemble", s)] for s in (50, 51, 52)]))
 
 
 def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,16 +100,26 @@ def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.C
     pp = lambda x: f"{100 * float(x):+.2f}"  # noqa: E731
     assert report.headline.startswith("The best adversarial arm by mean ensemble accuracy is front-1. "
                                       f"front-1 beats the baseline ensemble by {pp(win['ensemble_acc_diff'])} pp "
-                                      "in ensemble accuracy over 3 paired seeds (95% CI "
-                                      f"[{pp(win['ci95_low'])}, {pp(win['ci95_high'])}] pp, exact McNemar p = "
-                                      f"{float(win['mcnemar_p']):.3g} ({win['mcnemar_only_arm']} vs "
-                                      f"{win['mcnemar_only_baseline']} discordant examples)).")
+                                      "in test ensemble accuracy over 3 paired seeds (95% CI "
+                                      f"[{pp(win['ci95_low'])}, {pp(win['ci95_high'])}] pp, paired t p = "
+                                      f"{float(win['t_p']):.3g}, Holm-adjusted over 2 arms p = "
+                                      f"{float(win['holm_p']):.3g}).")
+    # What the data exclude and the power, from the same row.
+    low, high = 100 * float(win["ci95_low"]), 100 * float(win["ci95_high"])
+    assert f"Gains above {high:+.2f} pp and any loss (the difference is above {low:+.2f} pp) are excluded at 95 %." \
+        in report.headline
+    assert (f"With 3 seeds (sd of the paired differences {100 * float(win['sd_diff']):.2f} pp) the minimum "
+            f"detectable difference at 80 % power is {100 * float(win['mde80']):.2f} pp; detecting +0.50 pp would "
+            f"take {win['seeds_needed'] or 'more than 1000'} seeds.") in report.headline
+    assert (f"Against the deep ensemble: {pp(win['deep_ensemble_diff'])} pp (95% CI [{pp(win['deep_ensemble_ci95_low'])}, "
+            f"{pp(win['deep_ensemble_ci95_high'])}] pp).") in report.headline
     assert f"Its excess_agreement differs by {float(win['diversity_diff']):+.4f}" in report.headline
     worse = report.paired[1].text
     assert worse.startswith(f"front-2 is worse than the baseline ensemble by {pp(lose['ensemble_acc_diff'])[1:]} pp")
     summary = (Path(plan.compare_dir) / "summary.md").read_text()
     assert report.headline in summary and f"- {worse}" in summary
-    assert f"| front-1 | baseline | 3 | {float(win['ensemble_acc_diff']):.4f} |" in summary
+    assert f"| front-1 | baseline | 3 | {float(win['ensemble_acc_diff']):.4f} [" in summary
+    assert "![Within-pair TP-agreement](tpa_within_pair.png)" in summary and "tpa_histograms.png" not in summary
     print_compare(report)
     out = capsys.readouterr().out
     assert report.headline in out and f"Compare results: {plan.compare_dir}" in out
@@ -100,7 +131,7 @@ def test_no_significant_difference_is_said_so(tmp_path: Path) -> None:
     row = read_csv(Path(plan.compare_dir) / "paired.csv")[0]
     text = report.paired[0].text
     assert float(row["ci95_low"]) < 0 < float(row["ci95_high"])  # equal accuracy: the interval straddles 0
-    assert text.startswith("No significant difference in ensemble accuracy between front-1 and the baseline "
+    assert text.startswith("No significant difference in test ensemble accuracy between front-1 and the baseline "
                            f"ensemble: {100 * float(row['ensemble_acc_diff']):+.2f} pp over 3 paired seeds")
     assert report.headline.endswith(text)
 
@@ -115,7 +146,7 @@ def test_mixed_pairings_are_compared_with_their_own_baseline(tmp_path: Path) -> 
     for row in paired:
         _check_paired_row(row, runs, [50, 51, 52])
     arms = {r["arm"]: r for r in read_csv(folder / "arms.csv")}
-    assert list(arms) == ["front-1", "front-2", "baseline-shared", "baseline-split"]
+    assert list(arms) == ["front-1", "front-2", "baseline-shared", "baseline-split", "deep-ensemble"]
     assert arms["baseline-split"]["objective"] == "independent" and arms["front-1"]["objective"] == "seed"
 
 
@@ -127,7 +158,7 @@ def test_a_baseline_the_sweep_never_ran_is_reported_like_any_other(tmp_path: Pat
     assert (arms["baseline"]["source_trial"], arms["baseline"]["objective"], arms["baseline"]["n_seeds"]) == (
         "", "independent", "3")
     _check_paired_row(read_csv(folder / "paired.csv")[0], runs, [50, 51, 52])
-    assert "- arms: `front-1` (sweep trial a0000001), `baseline`\n" in (folder / "summary.md").read_text()
+    assert "- arms: `front-1` (sweep trial a0000001), `baseline`, `deep-ensemble`\n" in (folder / "summary.md").read_text()
     assert report.paired[0].baseline == "baseline"
 
 
@@ -146,6 +177,13 @@ def test_arms_and_tpa_tables(tmp_path: Path) -> None:
     assert [int(r["k_right"]) for r in tpa] == list(range(7)) and {r["models"] for r in tpa} == {"6"}
     assert [float(r["observed"]) for r in tpa] == pytest.approx([np.mean(right == k) for k in range(7)])
     assert sum(float(r["expected_if_independent"]) for r in tpa) == pytest.approx(1.0)
+    # Within-pair (M = 2), per seed, for every arm: the seed's two members only.
+    within = {(r["arm"], int(r["seed"])): r for r in read_csv(folder / "tpa_within_pair.csv")}
+    assert set(within) == {(a, s) for a in ("front-1", "baseline", "deep-ensemble") for s in (50, 51, 52)}
+    for (arm, seed), row in within.items():
+        pair_right = runs.predictions[(arm, seed)][0].sum(axis=0)
+        assert [float(row[c]) for c in ("both_wrong", "one_right", "both_right")] == pytest.approx(
+            [np.mean(pair_right == k) for k in range(3)])
 
 
 def test_error_and_interrupted_runs_are_reported_and_left_out(tmp_path: Path) -> None:
@@ -155,6 +193,7 @@ def test_error_and_interrupted_runs_are_reported_and_left_out(tmp_path: Path) ->
     for seed in (1000, 1001):
         runs.run("front-1", seed, p_right=0.9)
         runs.run("baseline", seed, p_right=0.6)
+        runs.run("deep-ensemble", seed, p_right=0.6)
     runs.run("front-1", 1002, status="ERROR", epochs=2, error=DIVERGED_ERROR_TXT)
     runs.run("baseline", 1002, status="RUNNING", epochs=1)
     runs.writer.save_state()
@@ -165,9 +204,10 @@ def test_error_and_interrupted_runs_are_reported_and_left_out(tmp_path: Path) ->
     row = read_csv(folder / "paired.csv")[0]
     assert row["n_seeds"] == "2"
     _check_paired_row(row, runs, [1000, 1001])
-    assert {r["arm"]: r["n_seeds"] for r in read_csv(folder / "arms.csv")} == {"front-1": "2", "baseline": "2"}
+    assert {r["arm"]: r["n_seeds"] for r in read_csv(folder / "arms.csv")} == {
+        "front-1": "2", "baseline": "2", "deep-ensemble": "2"}
     summary = (folder / "summary.md").read_text()
-    assert "- runs: 4 complete of 6 planned" in summary
+    assert "- runs: 6 complete of 9 planned" in summary
     assert "- front-1 seed 1002: error (DivergedError: diverged at epoch 2, step 7" in summary
     assert "- baseline seed 1002: interrupted (RUNNING when the compare run stopped, after 1 of 3 epochs" in summary
     assert report.paired[0].seeds == [1000, 1001]

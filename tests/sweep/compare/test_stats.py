@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from sweep.compare.stats import McNemar, PairedCI, mcnemar_exact, mean_std, paired_ci, verdict
+from sweep.compare.stats import PairedCI, mcnemar_exact, mean_std, paired_ci
+from sweep.compare.verdict import Power, verdict_text
 
 
 def test_mean_std_uses_the_sample_std_and_skips_nan():
@@ -61,13 +62,25 @@ def test_mcnemar_strong_difference_is_significant():
     assert mcnemar_exact(arm, base).p_value == pytest.approx(2 / 2**30)
 
 
-def test_verdict_follows_the_numbers():
-    win = verdict("front-1", "baseline", PairedCI(0.02, 0.01, 0.03, 3, 0.95), McNemar(50, 10, 1e-6))
-    assert win.startswith("front-1 beats the baseline ensemble by +2.00 pp") and "p = 1e-06" in win
-    lose = verdict("front-1", "baseline", PairedCI(-0.02, -0.03, -0.01, 3, 0.95), McNemar(10, 50, 1e-6))
+POWER = Power(sd=0.01, mde=0.02, effect=0.005, seeds_needed=34)
+
+
+def test_verdict_follows_the_paired_t_and_holm():
+    win = verdict_text("front-1", "baseline", PairedCI(0.02, 0.01, 0.03, 3, 0.95), 0.01, 0.01, 1, POWER)
+    assert win.startswith("front-1 beats the baseline ensemble by +2.00 pp") and "paired t p = 0.01" in win
+    assert "Holm" not in win  # one arm: nothing to correct
+    lose = verdict_text("front-1", "baseline", PairedCI(-0.02, -0.03, -0.01, 3, 0.95), 0.01, 0.01, 1, POWER)
     assert "is worse than" in lose and "2.00 pp" in lose
-    tie = verdict("front-1", "baseline", PairedCI(0.005, -0.01, 0.02, 3, 0.95), McNemar(30, 25, 0.59))
+    tie = verdict_text("front-1", "baseline", PairedCI(0.005, -0.01, 0.02, 3, 0.95), 0.4, 0.4, 1, POWER)
     assert tie.startswith("No significant difference") and "+0.50 pp" in tie
-    # A clear interval but a McNemar p above alpha is not called significant.
-    mixed = verdict("front-1", "baseline", PairedCI(0.01, 0.001, 0.02, 3, 0.95), McNemar(12, 8, 0.5))
-    assert mixed.startswith("No significant difference")
+    # A clear interval that Holm's correction over 3 arms no longer supports is not called significant.
+    mixed = verdict_text("front-1", "baseline", PairedCI(0.01, 0.001, 0.02, 3, 0.95), 0.03, 0.09, 3, POWER)
+    assert mixed.startswith("No significant difference") and "Holm-adjusted over 3 arms p = 0.09" in mixed
+
+
+def test_verdict_says_what_is_excluded_and_the_power():
+    text = verdict_text("front-1", "baseline", PairedCI(0.001, -0.002, 0.003, 3, 0.95), 0.5, 0.5, 1, POWER,
+                        deep=PairedCI(-0.004, -0.006, -0.002, 3, 0.95))
+    assert "Gains above +0.30 pp and losses beyond -0.20 pp are excluded at 95 %." in text
+    assert "minimum detectable difference at 80 % power is 2.00 pp; detecting +0.50 pp would take 34 seeds" in text
+    assert "Against the deep ensemble: -0.40 pp (95% CI [-0.60, -0.20] pp)." in text

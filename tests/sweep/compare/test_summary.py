@@ -32,7 +32,8 @@ def test_summary_names_arms_seeds_failed_runs_and_tables() -> None:
     assert "- baseline seed 8: interrupted (PENDING when the compare run stopped)" in text
     # One seed: a mean, no std (shown as -), no interval; the verdict says more seeds are needed.
     assert "| front-1 | 1 | - ± - | - ± - | 0.7500 ± - |" in text
-    assert "| front-1 | baseline | 1 | 0.2500 | [-, -] | 1 / 0 | 1 | disagreement - |" in text
+    assert "| front-1 | baseline | 1 | 0.2500 [-, -] | nan | nan | - | - | - |" in text
+    assert "| front-1 | 7 | 1 / 0 | 1 |" in text  # McNemar of seed 7, descriptive
     assert "More seeds are needed for an interval." in report.headline
 
 

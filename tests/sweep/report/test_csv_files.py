@@ -16,9 +16,9 @@ def test_trials_csv_statuses_params_metrics_checkpoints(full: tuple[TuneFolder, 
     by_id = {r["trial_id"]: r for r in rows}
     # Tune's order, then the folder Tune never recorded.
     assert [r["trial_id"] for r in rows] == ["b0000001"] + [f"a{n:07d}" for n in range(1, 11)]
-    assert list(rows[0])[:9] == ["trial_id", "arm", "status", "reason", "epochs", "max_epochs",
-                                 "w_adv", "disc_arch", "disc_depth"]
-    assert list(rows[0])[9:-1] == list(METRICS) and list(rows[0])[-1] == "checkpoint"
+    assert list(rows[0])[:11] == ["trial_id", "arm", "status", "reason", "inert_adversary", "eval_split", "epochs",
+                                  "max_epochs", "w_adv", "disc_arch", "disc_depth"]
+    assert list(rows[0])[11:-1] == list(METRICS) and list(rows[0])[-1] == "checkpoint"
     assert {k: (r["arm"], r["status"], r["epochs"]) for k, r in by_id.items()} == {
         "b0000001": ("baseline", "complete", "3"),
         "a0000001": ("search", "complete", "3"),

@@ -1,0 +1,77 @@
+"""Compare mode's verdict: one paragraph per arm, written from its paired numbers. Pure: numbers in, text out.
+
+The paired t interval over seeds is the primary evidence; with several arms the
+decision uses Holm's adjusted p-value. Every verdict also says which effects the
+interval excludes, the minimum detectable difference at 80 % power for the seeds
+run, and how many seeds would detect the smallest effect worth detecting
+(docs/protocol.md section 6).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sweep.compare.stats import PairedCI
+from sweep.power import MAX_SEEDS, excluded_effects
+
+__all__ = ["Power", "verdict_text"]
+
+ALPHA = 0.05
+POWER = 0.8
+
+
+@dataclass(frozen=True)
+class Power:
+    sd: float  # sample sd of the per-seed differences (fraction); NaN with < 2 seeds
+    mde: float  # minimum detectable difference at POWER for the seeds run (fraction)
+    effect: float  # the smallest effect worth detecting (fraction)
+    seeds_needed: int | None  # seeds that detect `effect` at POWER; None: not estimable or > MAX_SEEDS
+
+
+def _pp(x: float) -> str:
+    return f"{100 * x:+.2f} pp"
+
+
+def _ci(diff: PairedCI) -> str:
+    return f"{100 * diff.confidence:.0f}% CI [{100 * diff.low:+.2f}, {100 * diff.high:+.2f}] pp"
+
+
+def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_arms: int) -> str:
+    tests = f"paired t p = {p:.3g}" + (f", Holm-adjusted over {n_arms} arms p = {p_holm:.3g}" if n_arms > 1 else "")
+    evidence = f"{_ci(diff)}, {tests}" if math.isfinite(diff.low) else "no CI with a single seed"
+    significant = math.isfinite(p_holm) and p_holm < ALPHA and math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
+    over = f"over {diff.n} paired seeds ({evidence})"
+    if significant and diff.mean > 0:
+        return f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in test ensemble accuracy {over}."
+    if significant and diff.mean < 0:
+        return f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean)[1:]} in test ensemble accuracy {over}."
+    head = f"No significant difference in test ensemble accuracy between {arm} and the {baseline} ensemble: " \
+           f"{_pp(diff.mean)} {over}."
+    return head + (" More seeds are needed for an interval." if not math.isfinite(diff.low) else "")
+
+
+def _power(power: Power, n: int) -> str:
+    if not math.isfinite(power.mde):
+        return " Power cannot be estimated without two seeds that vary."
+    needed = f"detecting {_pp(power.effect)} would take {power.seeds_needed or f'more than {MAX_SEEDS}'} seeds"
+    return (f" With {n} seeds (sd of the paired differences {100 * power.sd:.2f} pp) the minimum detectable "
+            f"difference at {100 * POWER:.0f} % power is {100 * power.mde:.2f} pp; {needed}.")
+
+
+def verdict_text(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_arms: int, power: Power,
+                 deep: PairedCI | None = None, diversity: tuple[str, PairedCI] | None = None) -> str:
+    """The paragraph on ``arm`` vs ``baseline`` (and the deep ensemble, when it ran)."""
+    if diff.n == 0:
+        return f"No paired runs of {arm} and {baseline} finished, so nothing can be said."
+    text = _head(arm, baseline, diff, p, p_holm, n_arms)
+    excluded = excluded_effects(diff.low, diff.high, confidence=diff.confidence)
+    text += " " + excluded[0].upper() + excluded[1:] + "."
+    text += _power(power, diff.n)
+    if deep is not None and deep.n:
+        span = f" ({_ci(deep)})" if math.isfinite(deep.low) else ""
+        text += f" Against the deep ensemble: {_pp(deep.mean)}{span}."
+    if diversity is not None and diversity[1].n:
+        name, d = diversity
+        span = f" (CI [{d.low:+.4f}, {d.high:+.4f}])" if math.isfinite(d.low) else ""
+        text += f" Its {name} differs by {d.mean:+.4f}{span}."
+    return text
