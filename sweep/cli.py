@@ -54,6 +54,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -136,6 +146,9 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-concurrent", type=_positive_int, default=None)
     p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
     p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
+    p.add_argument("--effect", type=_positive_fraction, default=0.005, metavar="FRACTION",
+                   help="the smallest ensemble-accuracy difference worth detecting, as a fraction "
+                   "(default 0.005 = 0.5 pp): the verdict says how many seeds would detect it")
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.set_defaults(handler=_compare_command)
 
@@ -168,7 +181,7 @@ def compare_request(args: argparse.Namespace) -> Any:
     return CompareRequest(
         sweep_dir=args.dir, seeds=args.seeds, top=args.top, first_seed=args.first_seed, address=args.address,
         cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent, resume=args.resume, report_only=args.report_only,
+        max_concurrent=args.max_concurrent, resume=args.resume, report_only=args.report_only, effect=args.effect,
         dashboard=not args.no_dashboard,
     )
 

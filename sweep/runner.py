@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sweep.storage_check import check_storage_visible
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
@@ -204,6 +205,8 @@ def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | Non
     """Run the whole sweep; the report is not written yet."""
     tuner = build_tuner(plan, space, trainable)
     plan.save()
+    # Several nodes: every one must see --storage (nothing syncs trial folders since Ray 2.7).
+    check_storage_visible(plan.tune_storage)
     return _outcome(tuner.fit(), plan, tune_spec(plan, space).num_samples)
 
 
@@ -211,6 +214,7 @@ def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | 
     """Continue an interrupted sweep (``plan`` from ``load_plan``) to its full number of trials."""
     spec = tune_spec(plan, space)
     tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
+    check_storage_visible(plan.tune_storage)
     with resuming_at(plan.tune_path):  # a copied or moved folder: new trials go here too
         grid = tuner.fit()
     return _outcome(grid, plan, spec.num_samples)
