@@ -1,20 +1,21 @@
 """Fixtures of the multi-host tests: a Ray cluster of network namespaces on this host."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
 from tests.cluster.netns import LabNetwork, RayLab, missing_requirements
-from tests.cluster.sweeps import Driver
+from tests.helpers import require
+from tests.processes import Driver
 
 
 @pytest.fixture(scope="session")
 def netns_available() -> None:
+    """Skips (fails under NETSEP_REQUIRE_ALL=1) where this host cannot make network namespaces."""
     reason = missing_requirements()
-    if reason:
-        pytest.skip(f"multi-host tests need network namespaces: {reason}")
+    require(reason is None, f"multi-host tests need network namespaces: {reason}")
 
 
 @pytest.fixture

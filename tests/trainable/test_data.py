@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import require
 from trainable import data
 from trainable.data import (
     DatasetInfo,
@@ -293,8 +294,8 @@ def test_fashion_mnist_from_a_folder(tmp_path: Path, layout: str) -> None:
 
 
 def test_fashion_mnist_from_debian_package() -> None:
-    if not all((data.DEBIAN_FASHION_MNIST_DIR / name).is_file() for name in FASHION_FILES):
-        pytest.skip(f"Debian's dataset-fashion-mnist is not installed ({data.DEBIAN_FASHION_MNIST_DIR})")
+    require(all((data.DEBIAN_FASHION_MNIST_DIR / name).is_file() for name in FASHION_FILES),
+            f"Debian's dataset-fashion-mnist is not installed ({data.DEBIAN_FASHION_MNIST_DIR})")
     info, train, test = load_dataset("fashion-mnist", download=False)
     assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
     assert torch.bincount(train.labels).tolist() == [6000] * 10
