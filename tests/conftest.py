@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -42,7 +43,15 @@ def _repo_extras() -> set[str]:
     return {p for p in paths if not any(c in p for c in tool_caches)}
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (a CI job cancelled, `timeout`) ends the run as Ctrl+C does, so session
+    # fixtures still kill what they started (the test Ray head lives in its own session).
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     root = Path(tempfile.mkdtemp(prefix="nst", dir="/tmp"))  # short: Ray's socket paths stay < 108 bytes
     real_home = Path.home()
     config.stash[_ROOT] = root

@@ -46,6 +46,26 @@ def ray_lab(netns_available: None, tmp_path: Path) -> Iterator[Callable[[int], R
             lab.close()
 
 
+@pytest.fixture(scope="module")
+def lab3(netns_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayLab]:
+    """Ray on three namespaces, shared by a module's tests (one start-up instead of one each).
+
+    A test that breaks the cluster (kills a node) must be the module's last.
+    """
+    net = LabNetwork(3)
+    net.__enter__()
+    try:
+        lab = RayLab(net, tmp_path_factory.mktemp("lab3"))
+    except BaseException:
+        net.close()
+        raise
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.close()  # kills every process in the namespaces by pid, deletes them
+
+
 @pytest.fixture
 def lab_driver(tmp_path: Path) -> Iterator[Callable[[RayLab, list[str]], Driver]]:
     """``start(lab, args)``: ``python launch.py *args`` in the head's namespace, as a cluster client."""

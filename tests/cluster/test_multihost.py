@@ -49,9 +49,9 @@ def _http_status(lab: RayLab, url: str, token: str | None) -> int:
 
 
 def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
-    ray_lab: Callable[[int], RayLab], lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
+    lab3: RayLab, lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
 ) -> None:
-    lab = ray_lab(3)
+    lab = lab3
     # Token authentication is on: the dashboard's API refuses a request without the token.
     dashboard = f"http://127.0.0.1:{lab.head.flag('--dashboard-port')}/api/version"
     assert _http_status(lab, dashboard, None) == 401
@@ -100,10 +100,11 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     assert len(used) >= 2, f"all trials ran on {used}"
 
 
+# Last in the module: it kills a node of the shared lab.
 def test_trial_on_a_killed_node_resumes_from_its_checkpoint_elsewhere(
-    ray_lab: Callable[[int], RayLab], lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
+    lab3: RayLab, lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
 ) -> None:
-    lab = ray_lab(3)
+    lab = lab3
     victim = lab.net.ips[2]
     storage = tmp_path / "shared"
     epochs = 4
