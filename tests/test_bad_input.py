@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from sweep.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO
 
 GOOD_SPACE = """\
 name: tiny
@@ -97,8 +96,7 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
 def test_bad_input_exits_2_with_one_message_and_writes_nothing(
     tmp_path, monkeypatch, capsys, case_id, space_text, argv, words
 ):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NETSEP_CACHE_DIR", str(REPO / ".netsep_cache"))
+    monkeypatch.chdir(tmp_path)  # the session's NETSEP_CACHE_DIR (conftest) holds the dataset cache
     (tmp_path / "a_file").write_text("not a folder")
     storage = tmp_path / "experiments"
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]

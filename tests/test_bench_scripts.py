@@ -7,23 +7,17 @@ which depend on the machine.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, run_module
 
 
-def _run(module: str, *args: str, timeout: int = 300) -> str:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
-    )
-    assert done.returncode == 0, f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+def _run(module: str, *args: str) -> str:
+    return run_module(module, *args, timeout=300)
 
 
 def _table_rows(stdout: str, header_start: str) -> list[list[str]]:
@@ -69,11 +63,15 @@ def test_accuracy_bench_quick_trains_both_objectives(tmp_path: Path) -> None:
     stdout = _run("bench.accuracy", "--quick", "--json", str(out))
     rows = _table_rows(stdout, "case")
     assert [(row[0].strip(), row[1].strip()) for row in rows] == [("digits", "independent"), ("digits", "dice")]
-    for row in rows:
-        for cell in row[2:5]:  # acc_1, acc_2, ensemble: fractions
-            assert 0.0 <= float(cell) <= 1.0
 
     saved = json.loads(out.read_text())
+    test_size = 450  # digits' test split: every accuracy is a count of correct examples out of 450
+    for row, result in zip(rows, saved["results"]):
+        last = result["history"][-1]
+        for cell, key in zip(row[2:5], ("acc_1", "acc_2", "ensemble_acc")):
+            # The printed table, the saved result and the last epoch's metrics agree.
+            assert cell.strip() == f"{result[key]:.4f}" and result[key] == last[key], (key, cell, result[key])
+            assert result[key] * test_size == pytest.approx(round(result[key] * test_size), abs=1e-6), key
     by_objective = {r["objective"]: r for r in saved["results"]}
     # The independent baseline sees the batch as dice does, and trains no discriminator.
     assert by_objective["independent"]["config"]["pairing"] == "shared"
@@ -83,10 +81,9 @@ def test_accuracy_bench_quick_trains_both_objectives(tmp_path: Path) -> None:
 
 
 def test_accuracy_bench_rejects_an_unknown_config_key() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "bench.accuracy", "--quick", "--set", "no_such_key=1"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 2
     assert "no_such_key" in done.stderr

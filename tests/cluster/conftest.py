@@ -1,20 +1,21 @@
 """Fixtures of the multi-host tests: a Ray cluster of network namespaces on this host."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
 from tests.cluster.netns import LabNetwork, RayLab, missing_requirements
-from tests.cluster.sweeps import Driver
+from tests.helpers import require
+from tests.processes import Driver
 
 
 @pytest.fixture(scope="session")
 def netns_available() -> None:
+    """Skips (fails under NETSEP_REQUIRE_ALL=1) where this host cannot make network namespaces."""
     reason = missing_requirements()
-    if reason:
-        pytest.skip(f"multi-host tests need network namespaces: {reason}")
+    require(reason is None, f"multi-host tests need network namespaces: {reason}")
 
 
 @pytest.fixture
@@ -43,6 +44,26 @@ def ray_lab(netns_available: None, tmp_path: Path) -> Iterator[Callable[[int], R
     finally:
         for lab in labs:
             lab.close()
+
+
+@pytest.fixture(scope="module")
+def lab3(netns_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayLab]:
+    """Ray on three namespaces, shared by a module's tests (one start-up instead of one each).
+
+    A test that breaks the cluster (kills a node) must be the module's last.
+    """
+    net = LabNetwork(3)
+    net.__enter__()
+    try:
+        lab = RayLab(net, tmp_path_factory.mktemp("lab3"))
+    except BaseException:
+        net.close()
+        raise
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.close()  # kills every process in the namespaces by pid, deletes them
 
 
 @pytest.fixture

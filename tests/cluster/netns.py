@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -29,30 +30,30 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import yaml
 
+from tests.helpers import REPO
+from tests.processes import Listener, listening_sockets, ray_cli
+
 __all__ = [
-    "REPO",
     "CLUSTER_YAML",
-    "StartCommand",
-    "load_cluster_yaml",
-    "start_commands",
-    "pinned_ports",
-    "PORT_FLAGS",
     "PORT_ENV",
-    "missing_requirements",
+    "PORT_FLAGS",
     "LabNetwork",
     "RayLab",
-    "Listener",
-    "parse_ss",
-    "listening_sockets",
+    "StartCommand",
+    "load_cluster_yaml",
+    "missing_requirements",
+    "node_sockets",
+    "pinned_ports",
+    "start_commands",
 ]
 
-REPO = Path(__file__).resolve().parents[2]
 CLUSTER_YAML = REPO / "cluster.yaml"
 
 # The flags whose values are ports Ray listens on beyond loopback (a firewall opens these).
@@ -164,15 +165,15 @@ def missing_requirements() -> str | None:
     if shutil.which("ss") is None:
         return "`ss` (iproute2) is not installed"
     probe = f"nsprobe{os.getpid()}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, check=False)
     if made.returncode != 0:
         return f"`ip netns add` is not permitted here: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
     return None
 
 
 def _ip(*args: str) -> None:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"`ip {' '.join(args)}` failed: {done.stderr.strip()}")
 
@@ -200,7 +201,7 @@ class LabNetwork:
         self._veths: list[str] = []
         self._made: list[str] = []
 
-    def __enter__(self) -> "LabNetwork":
+    def __enter__(self) -> LabNetwork:
         try:
             _ip("link", "add", self.bridge, "type", "bridge")
             self._made.append(self.bridge)
@@ -229,7 +230,7 @@ class LabNetwork:
         return ["ip", "netns", "exec", self.names[node], *argv]
 
     def pids(self, node: int) -> list[int]:
-        done = subprocess.run(["ip", "netns", "pids", self.names[node]], capture_output=True, text=True)
+        done = subprocess.run(["ip", "netns", "pids", self.names[node]], capture_output=True, text=True, check=False)
         return [int(p) for p in done.stdout.split()] if done.returncode == 0 else []
 
     def kill_node(self, node: int, timeout_s: float = 20.0) -> list[int]:
@@ -257,25 +258,19 @@ class LabNetwork:
                 self.kill_node(i)
             except RuntimeError as error:
                 problems.append(str(error))
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, check=False)
             self._made.remove(name)
         for veth in self._veths:  # gone with their namespace already, normally
-            subprocess.run(["ip", "link", "del", veth], capture_output=True)
+            subprocess.run(["ip", "link", "del", veth], capture_output=True, check=False)
         self._veths.clear()
         if self.bridge in self._made:
-            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
+            subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
             self._made.remove(self.bridge)
         if problems:
             raise RuntimeError("; ".join(problems))
 
 
 # ----------------------------------------------------------------------- Ray on it
-def _ray_cli() -> list[str]:
-    """The `ray` of this interpreter (not whatever `ray` is first on PATH)."""
-    beside = Path(sys.executable).with_name("ray")
-    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "ray.scripts.scripts"]
-
-
 def _replace_flags(args: Iterable[str], drop: Iterable[str], add: dict[str, str]) -> list[str]:
     drop = set(drop) | set(add)
     out = [a for a in args if a.partition("=")[0] not in drop]
@@ -310,9 +305,7 @@ class RayLab:
                                  f"{head_env.get(key)!r} and {worker_env.get(key)!r}")
         self.token_path = Path(head_env["RAY_AUTH_TOKEN_PATH"])
         self.token_path.parent.mkdir(parents=True, exist_ok=True)
-        from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
-
-        self.token_path.write_text(generate_new_authentication_token())
+        self.token_path.write_text(secrets.token_hex(32))  # 64 hex characters, as Ray's own tokens
         self.token_path.chmod(0o600)
         base = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         base["RAY_USAGE_STATS_ENABLED"] = "0"
@@ -369,18 +362,18 @@ class RayLab:
         self.wait_for_nodes(len(self.net.names), timeout_s)
 
     def start_node(self, node: int, timeout_s: float = 120.0) -> None:
-        argv = self.net.exec_argv(node, [*_ray_cli(), "start", *self._start_args(node)])
+        argv = self.net.exec_argv(node, [*ray_cli(), "start", *self._start_args(node)])
         log = self.workdir / f"ray-start-{node}.log"
         env = {**self._node_env[node], "RAY_TMPDIR": str(self.temp_dir(node))}
         with open(log, "w") as out:
-            done = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
+            done = subprocess.run(argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"`ray start` on node {node} failed ({done.returncode}):\n{log.read_text()[-3000:]}")
 
     def run_python(self, node: int, code: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess:
         """``python -c code`` inside node ``node``'s namespace, as a client of this cluster."""
         return subprocess.run(self.net.exec_argv(node, [sys.executable, "-c", code]), env=self.env,
-                              capture_output=True, text=True, timeout=timeout_s, cwd=REPO)
+                              capture_output=True, text=True, timeout=timeout_s, cwd=REPO, check=False)
 
     def wait_for_nodes(self, count: int, timeout_s: float = 120.0) -> list[dict[str, Any]]:
         """Block until ``count`` nodes are alive; returns ``ray.nodes()`` of the alive ones."""
@@ -411,36 +404,6 @@ class RayLab:
             shutil.rmtree(self._temp_root, ignore_errors=True)
 
 
-# ------------------------------------------------------------------- observations
-@dataclass(frozen=True)
-class Listener:
-    """One listening TCP socket, as ``ss -ltnpH`` shows it."""
-
-    address: str  # 0.0.0.0, *, 127.0.0.1, ::ffff:127.0.0.1, 10.213.X.Y, ...
-    port: int
-    pids: frozenset[int]
-    process: str  # the first owner's name
-
-    @property
-    def loopback_only(self) -> bool:
-        return self.address in ("127.0.0.1", "::1", "::ffff:127.0.0.1") or self.address.startswith("127.")
-
-
-def parse_ss(text: str) -> list[Listener]:
-    """``ss -ltnpH`` output -> listeners."""
-    out = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        address, _, port = parts[3].rpartition(":")
-        name = re.search(r'users:\(\("([^"]+)"', line)
-        pids = frozenset(int(p) for p in re.findall(r"pid=(\d+)", line))
-        out.append(Listener(address.strip("[]"), int(port), pids, name.group(1) if name else "?"))
-    return out
-
-
-def listening_sockets(net: LabNetwork | None = None, node: int = 0) -> list[Listener]:
-    """Every listening TCP socket in a node's namespace (the host's own without ``net``)."""
-    argv = ["ss", "-ltnpH"] if net is None else net.exec_argv(node, ["ss", "-ltnpH"])
-    return parse_ss(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
+def node_sockets(net: LabNetwork, node: int) -> list[Listener]:
+    """Every listening TCP socket in node ``node``'s namespace."""
+    return listening_sockets(net.exec_argv(node, []))

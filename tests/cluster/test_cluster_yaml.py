@@ -1,23 +1,29 @@
 """cluster.yaml: valid for Ray's cluster launcher, and secure by its start commands.
 
-Ray's own config preparation and schema validation (what ``ray up`` runs first) must
-accept the file once its placeholders are filled; the ``ray start`` commands must be
-ones Ray's CLI parses, keep the dashboard on loopback, turn token authentication on
-the way this Ray reads it, and pin every port so one firewall rule covers the cluster.
+Ray's own config preparation and schema validation (what ``ray up`` runs first,
+``ray.autoscaler.sdk.bootstrap_config``) must accept the file once its placeholders
+are filled; the ``ray start`` commands must be ones Ray's CLI parses, keep the
+dashboard on loopback, turn token authentication on the way this Ray reads it (``ray
+get-auth-token``), and pin every port so one firewall rule covers the cluster. Only
+Ray's public command line and SDK are used; pyproject pins the Ray minor version the
+file is written for. (That a cluster started so refuses a client without the token is
+tested in ``test_multihost.py``.)
 """
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.cluster.netns import CLUSTER_YAML, REPO, StartCommand, load_cluster_yaml, pinned_ports, start_commands
+from tests.cluster.netns import CLUSTER_YAML, StartCommand, load_cluster_yaml, pinned_ports, start_commands
+from tests.helpers import REPO
+from tests.processes import ray_cli
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 FILLED = {
@@ -55,16 +61,16 @@ def commands(config: dict[str, Any]) -> tuple[StartCommand, StartCommand]:
 
 
 def test_placeholders_are_marked_and_ray_accepts_the_filled_file(config: dict[str, Any]) -> None:
-    from ray.autoscaler._private.util import prepare_config, validate_config
+    from ray.autoscaler.sdk import bootstrap_config
 
     assert _placeholders(config) == set(FILLED), "every site-specific value is a <PLACEHOLDER>"
     assert _placeholders(config["provider"]) == {"HEAD_IP", "WORKER_IP_1", "WORKER_IP_2"}
     assert _placeholders(config["auth"]) == {"SSH_USER", "SSH_PRIVATE_KEY"}
     filled = _fill(copy.deepcopy(config))
-    prepared = prepare_config(filled)
-    validate_config(prepared)  # raises on a schema error
+    prepared = bootstrap_config(filled, no_config_cache=True)  # fills defaults, validates the schema (raises)
     assert not _placeholders(prepared)
-    assert prepared["provider"] == {"type": "local", "head_ip": "10.0.0.10", "worker_ips": ["10.0.0.11", "10.0.0.12"]}
+    provider = {k: v for k, v in prepared["provider"].items() if not k.startswith("_")}  # Ray's own bookkeeping
+    assert provider == {"type": "local", "head_ip": "10.0.0.10", "worker_ips": ["10.0.0.11", "10.0.0.12"]}
     # The local provider keeps every listed worker in the cluster.
     node_type = prepared["available_node_types"][prepared["head_node_type"]]
     assert node_type["min_workers"] == node_type["max_workers"] == 2
@@ -102,40 +108,47 @@ def test_dashboard_stays_on_loopback(commands: tuple[StartCommand, StartCommand]
     assert worker.flag("--head") is None and worker.flag("--address") == "$RAY_HEAD_IP:6379"
 
 
-def test_token_authentication_on_every_node_from_the_mounted_file(
-    config: dict[str, Any], commands: tuple[StartCommand, StartCommand]
-) -> None:
-    from ray._private.authentication.authentication_token_setup import _get_default_token_path
+def _ray_auth_token(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``ray get-auth-token ARGS`` in exactly ``env`` (Ray's public way to show the token it would use)."""
+    return subprocess.run([*ray_cli(), "get-auth-token", *args], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
 
+
+def test_token_authentication_on_every_node_from_the_mounted_file(
+    config: dict[str, Any], commands: tuple[StartCommand, StartCommand], tmp_path: Path
+) -> None:
     head, worker = commands
     for command in commands:
-        assert command.env["RAY_AUTH_MODE"] == "token"
+        assert command.env["RAY_AUTH_MODE"] == "token"  # the value Ray's token-auth docs name
     assert head.env["RAY_AUTH_TOKEN_PATH"] == worker.env["RAY_AUTH_TOKEN_PATH"]
     remote = head.env["RAY_AUTH_TOKEN_PATH"].replace("$HOME", "~")
-    # file_mounts copies the token that `ray get-auth-token --generate` wrote on the user's machine.
-    default = "~/" + str(_get_default_token_path().relative_to(Path.home()))
-    assert config["file_mounts"].get(remote) == default
+    # file_mounts copies the token that `ray get-auth-token --generate` wrote on the user's
+    # machine: find where this Ray writes it, in a home of our own.
+    home = tmp_path / "home"
+    home.mkdir()
+    done = _ray_auth_token({"PATH": os.environ["PATH"], "HOME": str(home)}, "--generate")
+    assert done.returncode == 0, done.stderr[-2000:]
+    (written,) = [p for p in home.rglob("*") if p.is_file()]
+    assert written.read_text().strip() == done.stdout.strip()
+    assert config["file_mounts"].get(remote) == "~/" + str(written.relative_to(home))
     assert any(remote in c and "chmod 600" in c for c in config["setup_commands"])
 
 
 def test_the_token_variables_are_the_ones_this_ray_reads(commands: tuple[StartCommand, StartCommand],
                                                         tmp_path: Path) -> None:
-    """A fresh process with exactly cluster.yaml's exports is in token mode with the mounted token."""
+    """A fresh process with exactly cluster.yaml's exports uses the mounted token."""
     head, _ = commands
     token = "0123456789abcdef" * 4
     path = Path(head.env["RAY_AUTH_TOKEN_PATH"].replace("$HOME", str(tmp_path)))
     path.parent.mkdir(parents=True)
     path.write_text(token)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "elsewhere"),
+    elsewhere = tmp_path / "elsewhere"  # a HOME without a token: only the exported path can give it
+    env = {"PATH": os.environ["PATH"], "HOME": str(elsewhere),
            **{k: v.replace("$HOME", str(tmp_path)) for k, v in head.env.items()}}
-    code = (
-        "from ray._raylet import AuthenticationMode, AuthenticationTokenLoader, get_authentication_mode\n"
-        "print(get_authentication_mode() == AuthenticationMode.TOKEN)\n"
-        "print(AuthenticationTokenLoader.instance().get_raw_token(ignore_auth_mode=False))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    done = _ray_auth_token(env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["True", token]
+    assert done.stdout.strip() == token
+    assert not elsewhere.exists()  # nothing generated or read in the default place
 
 
 def test_ports_are_pinned_for_one_firewall_rule(commands: tuple[StartCommand, StartCommand]) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from tests.cluster.netns import RayLab, listening_sockets, pinned_ports
-from tests.cluster.sweeps import Driver, poll, read_csv, trial_results, tune_state
+from tests.cluster.netns import RayLab, node_sockets, pinned_ports
+from tests.helpers import read_csv, trial_results, tune_state
+from tests.processes import Driver, poll
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -48,9 +49,9 @@ def _http_status(lab: RayLab, url: str, token: str | None) -> int:
 
 
 def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
-    ray_lab: Callable[[int], RayLab], lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
+    lab3: RayLab, lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
 ) -> None:
-    lab = ray_lab(3)
+    lab = lab3
     # Token authentication is on: the dashboard's API refuses a request without the token.
     dashboard = f"http://127.0.0.1:{lab.head.flag('--dashboard-port')}/api/version"
     assert _http_status(lab, dashboard, None) == 401
@@ -78,11 +79,13 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     allowed = {0: pinned_ports(lab.head)} | {i: pinned_ports(lab.worker) for i in range(1, 3)}
     dashboard_port = int(lab.head.flag("--dashboard-port") or 8265)
     for node in range(3):
-        listeners = listening_sockets(lab.net, node)
+        listeners = node_sockets(lab.net, node)
         assert listeners, f"nothing listens on node {node}?"
         exposed = [s for s in listeners if not s.loopback_only and s.port not in allowed[node]]
         assert not exposed, f"node {node} listens beyond loopback on ports cluster.yaml does not pin: {exposed}"
-        assert all(s.loopback_only for s in listeners if s.port == dashboard_port), listeners
+        dashboard_listeners = [s for s in listeners if s.port == dashboard_port]
+        assert bool(dashboard_listeners) == (node == 0), f"the dashboard listens on node {node}: {listeners}"
+        assert all(s.loopback_only for s in dashboard_listeners), listeners
 
     intruder_output = intruder.communicate(timeout=120)[0]
     assert intruder.returncode != 0 and "JOINED" not in intruder_output, intruder_output[-2000:]
@@ -97,10 +100,11 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     assert len(used) >= 2, f"all trials ran on {used}"
 
 
+# Last in the module: it kills a node of the shared lab.
 def test_trial_on_a_killed_node_resumes_from_its_checkpoint_elsewhere(
-    ray_lab: Callable[[int], RayLab], lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
+    lab3: RayLab, lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
 ) -> None:
-    lab = ray_lab(3)
+    lab = lab3
     victim = lab.net.ips[2]
     storage = tmp_path / "shared"
     epochs = 4

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from sweep.compare.plan import load_compare_plan
-from tests.conftest import launch
+from tests.helpers import copy_results, launch
 from trainable.outputs import read_test_outputs, tpa_histograms
 
 pytestmark = pytest.mark.slow
@@ -22,10 +22,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def compared(smoke_sweep, tmp_path_factory) -> Path:
-    folder, _ = smoke_sweep
+def compared(smoke_sweep, ray_head, tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("cmp")
+    folder = copy_results(smoke_sweep[0], tmp / "smoke")  # compare writes into the folder: a copy of it
     proc = launch("compare", str(folder), "--seeds", "2", "--top", "1", "--no-dashboard",
-                  cwd=tmp_path_factory.mktemp("cmp"))
+                  *ray_head.client_args(), cwd=tmp, env=ray_head.env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Compare results" in proc.stdout
     return folder / "compare"

@@ -6,6 +6,8 @@ import math
 import pytest
 import torch
 
+from tests.helpers import require
+from trainable import load_pair
 from trainable.config import ConfigError, TrialConfig
 from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining, run_trial
@@ -70,8 +72,7 @@ def test_config_rejects_unknown_keys_and_bad_values_all_at_once():
 
 
 def test_cuda_asked_for_without_cuda_is_a_clear_error():
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
+    require(not torch.cuda.is_available(), "this machine has CUDA: the error cannot happen here")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import require
 from tests.trainable.data.files import (
     CIFAR_FILES,
     FASHION_FILES,
@@ -77,7 +78,7 @@ def test_fashion_mnist_from_a_folder(tmp_path: Path, layout: str) -> None:
 
 def test_fashion_mnist_from_debian_package() -> None:
     if not all((data.DEBIAN_FASHION_MNIST_DIR / name).is_file() for name in FASHION_FILES):
-        pytest.skip(f"Debian's dataset-fashion-mnist is not installed ({data.DEBIAN_FASHION_MNIST_DIR})")
+        require(False, f"Debian's dataset-fashion-mnist is not installed ({data.DEBIAN_FASHION_MNIST_DIR})")
     info, train, test = load_dataset("fashion-mnist", download=False)
     assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
     assert torch.bincount(train.labels).tolist() == [6000] * 10

@@ -1,0 +1,88 @@
+"""``--resume`` of an interrupted sweep, on one machine (no network namespaces needed).
+
+The sweep is stopped with Ctrl+C (SIGINT: Tune saves its state and the driver writes
+the report of what is there) while a trial is half-way and trials are still to come,
+then resumed. Every trial must end with exactly epochs 1..E in its ``result.json``: a
+trial restarted instead of continued from its checkpoint reports epoch 1 twice, a
+trial run again reports its epochs twice. The sweep starts its own local Ray, as on a
+laptop, and runs two trials at a time at most, so the test is the same on any machine.
+(A driver killed with SIGKILL is in ``tests/test_faults.py``; a node lost mid-trial
+in ``tests/cluster/test_multihost.py``.)
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import read_csv, trial_epochs, trial_results
+from tests.processes import Driver, poll
+
+pytestmark = pytest.mark.slow
+
+EPOCHS = 3
+SEARCH_TRIALS = 2  # + the baseline: 3 trials, 2 at a time
+TRAIN_SIZE = "train_size=400"  # of digits' 1347 training images: accuracy is not the point here
+
+
+@pytest.fixture
+def drivers(tmp_path: Path) -> Iterator[list[Driver]]:
+    """Drivers started by a test; each one's whole session is killed afterwards."""
+    started: list[Driver] = []
+    try:
+        yield started
+    finally:
+        for driver in started:
+            driver.stop()
+
+
+def _half_way(tune_dir: Path) -> dict[str, list[int]] | None:
+    """Trial folder -> epochs, once a trial has reported its first epoch only and not
+    every trial has started (so the resumed run both continues trials and starts new ones)."""
+    epochs = trial_epochs(tune_dir)
+    if len(epochs) < SEARCH_TRIALS + 1 and any(e == [1] for e in epochs.values()):
+        return epochs
+    return None
+
+
+def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: list[Driver], tmp_path: Path) -> None:
+    storage, name = tmp_path / "exp", "interrupted"
+    folder, tune_dir = storage / name, storage / name / "tune"
+    args = ["--no-dashboard"]
+    first = Driver(["--smoke-test", "--trials", str(SEARCH_TRIALS), "--epochs", str(EPOCHS), "--max-concurrent", "2",
+                    "--storage", str(storage), "--name", name, TRAIN_SIZE, *args], tmp_path / "first.log")
+    drivers.append(first)
+    poll(lambda: _half_way(tune_dir), 300, "a trial half-way while others wait", every_s=0.1, alive=first)
+    first.interrupt()
+    first.wait(180)
+
+    before = trial_results(tune_dir)
+    partial = {t: [r["epoch"] for r in rows] for t, rows in before.items() if rows and rows[-1]["epoch"] < EPOCHS}
+    assert partial, f"every started trial had finished when the interrupt landed: {trial_epochs(tune_dir)}"
+    assert len(before) < SEARCH_TRIALS + 1, "every trial had started: the resume would start none"
+    # The interrupted run's report lists the half-done trials as interrupted.
+    statuses = {f"trial_{r['trial_id']}": r["status"] for r in read_csv(folder / "trials.csv")}
+    assert all(statuses[t] == "interrupted" for t in partial), statuses
+    params = {t: (tune_dir / t / "params.json").read_text() for t in before}
+
+    second = Driver(["--resume", str(folder), *args], tmp_path / "second.log")
+    drivers.append(second)
+    assert second.wait(420) == 0, second.tail()
+
+    rows = read_csv(folder / "trials.csv")
+    assert sorted(r["arm"] for r in rows) == ["baseline"] + ["search"] * SEARCH_TRIALS
+    assert all(r["status"] == "complete" and r["epochs"] == str(EPOCHS) for r in rows), \
+        [(r["trial_id"], r["status"], r["reason"]) for r in rows]
+    after = trial_results(tune_dir)
+    assert sorted(after) == sorted(f"trial_{r['trial_id']}" for r in rows)
+    for trial, results in after.items():
+        assert [r["epoch"] for r in results] == list(range(1, EPOCHS + 1)), (trial, partial.get(trial))
+        if trial in before:
+            # The rows from before the interrupt are still there, unchanged, and so are the params.
+            assert results[:len(before[trial])] == before[trial], trial
+            assert (tune_dir / trial / "params.json").read_text() == params[trial]
+    # The continued trials picked up where they stopped: same trial, later epochs only.
+    for trial, epochs in partial.items():
+        later = [r["epoch"] for r in after[trial][len(epochs):]]
+        assert later == list(range(epochs[-1] + 1, EPOCHS + 1)), (trial, epochs, later)
