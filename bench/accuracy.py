@@ -18,6 +18,7 @@ Cases (the issue's targets are on the *weaker* member):
 - ``fashion``: simple3 width 1.0 on Fashion-MNIST, 10,000 training images
   (class-stratified), 5 epochs; >= 88%.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,7 @@ class AccuracyCase:
 
 
 CASES: dict[str, AccuracyCase] = {
-    "digits": AccuracyCase(
-        "digits", {"dataset": "digits", "classifier": "simple3", "width": 1.0, "epochs": 15}, 0.97),
+    "digits": AccuracyCase("digits", {"dataset": "digits", "classifier": "simple3", "width": 1.0, "epochs": 15}, 0.97),
     "fashion": AccuracyCase(
         "fashion",
         {"dataset": "fashion-mnist", "train_size": 10_000, "classifier": "simple3", "width": 1.0, "epochs": 5},
@@ -62,11 +62,22 @@ CASES: dict[str, AccuracyCase] = {
 # Tiny versions for the smoke test: a few hundred images, a narrow net, one epoch.
 QUICK_CASES: dict[str, AccuracyCase] = {
     "digits": AccuracyCase(
-        "digits", {"dataset": "digits", "train_size": 200, "width": 0.25, "epochs": 1, "batch_size": 32,
-                   "cka_examples": 64}, None),
+        "digits",
+        {"dataset": "digits", "train_size": 200, "width": 0.25, "epochs": 1, "batch_size": 32, "cka_examples": 64},
+        None,
+    ),
     "fashion": AccuracyCase(
-        "fashion", {"dataset": "fashion-mnist", "train_size": 200, "width": 0.25, "epochs": 1, "batch_size": 32,
-                    "cka_examples": 64}, None),
+        "fashion",
+        {
+            "dataset": "fashion-mnist",
+            "train_size": 200,
+            "width": 0.25,
+            "epochs": 1,
+            "batch_size": 32,
+            "cka_examples": 64,
+        },
+        None,
+    ),
 }
 OBJECTIVES = ("independent", "dice", "seed")
 
@@ -102,15 +113,20 @@ class Result:
 
 
 def run_case(
-    case: AccuracyCase, objective: str, overrides: dict[str, Any], seed: int,
+    case: AccuracyCase,
+    objective: str,
+    overrides: dict[str, Any],
+    seed: int,
     log: Callable[[str], None] = print,
 ) -> Result:
     config = case_config(case, objective, overrides, seed)
 
     def on_epoch(metrics: dict[str, float], _training: PairTraining) -> None:
-        log(f"  [{case.name}/{objective}] epoch {int(metrics['epoch'])}: acc {metrics['acc_1']:.4f} / "
+        log(
+            f"  [{case.name}/{objective}] epoch {int(metrics['epoch'])}: acc {metrics['acc_1']:.4f} / "
             f"{metrics['acc_2']:.4f}, ensemble {metrics['ensemble_acc']:.4f}, "
-            f"train loss {metrics['train_loss']:.4f}, {metrics['train_seconds']:.0f} s")
+            f"train loss {metrics['train_loss']:.4f}, {metrics['train_seconds']:.0f} s"
+        )
 
     start = time.perf_counter()
     history = run_trial(config, on_epoch=on_epoch)
@@ -118,10 +134,17 @@ def run_case(
     last = history[-1]
     weaker = min(last["acc_1"], last["acc_2"])
     return Result(
-        case=case.name, objective=objective, acc_1=last["acc_1"], acc_2=last["acc_2"],
-        ensemble_acc=last["ensemble_acc"], wall_seconds=wall, train_seconds=last["train_seconds"],
-        target=case.target, passed=None if case.target is None else bool(weaker >= case.target),
-        config=config.to_dict(), history=history,
+        case=case.name,
+        objective=objective,
+        acc_1=last["acc_1"],
+        acc_2=last["acc_2"],
+        ensemble_acc=last["ensemble_acc"],
+        wall_seconds=wall,
+        train_seconds=last["train_seconds"],
+        target=case.target,
+        passed=None if case.target is None else bool(weaker >= case.target),
+        config=config.to_dict(),
+        history=history,
     )
 
 
@@ -129,12 +152,18 @@ def format_table(results: Sequence[Result]) -> str:
     header = ("case", "objective", "acc_1", "acc_2", "ensemble", "wall s", "target", "result")
     lines: list[tuple[str, ...]] = []
     for r in results:
-        lines.append((
-            r.case, r.objective, f"{r.acc_1:.4f}", f"{r.acc_2:.4f}", f"{r.ensemble_acc:.4f}",
-            f"{r.wall_seconds:.1f}",
-            "" if r.target is None else f">= {r.target:.2f} each",
-            "" if r.passed is None else ("PASS" if r.passed else "FAIL"),
-        ))
+        lines.append(
+            (
+                r.case,
+                r.objective,
+                f"{r.acc_1:.4f}",
+                f"{r.acc_2:.4f}",
+                f"{r.ensemble_acc:.4f}",
+                f"{r.wall_seconds:.1f}",
+                "" if r.target is None else f">= {r.target:.2f} each",
+                "" if r.passed is None else ("PASS" if r.passed else "FAIL"),
+            )
+        )
     return text_table(header, lines)
 
 
@@ -151,12 +180,22 @@ def _parse_override(text: str) -> tuple[str, Any]:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.accuracy", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="tiny smoke run (digits, 200 images, width 0.25, 1 epoch): checks the script only")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke run (digits, 200 images, width 0.25, 1 epoch): checks the script only",
+    )
     p.add_argument("--cases", nargs="+", choices=sorted(CASES), help="default: digits fashion (quick: digits)")
     p.add_argument("--objectives", nargs="+", choices=OBJECTIVES, default=["independent", "dice"])
-    p.add_argument("--set", dest="overrides", action="append", type=_parse_override, default=[],
-                   metavar="KEY=VALUE", help="override a TrialConfig key in every trial (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_parse_override,
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a TrialConfig key in every trial (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="also write every number (with per-epoch history) here")
     p.add_argument("--threads", type=int, help="torch threads (default: the CPUs this process may use)")
@@ -178,14 +217,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     threads = args.threads if args.threads is not None else len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
-    print(f"torch threads: {torch.get_num_threads()} (CPUs available: {len(os.sched_getaffinity(0))}); "
-          f"load average {[round(v, 2) for v in os.getloadavg()]}; overrides {overrides or 'none'}", flush=True)
+    print(
+        f"torch threads: {torch.get_num_threads()} (CPUs available: {len(os.sched_getaffinity(0))}); "
+        f"load average {[round(v, 2) for v in os.getloadavg()]}; overrides {overrides or 'none'}",
+        flush=True,
+    )
 
     results = []
     for name in names:
         for objective in args.objectives:
-            results.append(run_case(table[name], objective, overrides, args.seed,
-                                    log=lambda msg: print(msg, flush=True)))
+            results.append(
+                run_case(table[name], objective, overrides, args.seed, log=lambda msg: print(msg, flush=True))
+            )
     print()
     print(format_table(results))
     if args.quick:
@@ -193,8 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         payload = {
             "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": {"cpus_available": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads(),
-                        "python": platform.python_version(), "torch": torch.__version__},
+            "machine": {
+                "cpus_available": len(os.sched_getaffinity(0)),
+                "torch_threads": torch.get_num_threads(),
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+            },
             "overrides": overrides,
             # NaN (no discriminator) is not JSON: write it as null.
             "results": [_json_safe(asdict(r)) for r in results],

@@ -27,6 +27,7 @@ channels_last on CUDA), every trial built by ``trainable.loop.PairTraining``:
 
 The sharing workers live in ``bench.gpu_sharing``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,9 +91,21 @@ class GpuBenchSettings:
 
 # Tiny everything: checks the script on the CPU in well under a minute.
 QUICK = GpuBenchSettings(
-    device="cpu", dataset="digits", train_size=256, width=0.25, batch_size=32, rounds=1, steps=1, warmup=1,
-    compile_backend="eager", compile_classifiers=("fast",), sharing_counts=(1, 2), sharing_seconds=1.0,
-    tta_epochs=2, tta_train_size=256, budget_s=900.0,
+    device="cpu",
+    dataset="digits",
+    train_size=256,
+    width=0.25,
+    batch_size=32,
+    rounds=1,
+    steps=1,
+    warmup=1,
+    compile_backend="eager",
+    compile_classifiers=("fast",),
+    sharing_counts=(1, 2),
+    sharing_seconds=1.0,
+    tta_epochs=2,
+    tta_train_size=256,
+    budget_s=900.0,
 )
 
 
@@ -104,9 +117,17 @@ def _sync(device: torch.device) -> Callable[[], None]:
 
 def _trial_config(s: GpuBenchSettings, classifier: str, objective: str, disc_arch: str = "mlp") -> dict[str, Any]:
     return {
-        "dataset": s.dataset, "data_dir": s.data_dir, "train_size": s.train_size, "classifier": classifier,
-        "width": s.width, "batch_size": s.batch_size, "objective": objective, "pairing": "shared",
-        "disc_arch": disc_arch, "device": s.device, "seed": s.seed,
+        "dataset": s.dataset,
+        "data_dir": s.data_dir,
+        "train_size": s.train_size,
+        "classifier": classifier,
+        "width": s.width,
+        "batch_size": s.batch_size,
+        "objective": objective,
+        "pairing": "shared",
+        "disc_arch": disc_arch,
+        "device": s.device,
+        "seed": s.seed,
     }
 
 
@@ -129,15 +150,25 @@ def _classifier_cases(s: GpuBenchSettings, classifier: str, backend: str | None)
         _compile(pair, backend)
     cases = [
         Case(f"{classifier}: single", repeat(single_step(pair, x, y, single_net), s.steps)),
-        Case(f"{classifier}: independent pair", repeat(lambda: pair.step(x, y), s.steps),
-             baseline=f"{classifier}: single", target=PAIR_VS_SINGLE_TARGET),
+        Case(
+            f"{classifier}: independent pair",
+            repeat(lambda: pair.step(x, y), s.steps),
+            baseline=f"{classifier}: single",
+            target=PAIR_VS_SINGLE_TARGET,
+        ),
     ]
     for arch in s.disc_archs:
         joint = build_trial(_trial_config(s, classifier, "dice", arch), device)
         if backend:
             _compile(joint, backend)
-        cases.append(Case(f"{classifier}: dice + {arch}", repeat(lambda t=joint: t.step(x, y), s.steps),
-                          baseline=f"{classifier}: independent pair", target=JOINT_TARGETS.get(arch)))
+        cases.append(
+            Case(
+                f"{classifier}: dice + {arch}",
+                repeat(lambda t=joint: t.step(x, y), s.steps),
+                baseline=f"{classifier}: independent pair",
+                target=JOINT_TARGETS.get(arch),
+            )
+        )
     return cases
 
 
@@ -156,29 +187,44 @@ def step_rows(s: GpuBenchSettings, backend: str | None) -> tuple[list[dict[str, 
     rows = []
     for case in cases:
         ratio = medians[case.name] / medians[case.baseline] if case.baseline else None
-        rows.append({
-            "setting": case.name, "compile": backend or "off", "median_ms": medians[case.name] * 1e3,
-            "samples_ms": [v * 1e3 for v in samples[case.name]], "baseline": case.baseline, "ratio": ratio,
-            "target": case.target,
-            "passed": None if ratio is None or case.target is None else bool(ratio <= case.target),
-        })
+        rows.append(
+            {
+                "setting": case.name,
+                "compile": backend or "off",
+                "median_ms": medians[case.name] * 1e3,
+                "samples_ms": [v * 1e3 for v in samples[case.name]],
+                "baseline": case.baseline,
+                "ratio": ratio,
+                "target": case.target,
+                "passed": None if ratio is None or case.target is None else bool(ratio <= case.target),
+            }
+        )
     return rows, warmup_s
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "device": str(device), "python": platform.python_version(), "torch": torch.__version__,
-        "cpus_available": len(os.sched_getaffinity(0)), "processor": platform.processor() or platform.machine(),
+        "device": str(device),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpus_available": len(os.sched_getaffinity(0)),
+        "processor": platform.processor() or platform.machine(),
     }
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
-        info.update(gpu=props.name, gpu_memory_gib=round(props.total_memory / 2**30, 1),
-                    cuda=torch.version.cuda, capability=f"{props.major}.{props.minor}")
+        info.update(
+            gpu=props.name,
+            gpu_memory_gib=round(props.total_memory / 2**30, 1),
+            cuda=torch.version.cuda,
+            capability=f"{props.major}.{props.minor}",
+        )
     return info
 
 
 def run_gpu_benchmark(
-    s: GpuBenchSettings, log: Callable[[str], None] = print, on_section: Callable[[dict[str, Any]], None] | None = None,
+    s: GpuBenchSettings,
+    log: Callable[[str], None] = print,
+    on_section: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Every section within ``s.budget_s`` (a section not started in time is listed as skipped).
 
@@ -188,9 +234,15 @@ def run_gpu_benchmark(
     device = torch.device(s.device)
     began = time.perf_counter()
     result: dict[str, Any] = {
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "machine": _machine(device),
-        "settings": asdict(s), "steps": [], "sharing": [], "time_to_accuracy": None, "skipped": [],
-        "section_seconds": {}, "warmup_seconds": {},
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": _machine(device),
+        "settings": asdict(s),
+        "steps": [],
+        "sharing": [],
+        "time_to_accuracy": None,
+        "skipped": [],
+        "section_seconds": {},
+        "warmup_seconds": {},
     }
 
     def steps(backend: str | None, classifiers: tuple[str, ...]) -> None:
@@ -207,11 +259,15 @@ def run_gpu_benchmark(
         result["time_to_accuracy"] = time_to_accuracy(config, s.tta_target, log)
 
     sections: list[tuple[str, Callable[[], None]]] = [
-        ("steps", lambda: steps(None, s.classifiers)), ("sharing", sharing), ("time to accuracy", accuracy),
+        ("steps", lambda: steps(None, s.classifiers)),
+        ("sharing", sharing),
+        ("time to accuracy", accuracy),
     ]
     if s.compile_backend:  # one section per classifier: each is checked against the budget
-        sections += [(f"compile {c} ({s.compile_backend})", lambda c=c: steps(s.compile_backend, (c,)))
-                     for c in s.compile_classifiers]
+        sections += [
+            (f"compile {c} ({s.compile_backend})", lambda c=c: steps(s.compile_backend, (c,)))
+            for c in s.compile_classifiers
+        ]
     for name, run in sections:
         used = time.perf_counter() - began
         if used > s.budget_s:
@@ -235,24 +291,57 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def format_tables(result: dict[str, Any]) -> str:
     """The three tables (steps, sharing, time to accuracy) as text."""
-    steps = [(r["setting"], r["compile"], f"{r['median_ms']:.3f}", _fmt(r["ratio"], ".3f"), r["baseline"] or "",
-              _fmt(r["target"], ".2f"), "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"))
-             for r in result["steps"]]
+    steps = [
+        (
+            r["setting"],
+            r["compile"],
+            f"{r['median_ms']:.3f}",
+            _fmt(r["ratio"], ".3f"),
+            r["baseline"] or "",
+            _fmt(r["target"], ".2f"),
+            "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
+        )
+        for r in result["steps"]
+    ]
     parts = [text_table(("setting", "compile", "median ms", "ratio", "vs", "target <=", "result"), steps)]
     if result["sharing"]:
-        share = [(str(r["trials"]), f"{r['images_per_s_each']:.0f}", f"{r['images_per_s']:.0f}",
-                  f"{r['vs_one']:.2f}", _fmt(r["target"], ".2f"),
-                  "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
-                  f"{r['peak_mib_per_trial']:.0f}", r["memory_kind"]) for r in result["sharing"]]
-        parts.append(text_table(("trials", "img/s each", "img/s all", "x one", "target >=", "result",
-                                 "peak MiB/trial", "memory"), share))
+        share = [
+            (
+                str(r["trials"]),
+                f"{r['images_per_s_each']:.0f}",
+                f"{r['images_per_s']:.0f}",
+                f"{r['vs_one']:.2f}",
+                _fmt(r["target"], ".2f"),
+                "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
+                f"{r['peak_mib_per_trial']:.0f}",
+                r["memory_kind"],
+            )
+            for r in result["sharing"]
+        ]
+        parts.append(
+            text_table(
+                ("trials", "img/s each", "img/s all", "x one", "target >=", "result", "peak MiB/trial", "memory"), share
+            )
+        )
     tta = result["time_to_accuracy"]
     if tta:
         reached = "not reached" if tta["reached_epoch"] is None else f"epoch {tta['reached_epoch']}"
-        parts.append(text_table(
-            ("pair", "target", "reached", "seconds", "acc_1", "acc_2", "ensemble"),
-            [(tta["pair"], f"{tta['target']:.2f} each", reached, _fmt(tta["seconds"], ".1f"),
-              f"{tta['acc_1']:.4f}", f"{tta['acc_2']:.4f}", f"{tta['ensemble_acc']:.4f}")]))
+        parts.append(
+            text_table(
+                ("pair", "target", "reached", "seconds", "acc_1", "acc_2", "ensemble"),
+                [
+                    (
+                        tta["pair"],
+                        f"{tta['target']:.2f} each",
+                        reached,
+                        _fmt(tta["seconds"], ".1f"),
+                        f"{tta['acc_1']:.4f}",
+                        f"{tta['acc_2']:.4f}",
+                        f"{tta['ensemble_acc']:.4f}",
+                    )
+                ],
+            )
+        )
     if result["skipped"]:
         parts.append("skipped: " + "; ".join(result["skipped"]))
     return "\n\n".join(parts)

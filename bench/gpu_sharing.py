@@ -5,6 +5,7 @@ processes) each build one trial with ``PairTraining``, warm up, wait at a common
 barrier, then train for the same wall time; each reports its images/s and its
 peak memory. The aggregate is the sum: all of them ran over the same interval.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -68,8 +69,10 @@ def _collect(workers: list[Any], results: Any, timeout_s: float) -> list[dict[st
         except queue.Empty:
             dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
             if dead or time.monotonic() > deadline:
-                raise RuntimeError(f"sharing run of {len(workers)} trials failed: {len(rows)} results, "
-                                   f"worker exit codes {[w.exitcode for w in workers]}") from None
+                raise RuntimeError(
+                    f"sharing run of {len(workers)} trials failed: {len(rows)} results, "
+                    f"worker exit codes {[w.exitcode for w in workers]}"
+                ) from None
     return rows
 
 
@@ -100,13 +103,19 @@ def run_sharing(settings: Any, config: dict[str, Any], log: Callable[[str], None
         each = [r["images"] / r["seconds"] for r in got]
         total = sum(each)
         one = rows[0]["images_per_s"] if rows else total
-        rows.append({
-            "trials": n, "images_per_s": total, "images_per_s_each": total / n, "vs_one": total / one,
-            "target": SHARING_TARGET if n == 4 else None,
-            "passed": bool(total / one >= SHARING_TARGET) if n == 4 else None,
-            "peak_mib_per_trial": max(r["peak_bytes"] for r in got) / 2**20, "memory_kind": got[0]["kind"],
-            "per_trial": got,
-        })
+        rows.append(
+            {
+                "trials": n,
+                "images_per_s": total,
+                "images_per_s_each": total / n,
+                "vs_one": total / one,
+                "target": SHARING_TARGET if n == 4 else None,
+                "passed": bool(total / one >= SHARING_TARGET) if n == 4 else None,
+                "peak_mib_per_trial": max(r["peak_bytes"] for r in got) / 2**20,
+                "memory_kind": got[0]["kind"],
+                "per_trial": got,
+            }
+        )
     return rows
 
 
@@ -121,8 +130,15 @@ def time_to_accuracy(config: dict[str, Any], target: float, log: Callable[[str],
     while not training.finished:
         metrics = training.run_epoch()
         wall = time.perf_counter() - start
-        history.append({"epoch": training.epoch, "wall_s": wall, "acc_1": metrics["acc_1"],
-                        "acc_2": metrics["acc_2"], "ensemble_acc": metrics["ensemble_acc"]})
+        history.append(
+            {
+                "epoch": training.epoch,
+                "wall_s": wall,
+                "acc_1": metrics["acc_1"],
+                "acc_2": metrics["acc_2"],
+                "ensemble_acc": metrics["ensemble_acc"],
+            }
+        )
         log(f"  epoch {training.epoch}: acc {metrics['acc_1']:.4f} / {metrics['acc_2']:.4f}, {wall:.1f} s")
         if min(metrics["acc_1"], metrics["acc_2"]) >= target:
             reached = training.epoch
@@ -130,8 +146,14 @@ def time_to_accuracy(config: dict[str, Any], target: float, log: Callable[[str],
     best = max(history, key=lambda h: min(h["acc_1"], h["acc_2"]))
     last = history[-1] if reached else best
     return {
-        "pair": f"{config['classifier']} {config['objective']} + {config['disc_arch']}", "target": target,
-        "reached_epoch": reached, "seconds": last["wall_s"] if reached else None, "build_seconds": build_s,
-        "acc_1": last["acc_1"], "acc_2": last["acc_2"], "ensemble_acc": last["ensemble_acc"],
-        "epochs_planned": config["epochs"], "history": history,
+        "pair": f"{config['classifier']} {config['objective']} + {config['disc_arch']}",
+        "target": target,
+        "reached_epoch": reached,
+        "seconds": last["wall_s"] if reached else None,
+        "build_seconds": build_s,
+        "acc_1": last["acc_1"],
+        "acc_2": last["acc_2"],
+        "ensemble_acc": last["ensemble_acc"],
+        "epochs_planned": config["epochs"],
+        "history": history,
     }

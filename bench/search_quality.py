@@ -27,6 +27,7 @@ once TPE's model starts only when 10 have *finished*. Of 16 trials, at most 6 ar
 model-guided. The table shows how many leading trials were identical, and the
 hypervolume of the first 10 trials besides that of all of them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,9 @@ def hypervolume_2d(points: Sequence[Sequence[float]], reference: Sequence[float]
     seen so far, as wide as its own first-objective gain.
     """
     if len(reference) != 2 or len(directions) != 2:
-        raise ValueError(f"hypervolume_2d needs 2 objectives, got reference {list(reference)!r} "
-                         f"and directions {list(directions)!r}")
+        raise ValueError(
+            f"hypervolume_2d needs 2 objectives, got reference {list(reference)!r} and directions {list(directions)!r}"
+        )
     for d in directions:
         if d not in ("max", "min"):
             raise ValueError(f"each direction must be 'max' or 'min', but got {d!r}")
@@ -125,8 +127,9 @@ def _space_file(folder: Path, sampler: str, seed: int) -> Path:
     return path
 
 
-def run_one(storage: str, sampler: str, seed: int, *, trials: int, epochs: int, train_size: int | None,
-            cpus: float, gpus: float) -> SweepOutcome:
+def run_one(
+    storage: str, sampler: str, seed: int, *, trials: int, epochs: int, train_size: int | None, cpus: float, gpus: float
+) -> SweepOutcome:
     """One real sweep with ``sampler`` seeded ``seed``; its trials as the searcher's Optuna study holds them.
 
     The study, not Tune's experiment folder, gives the order in which the trials
@@ -134,24 +137,40 @@ def run_one(storage: str, sampler: str, seed: int, *, trials: int, epochs: int, 
     """
     space_path = _space_file(Path(storage) / "spaces", sampler, seed)
     overrides = ["batch_size=64"] + ([f"train_size={train_size}"] if train_size else [])
-    plan, space = bench_plan(storage, f"quality-{sampler}-seed{seed}", space=str(space_path), trials=trials,
-                             cpus=cpus, gpus=gpus, epochs=epochs, overrides=overrides)
+    plan, space = bench_plan(
+        storage,
+        f"quality-{sampler}-seed{seed}",
+        space=str(space_path),
+        trials=trials,
+        cpus=cpus,
+        gpus=gpus,
+        epochs=epochs,
+        overrides=overrides,
+    )
     if space.sampler != sampler or space.seed != seed or plan.baseline:
-        raise RuntimeError(f"the space copy did not take: sampler {space.sampler}, seed {space.seed}, "
-                           f"baseline {plan.baseline}")
+        raise RuntimeError(
+            f"the space copy did not take: sampler {space.sampler}, seed {space.seed}, baseline {plan.baseline}"
+        )
     timing = timed_fit(plan, space, None, reuse_actors=True)  # the runner's own Tuner
     proposed = sorted(timing.study.trials, key=lambda t: t.number)
     values = []
     for trial in proposed:
         point = list(trial.values or [])
         if len(point) != len(space.objectives) or not all(math.isfinite(v) for v in point):
-            raise RuntimeError(f"{sampler} seed {seed}: Optuna trial {trial.number} has objective values "
-                               f"{trial.values!r}; the comparison needs every trial complete")
+            raise RuntimeError(
+                f"{sampler} seed {seed}: Optuna trial {trial.number} has objective values "
+                f"{trial.values!r}; the comparison needs every trial complete"
+            )
         values.append(point)
     return SweepOutcome(
-        sampler=sampler, seed=seed, wall_s=timing.wall_s, objectives=space.metric_names(),
-        directions=[o.direction for o in space.objectives], params=[dict(t.params) for t in proposed],
-        values=values, statuses=[t.state.name.lower() for t in proposed],
+        sampler=sampler,
+        seed=seed,
+        wall_s=timing.wall_s,
+        objectives=space.metric_names(),
+        directions=[o.direction for o in space.objectives],
+        params=[dict(t.params) for t in proposed],
+        values=values,
+        statuses=[t.state.name.lower() for t in proposed],
     )
 
 
@@ -171,17 +190,21 @@ def summarize(outcomes: Sequence[SweepOutcome], startup: int) -> dict[str, Any]:
     per_seed: list[dict[str, Any]] = []
     for seed in seeds:
         tpe, rnd = by[("tpe", seed)], by[("random", seed)]
-        per_seed.append({
-            "seed": seed,
-            "hv": {s: by[(s, seed)].hypervolume() for s in SAMPLERS},
-            "hv_first": {s: by[(s, seed)].hypervolume(startup) for s in SAMPLERS},
-            "front_size": {s: _front_size(by[(s, seed)]) for s in SAMPLERS},
-            "identical_leading_trials": identical_prefix(tpe, rnd),
-        })
+        per_seed.append(
+            {
+                "seed": seed,
+                "hv": {s: by[(s, seed)].hypervolume() for s in SAMPLERS},
+                "hv_first": {s: by[(s, seed)].hypervolume(startup) for s in SAMPLERS},
+                "front_size": {s: _front_size(by[(s, seed)]) for s in SAMPLERS},
+                "identical_leading_trials": identical_prefix(tpe, rnd),
+            }
+        )
     mean = {s: statistics.mean(row["hv"][s] for row in per_seed) for s in SAMPLERS}
     mean_first = {s: statistics.mean(row["hv_first"][s] for row in per_seed) for s in SAMPLERS}
     return {
-        "per_seed": per_seed, "mean_hv": mean, "mean_hv_first": mean_first,
+        "per_seed": per_seed,
+        "mean_hv": mean,
+        "mean_hv_first": mean_first,
         "tpe_wins": sum(row["hv"]["tpe"] > row["hv"]["random"] for row in per_seed),
         "passed": mean["tpe"] >= mean["random"],
     }
@@ -192,28 +215,59 @@ def _front_size(outcome: SweepOutcome) -> int:
 
 
 def table(summary: dict[str, Any], trials: int, startup: int) -> str:
-    header = ("seed", f"HV tpe ({trials})", f"HV random ({trials})", "front tpe/random",
-              f"HV tpe (first {startup})", f"HV random (first {startup})", "same leading trials")
-    body = [(
-        str(row["seed"]), f"{row['hv']['tpe']:.4f}", f"{row['hv']['random']:.4f}",
-        f"{row['front_size']['tpe']}/{row['front_size']['random']}",
-        f"{row['hv_first']['tpe']:.4f}", f"{row['hv_first']['random']:.4f}", str(row["identical_leading_trials"]),
-    ) for row in summary["per_seed"]]
-    body.append(("mean", f"{summary['mean_hv']['tpe']:.4f}", f"{summary['mean_hv']['random']:.4f}", "",
-                 f"{summary['mean_hv_first']['tpe']:.4f}", f"{summary['mean_hv_first']['random']:.4f}", ""))
+    header = (
+        "seed",
+        f"HV tpe ({trials})",
+        f"HV random ({trials})",
+        "front tpe/random",
+        f"HV tpe (first {startup})",
+        f"HV random (first {startup})",
+        "same leading trials",
+    )
+    body = [
+        (
+            str(row["seed"]),
+            f"{row['hv']['tpe']:.4f}",
+            f"{row['hv']['random']:.4f}",
+            f"{row['front_size']['tpe']}/{row['front_size']['random']}",
+            f"{row['hv_first']['tpe']:.4f}",
+            f"{row['hv_first']['random']:.4f}",
+            str(row["identical_leading_trials"]),
+        )
+        for row in summary["per_seed"]
+    ]
+    body.append(
+        (
+            "mean",
+            f"{summary['mean_hv']['tpe']:.4f}",
+            f"{summary['mean_hv']['random']:.4f}",
+            "",
+            f"{summary['mean_hv_first']['tpe']:.4f}",
+            f"{summary['mean_hv_first']['random']:.4f}",
+            "",
+        )
+    )
     verdict = text_table(
         ("measure", "value", "target", "result"),
-        [(f"mean HV tpe - mean HV random ({trials} trials)",
-          f"{summary['mean_hv']['tpe'] - summary['mean_hv']['random']:+.4f}", ">= 0",
-          "PASS" if summary["passed"] else "FAIL")],
+        [
+            (
+                f"mean HV tpe - mean HV random ({trials} trials)",
+                f"{summary['mean_hv']['tpe'] - summary['mean_hv']['random']:+.4f}",
+                ">= 0",
+                "PASS" if summary["passed"] else "FAIL",
+            )
+        ],
     )
     return text_table(header, body) + "\n\n" + verdict
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.search_quality", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="seed 0, 3 trials x 1 epoch on 200 examples: a smoke run whose numbers mean nothing")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="seed 0, 3 trials x 1 epoch on 200 examples: a smoke run whose numbers mean nothing",
+    )
     p.add_argument("--seeds", type=int, nargs="+", help="sampler seeds (default 0 1 2)")
     p.add_argument("--trials", type=int, help="trials per sweep (default 16)")
     p.add_argument("--epochs", type=int, help="epochs per trial (default 3)")
@@ -243,33 +297,60 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = connect(None, dashboard=False, num_cpus=2)
         for seed in seeds:
             for sampler in SAMPLERS:
-                one = run_one(storage, sampler, seed, trials=trials, epochs=epochs, train_size=train_size,
-                              cpus=info.cpus, gpus=info.gpus)
+                one = run_one(
+                    storage,
+                    sampler,
+                    seed,
+                    trials=trials,
+                    epochs=epochs,
+                    train_size=train_size,
+                    cpus=info.cpus,
+                    gpus=info.gpus,
+                )
                 outcomes.append(one)
-                print(f"[{sampler} seed {seed}] {len(one.values)} trials in {one.wall_s:.0f} s, "
-                      f"HV {one.hypervolume():.4f}", flush=True)
+                print(
+                    f"[{sampler} seed {seed}] {len(one.values)} trials in {one.wall_s:.0f} s, "
+                    f"HV {one.hypervolume():.4f}",
+                    flush=True,
+                )
     finally:
         ray.shutdown()
         if not args.storage:
             shutil.rmtree(storage, ignore_errors=True)
     summary = summarize(outcomes, startup)
     print()
-    print(f"Search quality on {SPACE} (digits, {epochs} epochs, batch 64"
-          f"{f', train_size {train_size}' if train_size else ''}): hypervolume of "
-          f"{' x '.join(outcomes[0].objectives)} (both {'/'.join(outcomes[0].directions)}), reference (0, 0), "
-          f"{trials} trials per sweep, 2 concurrent")
+    print(
+        f"Search quality on {SPACE} (digits, {epochs} epochs, batch 64"
+        f"{f', train_size {train_size}' if train_size else ''}): hypervolume of "
+        f"{' x '.join(outcomes[0].objectives)} (both {'/'.join(outcomes[0].directions)}), reference (0, 0), "
+        f"{trials} trials per sweep, 2 concurrent"
+    )
     print(table(summary, trials, startup))
-    print(f"\nTPE samples its first {STARTUP_TRIALS} trials at random (n_startup_trials): at most "
-          f"{max(0, trials - STARTUP_TRIALS)} of {trials} are model-guided.")
+    print(
+        f"\nTPE samples its first {STARTUP_TRIALS} trials at random (n_startup_trials): at most "
+        f"{max(0, trials - STARTUP_TRIALS)} of {trials} are model-guided."
+    )
     if args.json:
         saved = {
-            "benchmark": "search_quality", "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "benchmark": "search_quality",
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
             "command": " ".join(["python -m bench.search_quality", *(argv if argv is not None else sys.argv[1:])]),
             "machine": machine_info(),
-            "settings": {"space": SPACE, "data": "digits", "seeds": seeds, "trials": trials, "epochs": epochs,
-                         "batch_size": 64, "train_size": train_size, "samplers": list(SAMPLERS),
-                         "reference_point": [0.0, 0.0], "startup_trials": STARTUP_TRIALS, "concurrent": 2},
-            "summary": summary, "sweeps": [asdict(o) | {"hv": o.hypervolume()} for o in outcomes],
+            "settings": {
+                "space": SPACE,
+                "data": "digits",
+                "seeds": seeds,
+                "trials": trials,
+                "epochs": epochs,
+                "batch_size": 64,
+                "train_size": train_size,
+                "samplers": list(SAMPLERS),
+                "reference_point": [0.0, 0.0],
+                "startup_trials": STARTUP_TRIALS,
+                "concurrent": 2,
+            },
+            "summary": summary,
+            "sweeps": [asdict(o) | {"hv": o.hypervolume()} for o in outcomes],
         }
         Path(args.json).write_text(json.dumps(saved, indent=2) + "\n")
     return 0

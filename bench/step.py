@@ -27,6 +27,7 @@ Targets (the issue's), each a ratio of medians:
   augmentation, averaged over a whole epoch so the once-per-epoch draws count)
   <= 3% of the cheapest pair step, ``independent split`` (the strictest reading).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,17 @@ from trainable.config import TrialConfig
 from trainable.loop import PairTraining
 
 __all__ = [
-    "BenchSettings", "Case", "Row", "build_cases", "build_trial", "format_table", "main", "repeat",
-    "run_benchmark", "single_step", "time_interleaved",
+    "BenchSettings",
+    "Case",
+    "Row",
+    "build_cases",
+    "build_trial",
+    "format_table",
+    "main",
+    "repeat",
+    "run_benchmark",
+    "single_step",
+    "time_interleaved",
 ]
 
 # The issue's targets. Ratios are "at most".
@@ -123,11 +133,20 @@ def build_trial(raw: dict[str, Any], device: torch.device | None = None) -> Pair
 
 def _trial(settings: BenchSettings, dataset: str, objective: str, pairing: str, disc_arch: str = "mlp") -> PairTraining:
     """A trial built by the training loop's own code, on the CPU."""
-    return build_trial({
-        "dataset": dataset, "train_size": settings.train_size, "classifier": settings.classifier,
-        "width": settings.width, "batch_size": settings.batch_size, "objective": objective, "pairing": pairing,
-        "disc_arch": disc_arch, "device": "cpu", "seed": settings.seed,
-    })
+    return build_trial(
+        {
+            "dataset": dataset,
+            "train_size": settings.train_size,
+            "classifier": settings.classifier,
+            "width": settings.width,
+            "batch_size": settings.batch_size,
+            "objective": objective,
+            "pairing": pairing,
+            "disc_arch": disc_arch,
+            "device": "cpu",
+            "seed": settings.seed,
+        }
+    )
 
 
 def repeat(step: Callable[[], Any], count: int) -> Callable[[], int]:
@@ -195,24 +214,43 @@ def build_cases(settings: BenchSettings, dataset: str) -> tuple[list[Case], dict
     cases = [
         Case(f"single (B={bs})", repeat(single_step(ind["shared"], x, y), settings.steps)),
         Case(f"single (B={half})", repeat(single_step(ind["split"], x[:half], y[:half]), settings.steps)),
-        Case("independent shared", repeat(lambda: ind["shared"].step(x, y), settings.steps),
-             baseline=f"single (B={bs})", target=PAIR_VS_SINGLE_TARGET, note="each net sees the whole batch"),
-        Case("independent split", repeat(lambda: ind["split"].step(x, y), settings.steps),
-             baseline=f"single (B={half})", target=PAIR_VS_SINGLE_TARGET, note="each net sees its half"),
+        Case(
+            "independent shared",
+            repeat(lambda: ind["shared"].step(x, y), settings.steps),
+            baseline=f"single (B={bs})",
+            target=PAIR_VS_SINGLE_TARGET,
+            note="each net sees the whole batch",
+        ),
+        Case(
+            "independent split",
+            repeat(lambda: ind["split"].step(x, y), settings.steps),
+            baseline=f"single (B={half})",
+            target=PAIR_VS_SINGLE_TARGET,
+            note="each net sees its half",
+        ),
     ]
     for arch in settings.disc_archs:
         target = JOINT_TARGETS.get(arch)
         for objective, pairing in (("dice", "shared"), ("seed", "split")):
             trial = _trial(settings, dataset, objective, pairing, arch)
-            cases.append(Case(
-                f"{objective} + {arch}", repeat(lambda t=trial: t.step(x, y), settings.steps),
-                baseline=f"independent {pairing}", target=target, note=f"pairing {pairing}",
-            ))
-    cases.append(Case(
-        "batch prep", _batch_prep(ind["shared"], bs, settings.seed),
-        baseline="independent split", target=BATCH_PREP_TARGET,
-        note="per batch, over a whole epoch",
-    ))
+            cases.append(
+                Case(
+                    f"{objective} + {arch}",
+                    repeat(lambda t=trial: t.step(x, y), settings.steps),
+                    baseline=f"independent {pairing}",
+                    target=target,
+                    note=f"pairing {pairing}",
+                )
+            )
+    cases.append(
+        Case(
+            "batch prep",
+            _batch_prep(ind["shared"], bs, settings.seed),
+            baseline="independent split",
+            target=BATCH_PREP_TARGET,
+            note="per batch, over a whole epoch",
+        )
+    )
     info = ind["shared"].info
     facts = {
         "image_shape": [info.channels, info.height, info.width],
@@ -258,15 +296,18 @@ def time_interleaved(
     return samples, {name: faults[name] / counts[name] for name in faults}
 
 
-def _rows(
-    dataset: str, cases: Sequence[Case], samples: dict[str, list[float]], faults: dict[str, float]
-) -> list[Row]:
+def _rows(dataset: str, cases: Sequence[Case], samples: dict[str, list[float]], faults: dict[str, float]) -> list[Row]:
     medians = {name: statistics.median(values) for name, values in samples.items()}
     rows = []
     for case in cases:
-        row = Row(dataset=dataset, setting=case.name, median_ms=medians[case.name] * 1e3,
-                  samples_ms=[v * 1e3 for v in samples[case.name]], note=case.note,
-                  extra={"minor_faults_per_step": faults[case.name]})
+        row = Row(
+            dataset=dataset,
+            setting=case.name,
+            median_ms=medians[case.name] * 1e3,
+            samples_ms=[v * 1e3 for v in samples[case.name]],
+            note=case.note,
+            extra={"minor_faults_per_step": faults[case.name]},
+        )
         if case.baseline is not None:
             row.baseline = case.baseline
             row.ratio = medians[case.name] / medians[case.baseline]
@@ -300,8 +341,10 @@ def run_benchmark(settings: BenchSettings, log: Callable[[str], None] = print) -
     for dataset in settings.datasets:
         log(f"[{dataset}] building trials ...")
         cases, facts = build_cases(settings, dataset)
-        log(f"[{dataset}] timing {len(cases)} settings: {settings.warmup} warm-up, "
-            f"{settings.rounds} rounds x {settings.steps} steps; load {_load()}")
+        log(
+            f"[{dataset}] timing {len(cases)} settings: {settings.warmup} warm-up, "
+            f"{settings.rounds} rounds x {settings.steps} steps; load {_load()}"
+        )
         start = time.perf_counter()
         samples, faults = time_interleaved(cases, settings.rounds, settings.warmup)
         facts["seconds"] = round(time.perf_counter() - start, 1)
@@ -316,17 +359,22 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     header = ("dataset", "setting", "median ms", "ratio", "vs", "target", "result", "faults/step")
     lines: list[tuple[str, ...]] = []
     for r in rows:
-        lines.append((
-            r["dataset"],
-            r["setting"],
-            f"{r['median_ms']:.2f}",
-            "" if r["ratio"] is None else (f"{r['ratio']:.2%}" if r["setting"] == "batch prep" else f"{r['ratio']:.3f}x"),
-            r["baseline"] or "",
-            "" if r["target"] is None else (
-                f"<= {r['target']:.0%}" if r["setting"] == "batch prep" else f"<= {r['target']:.2f}x"),
-            "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
-            f"{r['extra']['minor_faults_per_step']:.0f}",
-        ))
+        lines.append(
+            (
+                r["dataset"],
+                r["setting"],
+                f"{r['median_ms']:.2f}",
+                ""
+                if r["ratio"] is None
+                else (f"{r['ratio']:.2%}" if r["setting"] == "batch prep" else f"{r['ratio']:.3f}x"),
+                r["baseline"] or "",
+                ""
+                if r["target"] is None
+                else (f"<= {r['target']:.0%}" if r["setting"] == "batch prep" else f"<= {r['target']:.2f}x"),
+                "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
+                f"{r['extra']['minor_faults_per_step']:.0f}",
+            )
+        )
     return text_table(header, lines)
 
 
@@ -335,8 +383,11 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.step", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="tiny smoke run (digits, width 0.25, batch 32, 2 rounds): checks the script, not the speed")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke run (digits, width 0.25, batch 32, 2 rounds): checks the script, not the speed",
+    )
     p.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
     p.add_argument("--datasets", nargs="+", metavar="NAME", help="default: fashion-mnist digits")
     p.add_argument("--rounds", type=int, help="timed rounds per setting (default 7; the median needs >= 5)")
@@ -352,12 +403,19 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
-    base = (BenchSettings(datasets=("digits",), width=0.25, batch_size=32, rounds=2, steps=1, warmup=1)
-            if args.quick else BenchSettings())
+    base = (
+        BenchSettings(datasets=("digits",), width=0.25, batch_size=32, rounds=2, steps=1, warmup=1)
+        if args.quick
+        else BenchSettings()
+    )
     overrides = {
         "datasets": tuple(args.datasets) if args.datasets else None,
-        "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup,
-        "batch_size": args.batch_size, "width": args.width, "train_size": args.train_size,
+        "rounds": args.rounds,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "batch_size": args.batch_size,
+        "width": args.width,
+        "train_size": args.train_size,
     }
     settings = BenchSettings(**{**asdict(base), **{k: v for k, v in overrides.items() if v is not None}})
     for name in ("rounds", "steps"):
@@ -365,8 +423,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"--{name} must be >= 1, got {getattr(settings, name)}")
     threads = args.threads if args.threads is not None else len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
-    print(f"torch threads: {torch.get_num_threads()} (CPUs available: {len(os.sched_getaffinity(0))}); "
-          f"load average {_load()}", flush=True)
+    print(
+        f"torch threads: {torch.get_num_threads()} (CPUs available: {len(os.sched_getaffinity(0))}); "
+        f"load average {_load()}",
+        flush=True,
+    )
     if settings.rounds < 5 and not args.quick:
         print("note: fewer than 5 rounds; the medians are not the benchmark's", flush=True)
 
@@ -375,9 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(result["rows"]))
     checked = [r for r in result["rows"] if r["passed"] is not None]
     failed = [f"{r['dataset']}: {r['setting']}" for r in checked if not r["passed"]]
-    print(f"\n{len(checked) - len(failed)}/{len(checked)} targets met"
-          + (f"; missed: {', '.join(failed)}" if failed else "")
-          + f". Load average before {result['load_before']}, after {result['load_after']}.")
+    print(
+        f"\n{len(checked) - len(failed)}/{len(checked)} targets met"
+        + (f"; missed: {', '.join(failed)}" if failed else "")
+        + f". Load average before {result['load_before']}, after {result['load_after']}."
+    )
     if args.quick:
         print("(--quick: tiny models and few rounds; these timings say nothing about the targets)")
     if args.json:

@@ -27,6 +27,7 @@ Both trials of a pair run at the same time on the two cores, so each one's time
 already includes what sharing the machine costs it. The sweep is repeated
 ``--rounds`` (3) times; the ratios are the medians over the rounds.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,12 +118,31 @@ def idle_breakdown(wall_s: float, spans: Sequence[tuple[float, float]], concurre
     return out
 
 
-def measure_round(index: int, storage: str, *, trials: int, epochs: int, concurrent: int, train_size: int | None,
-                  cpus: float, gpus: float, max_load: float | None) -> Round:
+def measure_round(
+    index: int,
+    storage: str,
+    *,
+    trials: int,
+    epochs: int,
+    concurrent: int,
+    train_size: int | None,
+    cpus: float,
+    gpus: float,
+    max_load: float | None,
+) -> Round:
     """One timed sweep of ``trials`` real trials."""
     overrides = ["batch_size=64"] + ([f"train_size={train_size}"] if train_size else [])
-    plan, space = bench_plan(storage, f"efficiency-r{index}", space="loss_weights", trials=trials, cpus=cpus,
-                             gpus=gpus, epochs=epochs, overrides=overrides, max_concurrent=concurrent)
+    plan, space = bench_plan(
+        storage,
+        f"efficiency-r{index}",
+        space="loss_weights",
+        trials=trials,
+        cpus=cpus,
+        gpus=gpus,
+        epochs=epochs,
+        overrides=overrides,
+        max_concurrent=concurrent,
+    )
     before = wait_for_quiet(max_load)
     clock = completion_clock()
     timing = timed_fit(plan, space, None, reuse_actors=True, callbacks=[clock])
@@ -132,10 +152,14 @@ def measure_round(index: int, storage: str, *, trials: int, epochs: int, concurr
     total = [float(r["time_total_s"]) for r in timing.results]
     ends = [clock.completed[str(r["trial_id"])] - timing.started for r in timing.results]
     return Round(
-        index=index, wall_s=timing.wall_s, concurrent=concurrent,
-        train_seconds=[float(r["train_seconds"]) for r in timing.results], time_total_s=total,
+        index=index,
+        wall_s=timing.wall_s,
+        concurrent=concurrent,
+        train_seconds=[float(r["train_seconds"]) for r in timing.results],
+        time_total_s=total,
         idle=idle_breakdown(timing.wall_s, [(e - t, e) for e, t in zip(ends, total)], concurrent),
-        load_before=before, load_after=load_average(),
+        load_before=before,
+        load_after=load_average(),
     )
 
 
@@ -144,12 +168,17 @@ def summarize(rounds: Sequence[Round]) -> list[dict[str, Any]]:
     for clock in CLOCKS:
         ratios = [r.ratio(clock) for r in rounds]
         median = statistics.median(ratios)
-        rows.append({
-            "clock": clock, "ratios": ratios, "median_ratio": median,
-            "median_wall_s": statistics.median(r.wall_s for r in rounds),
-            "median_ideal_s": statistics.median(r.ideal_s(clock) for r in rounds),
-            "target": EFFICIENCY_TARGET, "passed": median <= EFFICIENCY_TARGET,
-        })
+        rows.append(
+            {
+                "clock": clock,
+                "ratios": ratios,
+                "median_ratio": median,
+                "median_wall_s": statistics.median(r.wall_s for r in rounds),
+                "median_ideal_s": statistics.median(r.ideal_s(clock) for r in rounds),
+                "target": EFFICIENCY_TARGET,
+                "passed": median <= EFFICIENCY_TARGET,
+            }
+        )
     return rows
 
 
@@ -159,6 +188,7 @@ def breakdown(rounds: Sequence[Round]) -> list[dict[str, Any]]:
     The parts of one round add up to its wall time (up to the overlap of a trial's
     span with the next one's on the same slot, which ``idle_breakdown`` clips).
     """
+
     def part(r: Round, name: str) -> float:
         if name == "training (train_seconds)":
             return sum(r.train_seconds)
@@ -166,37 +196,60 @@ def breakdown(rounds: Sequence[Round]) -> list[dict[str, Any]]:
             return sum(r.time_total_s) - sum(r.train_seconds)
         return r.idle[name.split(" ")[0]]
 
-    names = ("training (train_seconds)", "in trial, outside train_seconds", "startup (before a slot's first trial)",
-             "between trials on a slot", "tail (after a slot's last trial)")
+    names = (
+        "training (train_seconds)",
+        "in trial, outside train_seconds",
+        "startup (before a slot's first trial)",
+        "between trials on a slot",
+        "tail (after a slot's last trial)",
+    )
     rows = []
     for name in names:
         per_slot = [part(r, name) / r.concurrent for r in rounds]
         share = [part(r, name) / (r.concurrent * r.wall_s) for r in rounds]
-        rows.append({"part": name, "median_s_per_slot": statistics.median(per_slot),
-                     "median_share_of_wall": statistics.median(share)})
+        rows.append(
+            {
+                "part": name,
+                "median_s_per_slot": statistics.median(per_slot),
+                "median_share_of_wall": statistics.median(share),
+            }
+        )
     return rows
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
     header = ("trial's own time", "wall s", "ideal s", "wall / ideal (median)", "per round", "target", "result")
-    body = [(
-        r["clock"], f"{r['median_wall_s']:.1f}", f"{r['median_ideal_s']:.1f}", f"{r['median_ratio']:.3f}",
-        " ".join(f"{x:.3f}" for x in r["ratios"]), f"<= {r['target']:.2f}", "PASS" if r["passed"] else "FAIL",
-    ) for r in rows]
+    body = [
+        (
+            r["clock"],
+            f"{r['median_wall_s']:.1f}",
+            f"{r['median_ideal_s']:.1f}",
+            f"{r['median_ratio']:.3f}",
+            " ".join(f"{x:.3f}" for x in r["ratios"]),
+            f"<= {r['target']:.2f}",
+            "PASS" if r["passed"] else "FAIL",
+        )
+        for r in rows
+    ]
     return format_table(header, body)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.sweep_efficiency", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true",
-                   help="2 trials x 1 epoch on 200 examples, 1 round: a smoke run whose ratios mean nothing")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 trials x 1 epoch on 200 examples, 1 round: a smoke run whose ratios mean nothing",
+    )
     p.add_argument("--trials", type=int, help="trials per sweep (default 8)")
     p.add_argument("--epochs", type=int, help="epochs per trial (default 3)")
     p.add_argument("--train-size", type=int, help="training examples per trial (default: all of digits)")
     p.add_argument("--concurrent", type=int, default=2, help="trials at once (default 2, one CPU each)")
     p.add_argument("--rounds", type=int, help="timed sweeps (default 3)")
     p.add_argument("--storage", help="keep the results folders here (default: a temporary folder, removed)")
-    p.add_argument("--max-load", type=float, help="before each round wait (up to 5 min) for the 1-min load average <= this")
+    p.add_argument(
+        "--max-load", type=float, help="before each round wait (up to 5 min) for the 1-min load average <= this"
+    )
     p.add_argument("--json", metavar="PATH", help="also write every number here")
     return p.parse_args(argv)
 
@@ -212,47 +265,84 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     train_size = args.train_size or (200 if args.quick else None)
     if min(trials, epochs, rounds, args.concurrent) < 1 or args.concurrent > 2:
-        raise SystemExit(f"--trials, --epochs, --rounds must be >= 1 and --concurrent 1 or 2 (Ray has 2 CPUs); "
-                         f"got {trials}, {epochs}, {rounds}, {args.concurrent}")
+        raise SystemExit(
+            f"--trials, --epochs, --rounds must be >= 1 and --concurrent 1 or 2 (Ray has 2 CPUs); "
+            f"got {trials}, {epochs}, {rounds}, {args.concurrent}"
+        )
     storage = args.storage or tempfile.mkdtemp(prefix="netsep-bench-efficiency-")
     print(f"load average before: {load_average():.2f} ({os.cpu_count()} CPUs)", flush=True)
     measured: list[Round] = []
     try:
         info = connect(None, dashboard=False, num_cpus=2)
         for index in range(rounds):
-            one = measure_round(index, storage, trials=trials, epochs=epochs, concurrent=args.concurrent,
-                                train_size=train_size, cpus=info.cpus, gpus=info.gpus, max_load=args.max_load)
+            one = measure_round(
+                index,
+                storage,
+                trials=trials,
+                epochs=epochs,
+                concurrent=args.concurrent,
+                train_size=train_size,
+                cpus=info.cpus,
+                gpus=info.gpus,
+                max_load=args.max_load,
+            )
             measured.append(one)
-            print(f"[round {index}] wall {one.wall_s:.1f} s; sum train_seconds {sum(one.train_seconds):.1f} s, "
-                  f"sum time_total_s {sum(one.time_total_s):.1f} s; ratios "
-                  f"{one.ratio('train_seconds'):.3f} / {one.ratio('time_total_s'):.3f} "
-                  f"(load {one.load_before:.2f} -> {one.load_after:.2f})", flush=True)
+            print(
+                f"[round {index}] wall {one.wall_s:.1f} s; sum train_seconds {sum(one.train_seconds):.1f} s, "
+                f"sum time_total_s {sum(one.time_total_s):.1f} s; ratios "
+                f"{one.ratio('train_seconds'):.3f} / {one.ratio('time_total_s'):.3f} "
+                f"(load {one.load_before:.2f} -> {one.load_after:.2f})",
+                flush=True,
+            )
     finally:
         ray.shutdown()
         if not args.storage:
             shutil.rmtree(storage, ignore_errors=True)
     rows = summarize(measured)
     print()
-    print(f"Sweep efficiency: {trials} real trials (loss_weights, digits, {epochs} epochs, batch 64"
-          f"{f', train_size {train_size}' if train_size else ''}), {args.concurrent} concurrent on 2 CPUs, "
-          f"median of {rounds} rounds; ideal = sum(trial time) / {args.concurrent}")
+    print(
+        f"Sweep efficiency: {trials} real trials (loss_weights, digits, {epochs} epochs, batch 64"
+        f"{f', train_size {train_size}' if train_size else ''}), {args.concurrent} concurrent on 2 CPUs, "
+        f"median of {rounds} rounds; ideal = sum(trial time) / {args.concurrent}"
+    )
     print(table(rows))
     print("\nWhere the wall time went (seconds per slot, median over the rounds; the parts add up to the wall):")
-    print(format_table(("part", "s per slot", "share of wall"),
-                       [(b["part"], f"{b['median_s_per_slot']:.1f}", f"{b['median_share_of_wall']:.1%}")
-                        for b in breakdown(measured)]))
+    print(
+        format_table(
+            ("part", "s per slot", "share of wall"),
+            [
+                (b["part"], f"{b['median_s_per_slot']:.1f}", f"{b['median_share_of_wall']:.1%}")
+                for b in breakdown(measured)
+            ],
+        )
+    )
     loads = [r.load_before for r in measured]
     print(f"\nload average before the rounds: {min(loads):.2f} .. {max(loads):.2f}")
     if args.json:
         saved = {
-            "benchmark": "sweep_efficiency", "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "benchmark": "sweep_efficiency",
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
             "command": " ".join(["python -m bench.sweep_efficiency", *(argv if argv is not None else sys.argv[1:])]),
             "machine": machine_info(),
-            "settings": {"trials": trials, "epochs": epochs, "rounds": rounds, "concurrent": args.concurrent,
-                         "train_size": train_size, "space": "loss_weights", "data": "digits", "batch_size": 64,
-                         "baseline": False, "num_cpus": 2},
-            "rows": rows, "breakdown": breakdown(measured), "rounds": [asdict(r) | {"ideal_train_seconds_s": r.ideal_s("train_seconds"),
-                                                 "ideal_time_total_s": r.ideal_s("time_total_s")} for r in measured],
+            "settings": {
+                "trials": trials,
+                "epochs": epochs,
+                "rounds": rounds,
+                "concurrent": args.concurrent,
+                "train_size": train_size,
+                "space": "loss_weights",
+                "data": "digits",
+                "batch_size": 64,
+                "baseline": False,
+                "num_cpus": 2,
+            },
+            "rows": rows,
+            "breakdown": breakdown(measured),
+            "rounds": [
+                asdict(r)
+                | {"ideal_train_seconds_s": r.ideal_s("train_seconds"), "ideal_time_total_s": r.ideal_s("time_total_s")}
+                for r in measured
+            ],
         }
         Path(args.json).write_text(json.dumps(saved, indent=2) + "\n")
     return 0

@@ -35,6 +35,7 @@ This module also holds the small harness the other sweep benchmarks share
 (``machine_info``, ``wait_for_quiet``, ``format_table``, ``bench_plan``,
 ``timed_fit``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,8 +118,13 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
-        "cpu": cpu_model, "cpu_count": os.cpu_count(), "ray": ray.__version__, "optuna": optuna.__version__,
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "ray": ray.__version__,
+        "optuna": optuna.__version__,
     }
 
 
@@ -139,23 +145,30 @@ def wait_for_quiet(max_load: float | None, timeout_s: float = 300.0, poll_s: flo
         time.sleep(poll_s)
         load = load_average()
     if max_load is not None and load > max_load:
-        print(f"note: load average still {load:.2f} > {max_load:g} after {timeout_s:g} s; timing anyway",
-              flush=True)
+        print(f"note: load average still {load:.2f} > {max_load:g} after {timeout_s:g} s; timing anyway", flush=True)
     return load
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A plain text table: columns two spaces apart, a rule under the header."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     return "\n".join(lines)
 
 
 def bench_plan(
-    storage: str, name: str, *, space: str, trials: int, cpus: float, gpus: float,
-    data: str = "digits", epochs: int | None = None, overrides: Sequence[str] = (), baseline: bool = False,
+    storage: str,
+    name: str,
+    *,
+    space: str,
+    trials: int,
+    cpus: float,
+    gpus: float,
+    data: str = "digits",
+    epochs: int | None = None,
+    overrides: Sequence[str] = (),
+    baseline: bool = False,
     max_concurrent: int | None = None,
 ) -> tuple[SweepPlan, SearchSpace]:
     """A validated, resourced ``SweepPlan`` built the way ``launch.py`` builds one.
@@ -166,8 +179,16 @@ def bench_plan(
     from sweep.plan import build_plan, resolve_resources
     from sweep.requests import SweepRequest, parse_overrides
 
-    request = SweepRequest(space=space, data=data, trials=trials, epochs=epochs, storage=storage, name=name,
-                           max_concurrent=max_concurrent, overrides=parse_overrides(overrides))
+    request = SweepRequest(
+        space=space,
+        data=data,
+        trials=trials,
+        epochs=epochs,
+        storage=storage,
+        name=name,
+        max_concurrent=max_concurrent,
+        overrides=parse_overrides(overrides),
+    )
     plan, loaded = build_plan(request)
     plan = resolve_resources(replace(plan, baseline=baseline), cpus, gpus)
     return plan, loaded
@@ -182,8 +203,12 @@ class FitTiming:
 
 
 def timed_fit(
-    plan: SweepPlan, space: SearchSpace, trainable: Callable[[dict[str, Any]], None] | None, *,
-    reuse_actors: bool, callbacks: Sequence[Any] = (),
+    plan: SweepPlan,
+    space: SearchSpace,
+    trainable: Callable[[dict[str, Any]], None] | None,
+    *,
+    reuse_actors: bool,
+    callbacks: Sequence[Any] = (),
 ) -> FitTiming:
     """Build the runner's Tuner (its trainable swapped for ``trainable`` when given) and time ``fit()``.
 
@@ -252,13 +277,21 @@ def run_benchmark(trials: int, rounds: int, storage: str, max_load: float | None
 
     from sweep.ray_connection import connect
 
-    outcome = Outcome(settings={"trials": trials, "rounds": rounds, "space": "loss_weights", "data": "digits",
-                                "baseline": False, "num_cpus": 2})
+    outcome = Outcome(
+        settings={
+            "trials": trials,
+            "rounds": rounds,
+            "space": "loss_weights",
+            "data": "digits",
+            "baseline": False,
+            "num_cpus": 2,
+        }
+    )
     info = connect(None, dashboard=False, num_cpus=2)  # once, outside every timing
     outcome.settings.update(cluster_cpus=info.cpus, cluster_gpus=info.gpus)
     try:
         for rnd in range(rounds):
-            order = SETTINGS[rnd % len(SETTINGS):] + SETTINGS[:rnd % len(SETTINGS)]
+            order = SETTINGS[rnd % len(SETTINGS) :] + SETTINGS[: rnd % len(SETTINGS)]
             for setting in order:
                 before = wait_for_quiet(max_load)
                 slug = "".join(c if c.isalnum() else "-" for c in setting.lower())
@@ -266,8 +299,11 @@ def run_benchmark(trials: int, rounds: int, storage: str, max_load: float | None
                 wall = _one_run(setting, storage, f"overhead-{slug}-r{rnd}", n, info.cpus, info.gpus)
                 run = Run(setting, rnd, n, wall, wall / n, before, load_average())
                 outcome.runs.append(run)
-                print(f"[round {rnd}] {setting}: {wall:.2f} s for {n} trials = {run.per_trial_s:.3f} s/trial "
-                      f"(load {run.load_before:.2f} -> {run.load_after:.2f})", flush=True)
+                print(
+                    f"[round {rnd}] {setting}: {wall:.2f} s for {n} trials = {run.per_trial_s:.3f} s/trial "
+                    f"(load {run.load_before:.2f} -> {run.load_after:.2f})",
+                    flush=True,
+                )
     finally:
         ray.shutdown()
     return outcome
@@ -279,11 +315,18 @@ def summarize(outcome: Outcome) -> list[dict[str, Any]]:
         samples = outcome.samples(setting)
         median = statistics.median(samples)
         target = OVERHEAD_TARGET_S if setting in ("reuse_actors=True", "run_sweep()") else None
-        rows.append({
-            "setting": setting, "samples_s": samples, "median_s": median, "min_s": min(samples),
-            "max_s": max(samples), "target_s": target, "design_reference_s": DESIGN_REFERENCE_S.get(setting),
-            "passed": None if target is None else median <= target,
-        })
+        rows.append(
+            {
+                "setting": setting,
+                "samples_s": samples,
+                "median_s": median,
+                "min_s": min(samples),
+                "max_s": max(samples),
+                "target_s": target,
+                "design_reference_s": DESIGN_REFERENCE_S.get(setting),
+                "passed": None if target is None else median <= target,
+            }
+        )
     return rows
 
 
@@ -297,17 +340,28 @@ def split_fixed_cost(outcome: Outcome) -> dict[str, Any]:
     rounds = sorted({r.round for r in outcome.runs})
     marginal = [(outcome.wall(DOUBLE, k) - outcome.wall("reuse_actors=True", k)) / trials for k in rounds]
     fixed = [2 * outcome.wall("reuse_actors=True", k) - outcome.wall(DOUBLE, k) for k in rounds]
-    return {"marginal_s_per_trial": statistics.median(marginal), "fixed_s_per_fit": statistics.median(fixed),
-            "marginal_samples": marginal, "fixed_samples": fixed}
+    return {
+        "marginal_s_per_trial": statistics.median(marginal),
+        "fixed_s_per_fit": statistics.median(fixed),
+        "marginal_samples": marginal,
+        "fixed_samples": fixed,
+    }
 
 
 def table(rows: Sequence[dict[str, Any]], trials: int) -> str:
     header = ("setting", "trials", "s/trial (median)", "min", "max", "target", "result")
-    body = [(
-        r["setting"], str(2 * trials if r["setting"] == DOUBLE else trials), f"{r['median_s']:.3f}", f"{r['min_s']:.3f}", f"{r['max_s']:.3f}",
-        "(comparison)" if r["target_s"] is None else f"<= {r['target_s']:.2f}",
-        "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
-    ) for r in rows]
+    body = [
+        (
+            r["setting"],
+            str(2 * trials if r["setting"] == DOUBLE else trials),
+            f"{r['median_s']:.3f}",
+            f"{r['min_s']:.3f}",
+            f"{r['max_s']:.3f}",
+            "(comparison)" if r["target_s"] is None else f"<= {r['target_s']:.2f}",
+            "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
+        )
+        for r in rows
+    ]
     return format_table(header, body)
 
 
@@ -317,7 +371,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--trials", type=int, help="trials per sweep (default 20)")
     p.add_argument("--rounds", type=int, help="timed sweeps per setting (default 5)")
     p.add_argument("--storage", help="keep the results folders here (default: a temporary folder, removed)")
-    p.add_argument("--max-load", type=float, help="before each run wait (up to 5 min) for the 1-min load average <= this")
+    p.add_argument(
+        "--max-load", type=float, help="before each run wait (up to 5 min) for the 1-min load average <= this"
+    )
     p.add_argument("--json", metavar="PATH", help="also write every number here")
     return p.parse_args(argv)
 
@@ -337,19 +393,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(storage, ignore_errors=True)
     rows = summarize(outcome)
     print()
-    print(f"Per-trial overhead of the sweep machinery (instant trainable, {trials} trials, "
-          f"2 concurrent on 2 CPUs, median of {rounds} rounds)")
+    print(
+        f"Per-trial overhead of the sweep machinery (instant trainable, {trials} trials, "
+        f"2 concurrent on 2 CPUs, median of {rounds} rounds)"
+    )
     print(table(rows, trials))
     split = split_fixed_cost(outcome)
-    print(f"\nreuse_actors=True, from {trials} vs {2 * trials} trials: each trial costs "
-          f"{split['marginal_s_per_trial']:.3f} s, each fit() {split['fixed_s_per_fit']:.2f} s on top (medians)")
+    print(
+        f"\nreuse_actors=True, from {trials} vs {2 * trials} trials: each trial costs "
+        f"{split['marginal_s_per_trial']:.3f} s, each fit() {split['fixed_s_per_fit']:.2f} s on top (medians)"
+    )
     loads = [r.load_before for r in outcome.runs]
     print(f"\nload average before the runs: {min(loads):.2f} .. {max(loads):.2f}")
     if args.json:
         saved = {
-            "benchmark": "sweep_overhead", "date": dt.datetime.now().isoformat(timespec="seconds"),
+            "benchmark": "sweep_overhead",
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
             "command": " ".join(["python -m bench.sweep_overhead", *(argv if argv is not None else sys.argv[1:])]),
-            "machine": machine_info(), "settings": outcome.settings, "rows": rows,
+            "machine": machine_info(),
+            "settings": outcome.settings,
+            "rows": rows,
             "fixed_and_marginal": split,
             "runs": [asdict(r) for r in outcome.runs],
         }

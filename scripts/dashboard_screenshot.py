@@ -16,6 +16,7 @@ protocol over a pipe (``--remote-debugging-pipe``: no debugging port is opened).
 browser resolves no host name except 127.0.0.1 and runs without background
 networking, sync or component updates: the only traffic is to the dashboard.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,16 @@ __all__ = ["main", "screenshot", "DevToolsPipe"]
 REPO = Path(__file__).resolve().parents[1]
 TOKEN_COOKIE = "ray-authentication-token"  # ray._private.authentication.authentication_constants
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-    "--disable-default-apps", "--no-default-browser-check",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--no-default-browser-check",
     # Every host name fails to resolve except loopback: nothing but the dashboard is reachable.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
@@ -61,17 +69,27 @@ class DevToolsPipe:
             os.dup2(high_w, 4)
 
         self.process = subprocess.Popen(
-            [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}",
-             "--remote-debugging-pipe", "about:blank"],
-            preexec_fn=wire, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chromium,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={user_data_dir}",
+                f"--window-size={width},{height}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
+            preexec_fn=wire,
+            pass_fds=(3, 4),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
         self._buffer = b""
         self._next_id = 0
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-             timeout_s: float = 30.0) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout_s: float = 30.0
+    ) -> dict[str, Any]:
         """Send one command and return its result (events that arrive meanwhile are dropped)."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -125,10 +143,14 @@ def screenshot(url: str, token: str, out: Path, width: int = 1400, height: int =
             if base is None:
                 raise SystemExit(f"error: --url must look like http://127.0.0.1:8265/..., got {url!r}")
             browser.call("Network.enable", session=session)
-            browser.call("Network.setCookie", {"name": TOKEN_COOKIE, "value": token, "url": base.group(0)},
-                         session=session)
-            browser.call("Emulation.setDeviceMetricsOverride",
-                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            browser.call(
+                "Network.setCookie", {"name": TOKEN_COOKIE, "value": token, "url": base.group(0)}, session=session
+            )
+            browser.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                session=session,
+            )
             browser.call("Page.enable", session=session)
             browser.call("Page.navigate", {"url": url}, session=session)
             # The dashboard is a single-page app that fills itself from its API: let it settle.
@@ -155,7 +177,7 @@ def _session_pids(sid: int) -> list[int]:
                 stat = Path(f"/proc/{entry}/stat").read_text(errors="replace")
             except OSError:
                 continue
-            fields = stat[stat.rfind(")") + 2:].split()
+            fields = stat[stat.rfind(")") + 2 :].split()
             if int(fields[3]) == sid and fields[0] != "Z":
                 pids.append(int(entry))
     return pids
@@ -209,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         with open(log_path, "w") as log:
             sweep = subprocess.Popen(
                 [sys.executable, "launch.py", "--smoke-test", "--storage", str(Path(work) / "experiments")],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             deadline = time.monotonic() + args.timeout
@@ -222,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 time.sleep(1)
             else:
-                raise SystemExit("error: the smoke sweep did not get two trials running in time:\n"
-                                 + log_path.read_text(errors="replace")[-3000:])
+                raise SystemExit(
+                    "error: the smoke sweep did not get two trials running in time:\n"
+                    + log_path.read_text(errors="replace")[-3000:]
+                )
             screenshot(f"{url}/{args.page}", token, args.out, args.width, args.height)
             print(f"wrote {args.out} ({url}/{args.page})")
         finally:

@@ -4,6 +4,7 @@ Pure: fixed settings in, trial-setting dicts out. One home for "which baseline
 matches which arm", used by the sweep (to run them), the report (to name them when
 missing) and compare (to build the baseline arms).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

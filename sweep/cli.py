@@ -11,6 +11,7 @@ Every user mistake ends with exit code 2 and one message (``sweep.errors.UserErr
 nothing is written under the results folder before the input has been validated.
 Nothing imports this module (``launch.py`` and the ``netsep`` script call ``main``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,53 +80,86 @@ def build_parser() -> argparse.ArgumentParser:
     """``launch.py`` with its four subcommands (``main`` inserts ``run`` when none is named)."""
     top = _Parser(prog="launch.py", description="netsep: Optuna searches a YAML space, Ray Tune runs the trials.")
     commands = top.add_subparsers(dest="command", parser_class=_Parser)
-    _add_run(commands.add_parser(
-        "run", prog="launch.py [run]",
-        description="Run a netsep sweep: Optuna searches a YAML space, Ray Tune runs the trials.",
-        epilog="Other commands: `launch.py report DIR` rebuilds a results folder's report; "
-        "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
-        "`launch.py validate SPACE [key=value ...]` checks a space and settings without running."))
-    _add_report(commands.add_parser("report", prog="launch.py report",
-                                    description="Rebuild a results folder's report from the folder alone."))
-    _add_compare(commands.add_parser(
-        "compare", prog="launch.py compare",
-        description="Retrain a sweep's top Pareto configurations and its independent baseline over "
-        "K paired seeds, then report paired statistics and a verdict."))
-    _add_validate(commands.add_parser(
-        "validate", prog="launch.py validate",
-        description="Check a search space and key=value settings; print the resolved trial settings and "
-        "the searched distributions. Runs nothing, writes nothing."))
+    _add_run(
+        commands.add_parser(
+            "run",
+            prog="launch.py [run]",
+            description="Run a netsep sweep: Optuna searches a YAML space, Ray Tune runs the trials.",
+            epilog="Other commands: `launch.py report DIR` rebuilds a results folder's report; "
+            "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
+            "`launch.py validate SPACE [key=value ...]` checks a space and settings without running.",
+        )
+    )
+    _add_report(
+        commands.add_parser(
+            "report", prog="launch.py report", description="Rebuild a results folder's report from the folder alone."
+        )
+    )
+    _add_compare(
+        commands.add_parser(
+            "compare",
+            prog="launch.py compare",
+            description="Retrain a sweep's top Pareto configurations and its independent baseline over "
+            "K paired seeds, then report paired statistics and a verdict.",
+        )
+    )
+    _add_validate(
+        commands.add_parser(
+            "validate",
+            prog="launch.py validate",
+            description="Check a search space and key=value settings; print the resolved trial settings and "
+            "the searched distributions. Runs nothing, writes nothing.",
+        )
+    )
     return top
 
 
 def _add_run(p: argparse.ArgumentParser) -> None:
     # Defaults are None so that --resume can tell which flags were given (it refuses them).
     p.add_argument("--space", help="a space in search_spaces/ by name (loss_weights) or a path to a YAML file")
-    p.add_argument("--smoke-test", action="store_true",
-                   help="a short real sweep: digits, 4 trials x 2 epochs (about two minutes on 2 CPU cores)")
-    p.add_argument("--data", help="dataset, overriding the space's default (digits, fashion-mnist, cifar10, cifar10-catdog)")
+    p.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="a short real sweep: digits, 4 trials x 2 epochs (about two minutes on 2 CPU cores)",
+    )
+    p.add_argument(
+        "--data", help="dataset, overriding the space's default (digits, fashion-mnist, cifar10, cifar10-catdog)"
+    )
     p.add_argument("--data-dir", help="folder holding the dataset's files (default: the dataset's usual place)")
     p.add_argument("--trials", type=_positive_int, help="number of Optuna trials (default: the space's)")
     p.add_argument("--epochs", type=_positive_int, help="epochs per trial (default: the space's)")
     p.add_argument("--name", help="results folder name under --storage (default: <space>-<date>-<time>)")
-    p.add_argument("--storage", help="where results folders live: a local or shared (NFS) path, or "
-                   f"s3://bucket/prefix on a cluster (default: ./{DEFAULT_STORAGE})")
+    p.add_argument(
+        "--storage",
+        help="where results folders live: a local or shared (NFS) path, or "
+        f"s3://bucket/prefix on a cluster (default: ./{DEFAULT_STORAGE})",
+    )
     p.add_argument("--cpus-per-trial", type=_non_negative_float, help="CPUs reserved by each trial (default: 1)")
-    p.add_argument("--gpus-per-trial", type=_non_negative_float,
-                   help="GPUs per trial; fractions pack several trials on one GPU "
-                   "(default: 0.25 where the cluster has GPUs, else 0)")
-    p.add_argument("--max-concurrent", type=_positive_int,
-                   help="trials running at once (default: as many as the resources fit)")
-    p.add_argument("--address", help="join this Ray cluster (e.g. auto, or HEAD_IP:6379) instead of starting a local Ray")
-    p.add_argument("--early-stop", metavar="METRIC",
-                   help="stop weak trials early with ASHA on this one metric (e.g. ensemble_acc)")
+    p.add_argument(
+        "--gpus-per-trial",
+        type=_non_negative_float,
+        help="GPUs per trial; fractions pack several trials on one GPU "
+        "(default: 0.25 where the cluster has GPUs, else 0)",
+    )
+    p.add_argument(
+        "--max-concurrent", type=_positive_int, help="trials running at once (default: as many as the resources fit)"
+    )
+    p.add_argument(
+        "--address", help="join this Ray cluster (e.g. auto, or HEAD_IP:6379) instead of starting a local Ray"
+    )
+    p.add_argument(
+        "--early-stop", metavar="METRIC", help="stop weak trials early with ASHA on this one metric (e.g. ensemble_acc)"
+    )
     p.add_argument("--wandb", metavar="PROJECT", help="log every trial to this Weights & Biases project")
-    p.add_argument("--max-failures", type=int,
-                   help=f"retries of a trial that raises (default: {DEFAULT_MAX_FAILURES})")
+    p.add_argument("--max-failures", type=int, help=f"retries of a trial that raises (default: {DEFAULT_MAX_FAILURES})")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted sweep in this results folder")
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
-    p.add_argument("overrides", nargs="*", metavar="key=value",
-                   help="fixed trial settings, e.g. classifier=fast batch_size=256 (see trainable/config.py)")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="fixed trial settings, e.g. classifier=fast batch_size=256 (see trainable/config.py)",
+    )
     p.set_defaults(handler=_run_command)
 
 
@@ -138,17 +172,26 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="a finished sweep's results folder, e.g. experiments/<name>")
     p.add_argument("--seeds", type=_positive_int, default=3, help="seeds per arm (default 3; >= 2 for intervals)")
     p.add_argument("--top", type=_positive_int, default=2, help="Pareto configurations to retrain (default 2)")
-    p.add_argument("--first-seed", type=int, default=1000,
-                   help="seeds are FIRST_SEED .. FIRST_SEED+K-1 (default 1000, away from the sweep's own seed)")
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=1000,
+        help="seeds are FIRST_SEED .. FIRST_SEED+K-1 (default 1000, away from the sweep's own seed)",
+    )
     p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
     p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
     p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
     p.add_argument("--max-concurrent", type=_positive_int, default=None)
     p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
     p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
-    p.add_argument("--effect", type=_positive_fraction, default=0.005, metavar="FRACTION",
-                   help="the smallest ensemble-accuracy difference worth detecting, as a fraction "
-                   "(default 0.005 = 0.5 pp): the verdict says how many seeds would detect it")
+    p.add_argument(
+        "--effect",
+        type=_positive_fraction,
+        default=0.005,
+        metavar="FRACTION",
+        help="the smallest ensemble-accuracy difference worth detecting, as a fraction "
+        "(default 0.005 = 0.5 pp): the verdict says how many seeds would detect it",
+    )
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.set_defaults(handler=_compare_command)
 
@@ -162,12 +205,23 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------- requests
 def sweep_request(args: argparse.Namespace) -> SweepRequest:
     return SweepRequest(
-        space=args.space, smoke_test=args.smoke_test, data=args.data, data_dir=args.data_dir,
-        trials=args.trials, epochs=args.epochs, name=args.name, storage=args.storage or DEFAULT_STORAGE,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent, address=args.address, early_stop=args.early_stop,
-        wandb=args.wandb, max_failures=DEFAULT_MAX_FAILURES if args.max_failures is None else args.max_failures,
-        dashboard=not args.no_dashboard, overrides=parse_overrides(args.overrides),
+        space=args.space,
+        smoke_test=args.smoke_test,
+        data=args.data,
+        data_dir=args.data_dir,
+        trials=args.trials,
+        epochs=args.epochs,
+        name=args.name,
+        storage=args.storage or DEFAULT_STORAGE,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        address=args.address,
+        early_stop=args.early_stop,
+        wandb=args.wandb,
+        max_failures=DEFAULT_MAX_FAILURES if args.max_failures is None else args.max_failures,
+        dashboard=not args.no_dashboard,
+        overrides=parse_overrides(args.overrides),
     )
 
 
@@ -179,9 +233,17 @@ def compare_request(args: argparse.Namespace) -> Any:
     from sweep.compare import CompareRequest
 
     return CompareRequest(
-        sweep_dir=args.dir, seeds=args.seeds, top=args.top, first_seed=args.first_seed, address=args.address,
-        cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent, resume=args.resume, report_only=args.report_only, effect=args.effect,
+        sweep_dir=args.dir,
+        seeds=args.seeds,
+        top=args.top,
+        first_seed=args.first_seed,
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        resume=args.resume,
+        report_only=args.report_only,
+        effect=args.effect,
         dashboard=not args.no_dashboard,
     )
 
@@ -190,11 +252,21 @@ def compare_request(args: argparse.Namespace) -> Any:
 # Flags that define a sweep: --resume continues the one saved in the folder, so it
 # refuses them rather than ignore them (only --address and --no-dashboard go with it).
 _SWEEP_FLAGS = (
-    ("space", "--space"), ("smoke_test", "--smoke-test"), ("data", "--data"), ("data_dir", "--data-dir"),
-    ("trials", "--trials"), ("epochs", "--epochs"), ("name", "--name"), ("storage", "--storage"),
-    ("cpus_per_trial", "--cpus-per-trial"), ("gpus_per_trial", "--gpus-per-trial"),
-    ("max_concurrent", "--max-concurrent"), ("early_stop", "--early-stop"), ("wandb", "--wandb"),
-    ("max_failures", "--max-failures"), ("overrides", "key=value settings"),
+    ("space", "--space"),
+    ("smoke_test", "--smoke-test"),
+    ("data", "--data"),
+    ("data_dir", "--data-dir"),
+    ("trials", "--trials"),
+    ("epochs", "--epochs"),
+    ("name", "--name"),
+    ("storage", "--storage"),
+    ("cpus_per_trial", "--cpus-per-trial"),
+    ("gpus_per_trial", "--gpus-per-trial"),
+    ("max_concurrent", "--max-concurrent"),
+    ("early_stop", "--early-stop"),
+    ("wandb", "--wandb"),
+    ("max_failures", "--max-failures"),
+    ("overrides", "key=value settings"),
 )
 
 
@@ -202,22 +274,24 @@ def _run_command(args: argparse.Namespace) -> int:
     if args.resume:
         given = [flag for attr, flag in _SWEEP_FLAGS if getattr(args, attr) not in (None, False, [])]
         if given:
-            raise UserError(f"--resume: {given[0]} cannot be given with --resume: the sweep continues with the "
-                            f"settings saved in {Path(args.resume) / 'sweep.json'} (only --address and "
-                            "--no-dashboard go with --resume); start a new sweep to change them")
+            raise UserError(
+                f"--resume: {given[0]} cannot be given with --resume: the sweep continues with the "
+                f"settings saved in {Path(args.resume) / 'sweep.json'} (only --address and "
+                "--no-dashboard go with --resume); start a new sweep to change them"
+            )
         return _resume(resume_request(args))
     return _new_sweep(sweep_request(args))
 
 
 def _new_sweep(request: SweepRequest) -> int:
     from sweep.plan import build_plan, check_wandb, resolve_resources
+    from sweep.resources_check import check_trial_fits, node_resources
     from sweep.results_folder import (
         FolderLock,
         create_results_folder,
         private_umask,
         remove_if_empty,
     )
-    from sweep.resources_check import check_trial_fits, node_resources
     from sweep.runner import run_sweep
 
     plan, space = build_plan(request)
@@ -272,14 +346,20 @@ def _run_then_report(run: Callable[[], Any], results_dir: str) -> int:
             stop.note_interrupt()  # fit() returned early: Tune saw Ctrl-C (or our SIGTERM)
         if stop.received is not None:
             _write_report(results_dir)
-            print(f"netsep: the sweep was stopped before it finished; continue it with "
-                  f"`python launch.py --resume {results_dir}`", file=sys.stderr)
+            print(
+                f"netsep: the sweep was stopped before it finished; continue it with "
+                f"`python launch.py --resume {results_dir}`",
+                file=sys.stderr,
+            )
             return exit_code_for(stop.received)
     if not _write_report(results_dir):
         return EXIT_FAILED
     if outcome.all_search_failed:
-        print(f"netsep: every search trial failed ({outcome.search_errors} of {outcome.search_trials}); "
-              f"the first: {outcome.first_error}", file=sys.stderr)
+        print(
+            f"netsep: every search trial failed ({outcome.search_errors} of {outcome.search_trials}); "
+            f"the first: {outcome.first_error}",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     return 0
 

@@ -1,4 +1,5 @@
 """User-facing errors: bad input that the command line reports in one line, exit 2."""
+
 from __future__ import annotations
 
 __all__ = ["UserError", "EXIT_USAGE"]

@@ -22,6 +22,7 @@ Nothing here writes, starts Ray or judges a trial (``sweep.report.status`` does)
 Like ``Tuner.restore``, ``ExperimentAnalysis`` unpickles parts of the state file:
 read only experiment folders you trust.
 """
+
 from __future__ import annotations
 
 import json
@@ -188,8 +189,10 @@ def _listed_trials(storage: _Storage, notes: list[str]) -> list[_Listed] | None:
         with _quiet_analysis():
             analysis = ExperimentAnalysis(storage.root, storage_filesystem=storage.fs)
     except Exception as error:  # noqa: BLE001 - any unreadable state (torn JSON, a pickle from another Ray) means: scan
-        notes.append(f"Tune's experiment state could not be read ({type(error).__name__}: {error}); "
-                     "statuses were inferred from the trial folders")
+        notes.append(
+            f"Tune's experiment state could not be read ({type(error).__name__}: {error}); "
+            "statuses were inferred from the trial folders"
+        )
         return None
     listed = []
     for trial in analysis.trials:
@@ -198,11 +201,17 @@ def _listed_trials(storage: _Storage, notes: list[str]) -> list[_Listed] | None:
         if status == "PENDING" and started is not None:
             # Tune turns RUNNING into PENDING when it reads its state back; a start time tells them apart.
             status = "RUNNING"
-        listed.append(_Listed(
-            trial_id=str(trial.trial_id), dirname=os.path.basename(str(trial.path).rstrip("/")), status=status,
-            config=dict(trial.config or {}), started=started, last_result=dict(trial.last_result or {}),
-            tag=str(trial.experiment_tag or ""),
-        ))
+        listed.append(
+            _Listed(
+                trial_id=str(trial.trial_id),
+                dirname=os.path.basename(str(trial.path).rstrip("/")),
+                status=status,
+                config=dict(trial.config or {}),
+                started=started,
+                last_result=dict(trial.last_result or {}),
+                tag=str(trial.experiment_tag or ""),
+            )
+        )
     return listed
 
 
@@ -220,16 +229,22 @@ def _read_trial(storage: _Storage, dirname: str, trial_id: str, listed: _Listed 
     if not results and listed is not None and "epoch" in listed.last_result:
         results = [listed.last_result]  # results not synced from a remote node, but Tune saw them
     checkpoints = sorted(
-        (int(m.group(1)), name) for name, is_dir in storage.entries(dirname)
+        (int(m.group(1)), name)
+        for name, is_dir in storage.entries(dirname)
         if is_dir and (m := _CHECKPOINT_DIR.match(name))
     )
     started = listed.started if listed is not None else None
     if started is None and results:
         started = _as_time(results[0].get("timestamp"))
     return TuneTrial(
-        trial_id=trial_id, dirname=dirname, status=listed.status if listed else "", config=config,
-        results=tuple(results), error_text=storage.read_text(dirname, "error.txt"),
-        checkpoints=tuple(storage.where(dirname, name) for _, name in checkpoints), started=started,
+        trial_id=trial_id,
+        dirname=dirname,
+        status=listed.status if listed else "",
+        config=config,
+        results=tuple(results),
+        error_text=storage.read_text(dirname, "error.txt"),
+        checkpoints=tuple(storage.where(dirname, name) for _, name in checkpoints),
+        started=started,
     )
 
 

@@ -3,6 +3,7 @@
 Pure functions of their arguments; nothing here reads or writes files except
 ``write_csv``, which writes exactly the file it is given.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "cell", "param_text", "num", "signed", "plural", "arrow", "when", "write_csv", "text_table", "md_table",
+    "cell",
+    "param_text",
+    "num",
+    "signed",
+    "plural",
+    "arrow",
+    "when",
+    "write_csv",
+    "text_table",
+    "md_table",
 ]
 
 

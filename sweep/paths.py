@@ -1,4 +1,5 @@
 """Where results live: local paths or object-store URIs (s3://, gs://, ...)."""
+
 from __future__ import annotations
 
 __all__ = ["is_uri"]

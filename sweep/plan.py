@@ -7,6 +7,7 @@ per-trial resources once the cluster is known. ``load_plan`` reads a results
 folder's plan back, pointing it at the folder it was given (a copied or moved
 folder resumes in place, never into the original).
 """
+
 from __future__ import annotations
 
 import json
@@ -100,8 +101,10 @@ def load_plan(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace]:
     folder = Path(results_dir)
     plan_path = folder / PLAN_FILE
     if not plan_path.is_file():
-        raise UserError(f"{folder}: not a netsep results folder (no {PLAN_FILE} in it); "
-                        "pass the folder a sweep printed when it started, e.g. experiments/<name>")
+        raise UserError(
+            f"{folder}: not a netsep results folder (no {PLAN_FILE} in it); "
+            "pass the folder a sweep printed when it started, e.g. experiments/<name>"
+        )
     plan = _read_plan(plan_path)
     # The copy travels with the results, so this works after the original moved.
     space = load_space(str(folder / SPACE_COPY))
@@ -115,12 +118,15 @@ def _read_plan(path: Path) -> SweepPlan:
     try:
         raw = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(f"{path}: cannot be read as a sweep plan ({type(error).__name__}: {error}); "
-                        "the file is damaged (a full disk or an interrupted copy?)") from None
+        raise UserError(
+            f"{path}: cannot be read as a sweep plan ({type(error).__name__}: {error}); "
+            "the file is damaged (a full disk or an interrupted copy?)"
+        ) from None
     known = {f.name for f in fields(SweepPlan)}
     if not isinstance(raw, dict) or set(raw) - known or not {"space_file", "name", "results_dir"} <= set(raw):
-        raise UserError(f"{path}: cannot be read as a sweep plan (expected a JSON object with the keys "
-                        f"{', '.join(sorted(known))})")
+        raise UserError(
+            f"{path}: cannot be read as a sweep plan (expected a JSON object with the keys {', '.join(sorted(known))})"
+        )
     try:
         return SweepPlan(**raw)
     except TypeError as error:
@@ -133,21 +139,38 @@ def build_plan(request: SweepRequest) -> tuple[SweepPlan, SearchSpace]:
     smoke = SMOKE_TEST if request.smoke_test else None
     space_name = request.space or (smoke["space"] if smoke else None)
     if not space_name:
-        raise UserError("launch.py: say which search space to run: --space NAME (e.g. --space loss_weights), "
-                        "or --smoke-test for a short demo")
+        raise UserError(
+            "launch.py: say which search space to run: --space NAME (e.g. --space loss_weights), "
+            "or --smoke-test for a short demo"
+        )
     space = load_space(space_name)
-    fixed = resolve_settings(space, request.overrides, data=request.data, data_dir=request.data_dir,
-                             epochs=request.epochs, smoke=smoke is not None)
+    fixed = resolve_settings(
+        space,
+        request.overrides,
+        data=request.data,
+        data_dir=request.data_dir,
+        epochs=request.epochs,
+        smoke=smoke is not None,
+    )
     trials = request.trials or (smoke["trials"] if smoke else space.trials)
     _check_flags(request)
     name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     results_dir, tune_storage = _results_location(name, request.storage)
     plan = SweepPlan(
-        space_file=str(space.source.resolve()), name=name, results_dir=results_dir,
-        tune_storage=tune_storage, trials=trials, fixed=fixed,
-        cpus_per_trial=request.cpus_per_trial, gpus_per_trial=request.gpus_per_trial,
-        max_concurrent=request.max_concurrent, early_stop=request.early_stop, wandb_project=request.wandb,
-        max_failures=request.max_failures, baseline=space.baseline, address=request.address,
+        space_file=str(space.source.resolve()),
+        name=name,
+        results_dir=results_dir,
+        tune_storage=tune_storage,
+        trials=trials,
+        fixed=fixed,
+        cpus_per_trial=request.cpus_per_trial,
+        gpus_per_trial=request.gpus_per_trial,
+        max_concurrent=request.max_concurrent,
+        early_stop=request.early_stop,
+        wandb_project=request.wandb,
+        max_failures=request.max_failures,
+        baseline=space.baseline,
+        address=request.address,
     )
     return plan, space
 
@@ -194,32 +217,41 @@ def resolve_settings(
 def _check_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> None:
     clash = sorted(set(overrides) & set(space.params))
     if clash:
-        raise UserError(f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
-                        f"{space.source}; a searched parameter cannot also be fixed")
+        raise UserError(
+            f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
+            f"{space.source}; a searched parameter cannot also be fixed"
+        )
     reserved = sorted(set(overrides) & set(_RESERVED_SETTINGS))
     if reserved:
-        raise UserError(f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved[0]!r} is set by netsep "
-                        "itself (it labels baseline and compare runs), not a trial setting")
+        raise UserError(
+            f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved[0]!r} is set by netsep "
+            "itself (it labels baseline and compare runs), not a trial setting"
+        )
 
 
 def _check_names(fixed: Mapping[str, Any], space: SearchSpace) -> None:
     """Classifier and discriminator names must be in their registries (as the space's own are)."""
     from trainable.models import classifier_names, discriminator_names
 
-    for key, kind, names in (("classifier", "classifier", classifier_names()),
-                             ("disc_arch", "discriminator", discriminator_names())):
+    for key, kind, names in (
+        ("classifier", "classifier", classifier_names()),
+        ("disc_arch", "discriminator", discriminator_names()),
+    ):
         value = fixed.get(key)
         if value is not None and value not in names:
-            raise UserError(f"command line / {space.source} fixed settings: {key}: unknown {kind} {value!r}; "
-                            f"known: {', '.join(names)}")
+            raise UserError(
+                f"command line / {space.source} fixed settings: {key}: unknown {kind} {value!r}; "
+                f"known: {', '.join(names)}"
+            )
 
 
 def _check_flags(request: SweepRequest) -> None:
     from trainable.metric_names import OBJECTIVE_METRICS
 
     if request.early_stop is not None and request.early_stop not in OBJECTIVE_METRICS:
-        raise UserError(f"--early-stop: unknown metric {request.early_stop!r}; choose one of "
-                        f"{', '.join(OBJECTIVE_METRICS)}")
+        raise UserError(
+            f"--early-stop: unknown metric {request.early_stop!r}; choose one of {', '.join(OBJECTIVE_METRICS)}"
+        )
     if request.max_failures < 0:
         raise UserError(f"--max-failures: must be >= 0, got {request.max_failures}")
 
@@ -227,12 +259,16 @@ def _check_flags(request: SweepRequest) -> None:
 def _results_location(name: str, storage: str) -> tuple[str, str]:
     """(results folder, Tune storage) for ``--name`` under ``--storage``; checks both, creates nothing."""
     if not _NAME_RULE.fullmatch(name):
-        raise UserError(f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'")
+        raise UserError(
+            f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'"
+        )
     if is_uri(storage):
         scheme = storage.partition("://")[0].lower()
         if scheme not in _STORAGE_SCHEMES:
-            raise UserError(f"--storage: {storage!r}: unknown storage scheme {scheme + '://'!r}; use a local or NFS "
-                            f"path, or one of {', '.join(s + '://' for s in _STORAGE_SCHEMES)}")
+            raise UserError(
+                f"--storage: {storage!r}: unknown storage scheme {scheme + '://'!r}; use a local or NFS "
+                f"path, or one of {', '.join(s + '://' for s in _STORAGE_SCHEMES)}"
+            )
         results_dir = (Path("experiments") / name).resolve()
         tune_storage = f"{storage.rstrip('/')}/{name}"
     else:
@@ -241,8 +277,10 @@ def _results_location(name: str, storage: str) -> tuple[str, str]:
     _check_writable(str(results_dir.parent), "--storage" if not is_uri(storage) else "results folder")
     _check_name_length(name, results_dir.parent)
     if results_dir.exists():
-        raise UserError(f"--name: results folder {str(results_dir)!r} already exists; "
-                        f"continue it with --resume {results_dir} or choose another --name")
+        raise UserError(
+            f"--name: results folder {str(results_dir)!r} already exists; "
+            f"continue it with --resume {results_dir} or choose another --name"
+        )
     return str(results_dir), tune_storage
 
 
@@ -269,8 +307,10 @@ def _check_name_length(name: str, parent: Path) -> None:
     except (OSError, ValueError):
         limit = _NAME_MAX
     if len(name.encode()) > limit:
-        raise UserError(f"--name: {name[:40]!r}... is {len(name.encode())} bytes long; a folder name on "
-                        f"{_nearest_existing(parent)} holds at most {limit}")
+        raise UserError(
+            f"--name: {name[:40]!r}... is {len(name.encode())} bytes long; a folder name on "
+            f"{_nearest_existing(parent)} holds at most {limit}"
+        )
 
 
 def _check_dataset(fixed: Mapping[str, Any]) -> None:
@@ -290,8 +330,10 @@ def _check_dataset(fixed: Mapping[str, Any]) -> None:
     batch_size = int(fixed.get("batch_size", 0) or 0)
     examples = len(train.labels)
     if batch_size > examples:
-        raise UserError(f"batch_size: {batch_size} is larger than the {examples} training examples of {name!r}"
-                        f"{' (train_size)' if fixed.get('train_size') else ''}; each step needs one full batch")
+        raise UserError(
+            f"batch_size: {batch_size} is larger than the {examples} training examples of {name!r}"
+            f"{' (train_size)' if fixed.get('train_size') else ''}; each step needs one full batch"
+        )
 
 
 # ------------------------------------------------------------------ derived values
@@ -310,10 +352,15 @@ def planned_baselines(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any
 
 def resolve_resources(plan: SweepPlan, cpus: float, gpus: float) -> SweepPlan:
     """Fill per-trial resources from the cluster: fractional GPUs where GPUs exist."""
-    resources = resolve_trial_resources(plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent, cpus, gpus,
-                                        device=plan.fixed.get("device"))
-    return replace(plan, cpus_per_trial=resources.cpus_per_trial, gpus_per_trial=resources.gpus_per_trial,
-                   max_concurrent=resources.max_concurrent)
+    resources = resolve_trial_resources(
+        plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent, cpus, gpus, device=plan.fixed.get("device")
+    )
+    return replace(
+        plan,
+        cpus_per_trial=resources.cpus_per_trial,
+        gpus_per_trial=resources.gpus_per_trial,
+        max_concurrent=resources.max_concurrent,
+    )
 
 
 def check_wandb() -> None:
@@ -326,5 +373,7 @@ def check_wandb() -> None:
     netrc = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
     if netrc.is_file() and "api.wandb.ai" in netrc.read_text(errors="ignore"):
         return
-    raise UserError("--wandb: no Weights & Biases API key found (WANDB_API_KEY or `wandb login`); "
-                    "set one, or run offline with WANDB_MODE=offline")
+    raise UserError(
+        "--wandb: no Weights & Biases API key found (WANDB_API_KEY or `wandb login`); "
+        "set one, or run offline with WANDB_MODE=offline"
+    )

@@ -12,6 +12,7 @@ seed s of every arm shares data order and the first classifier's initialisation)
   given power; ``seeds_needed``: how many seeds find a chosen difference.
 * ``excluded_effects``: what a confidence interval rules out, in words.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,7 +22,12 @@ import numpy as np
 from scipy import optimize, stats
 
 __all__ = [
-    "paired_t_p", "holm", "power_paired_t", "minimum_detectable_difference", "seeds_needed", "excluded_effects",
+    "paired_t_p",
+    "holm",
+    "power_paired_t",
+    "minimum_detectable_difference",
+    "seeds_needed",
+    "excluded_effects",
 ]
 
 MAX_SEEDS = 1000  # seeds_needed gives up above this: no study here runs more

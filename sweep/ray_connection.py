@@ -18,6 +18,7 @@ model). A local Ray started here therefore
 Joining a cluster uses whatever that cluster was started with (``cluster.yaml`` keeps
 its dashboard on loopback and pins every port).
 """
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ layers below (``sweep.plan``, the runner, the report) take the object and never 
 argparse. A request holds the user's words, typed: ``None`` means "not given, use
 the default", so the plan can tell an explicit choice from a default.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,11 @@ DEFAULT_MAX_FAILURES = 2  # retries of a trial that raises
 # --smoke-test: the Ray examples' convention, a real sweep that is done in ~2 minutes
 # on 2 CPU cores. Explicit flags (--data, --trials, --epochs, key=value) still win.
 SMOKE_TEST: Mapping[str, Any] = {
-    "space": "loss_weights", "data": "digits", "trials": 4, "epochs": 2, "fixed": {"batch_size": 64},
+    "space": "loss_weights",
+    "data": "digits",
+    "trials": 4,
+    "epochs": 2,
+    "fixed": {"batch_size": 64},
 }
 
 

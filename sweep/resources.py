@@ -4,6 +4,7 @@ Used by a sweep (``sweep.plan.resolve_resources``) and by compare runs, so both
 reserve the same CPUs and GPU fractions and refuse the same impossible requests.
 Pure: numbers in, numbers out.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 from sweep.errors import UserError
 
 __all__ = [
-    "DEFAULT_CPUS_PER_TRIAL", "DEFAULT_GPU_FRACTION", "TrialResources", "default_max_concurrent",
+    "DEFAULT_CPUS_PER_TRIAL",
+    "DEFAULT_GPU_FRACTION",
+    "TrialResources",
+    "default_max_concurrent",
     "resolve_trial_resources",
 ]
 
@@ -59,7 +63,9 @@ def resolve_trial_resources(
     if cpus_per_trial is None:
         cpus_per_trial = DEFAULT_CPUS_PER_TRIAL
     if cpus_per_trial > cluster_cpus:
-        raise UserError(f"--cpus-per-trial: {cpus_per_trial:g} asked for, but the Ray cluster has {cluster_cpus:g} CPUs")
+        raise UserError(
+            f"--cpus-per-trial: {cpus_per_trial:g} asked for, but the Ray cluster has {cluster_cpus:g} CPUs"
+        )
     if gpus_per_trial > 0 and device == "cpu":
         raise UserError("device=cpu with --gpus-per-trial > 0 would reserve GPUs that the trials never use")
     concurrent = max_concurrent or default_max_concurrent(cluster_cpus, cluster_gpus, cpus_per_trial, gpus_per_trial)

@@ -5,6 +5,7 @@ than the largest node has would wait forever as infeasible, even when the cluste
 as a whole has enough. ``check_trial_fits`` turns that into a user error (exit 2)
 naming the flag, what was asked and what the largest node has.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -36,8 +37,11 @@ def check_trial_fits(cpus_per_trial: float, gpus_per_trial: float, nodes: Sequen
             f"--cpus-per-trial: {cpus_per_trial:g} asked for, but a trial runs on one node and the "
             f"largest node of the Ray cluster has {max_cpus:g} CPUs; use --cpus-per-trial <= {max_cpus:g}"
         )
-    fits = [n for n in nodes if float(n.get("GPU", 0.0)) + _EPS >= gpus_per_trial
-            and float(n.get("CPU", 0.0)) + _EPS >= cpus_per_trial]
+    fits = [
+        n
+        for n in nodes
+        if float(n.get("GPU", 0.0)) + _EPS >= gpus_per_trial and float(n.get("CPU", 0.0)) + _EPS >= cpus_per_trial
+    ]
     if not fits:
         raise UserError(
             f"--cpus-per-trial {cpus_per_trial:g} with --gpus-per-trial {gpus_per_trial:g}: no node of the "

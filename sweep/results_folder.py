@@ -15,6 +15,7 @@
   other write bits from the process umask (so ``umask 002`` does not make a folder
   that ``--resume`` would then refuse).
 """
+
 from __future__ import annotations
 
 import errno
@@ -40,9 +41,11 @@ __all__ = [
 
 LOCK_FILE = ".netsep.lock"
 FOLDER_MODE = 0o755  # owner writes; group and others read (colleagues may read results)
-RESUME_RULE = ("netsep resumes only a results folder that you own and that nobody else can write to "
-               "(the folder, its tune/ folder and the files in tune/), because Ray Tune unpickles "
-               "its state files on resume and unpickling runs code")
+RESUME_RULE = (
+    "netsep resumes only a results folder that you own and that nobody else can write to "
+    "(the folder, its tune/ folder and the files in tune/), because Ray Tune unpickles "
+    "its state files on resume and unpickling runs code"
+)
 
 
 def private_umask() -> int:
@@ -69,15 +72,18 @@ def create_results_folder(folder: str | Path) -> list[Path]:
     except FileExistsError:
         remove_if_empty(created)
         if folder.exists():
-            raise UserError(f"--name: results folder {str(folder)!r} already exists (another sweep with this "
-                            f"--name and --storage started first?); continue it with --resume {folder} "
-                            "or choose another --name") from None
+            raise UserError(
+                f"--name: results folder {str(folder)!r} already exists (another sweep with this "
+                f"--name and --storage started first?); continue it with --resume {folder} "
+                "or choose another --name"
+            ) from None
         raise UserError(f"--storage: cannot create {str(folder)!r}: a file is in the way") from None
     except OSError as error:
         remove_if_empty(created)
         flag = "--name" if error.errno == errno.ENAMETOOLONG else "--storage"
-        raise UserError(f"{flag}: cannot create the results folder {str(folder)!r}: "
-                        f"{error.strerror or error}") from None
+        raise UserError(
+            f"{flag}: cannot create the results folder {str(folder)!r}: {error.strerror or error}"
+        ) from None
     return [*created, folder]
 
 
@@ -110,8 +116,10 @@ class FolderLock:
         except OSError:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise UserError(f"{self.path.parent}: another netsep process (pid {holder}) is running this sweep; "
-                            "wait for it to end, or stop it first") from None
+            raise UserError(
+                f"{self.path.parent}: another netsep process (pid {holder}) is running this sweep; "
+                "wait for it to end, or stop it first"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
@@ -137,11 +145,15 @@ def check_private(folder: str | Path, tune_dir: str = "tune") -> None:
         except FileNotFoundError:
             continue
         if info.st_uid != me:
-            raise UserError(f"--resume: {path} belongs to user id {info.st_uid}, not to you; {RESUME_RULE}. "
-                            "Copy the folder (cp -r) and resume the copy if you trust its contents")
+            raise UserError(
+                f"--resume: {path} belongs to user id {info.st_uid}, not to you; {RESUME_RULE}. "
+                "Copy the folder (cp -r) and resume the copy if you trust its contents"
+            )
         if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            raise UserError(f"--resume: {path} can be written by other users (mode {stat.filemode(info.st_mode)}); "
-                            f"{RESUME_RULE}. If you trust its contents: chmod -R go-w {folder}")
+            raise UserError(
+                f"--resume: {path} can be written by other users (mode {stat.filemode(info.st_mode)}); "
+                f"{RESUME_RULE}. If you trust its contents: chmod -R go-w {folder}"
+            )
 
 
 _ALMOST_FULL = 1 << 20  # bytes: less than 1 MiB free is a full disk for a sweep's checkpoints
@@ -161,7 +173,12 @@ def disk_full_message(error: BaseException, folder: str | Path) -> str | None:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(current) or "Disk quota exceeded" in str(current):
+        if (
+            isinstance(current, OSError)
+            and current.errno in (errno.ENOSPC, errno.EDQUOT)
+            or "No space left on device" in str(current)
+            or "Disk quota exceeded" in str(current)
+        ):
             full = True
         todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
     try:
@@ -171,6 +188,8 @@ def disk_full_message(error: BaseException, folder: str | Path) -> str | None:
     if not full and (free is None or free >= _ALMOST_FULL):
         return None
     left = "" if free is None else f" ({free // 1024} KiB free)"
-    return (f"the disk holding {folder} is full{left}; the sweep stopped. Free some space there (or copy the "
-            "folder to a larger disk), then resume it; if Tune's state files were cut short on the full disk, "
-            "--resume says so and `launch.py report` still shows what finished")
+    return (
+        f"the disk holding {folder} is full{left}; the sweep stopped. Free some space there (or copy the "
+        "folder to a larger disk), then resume it; if Tune's state files were cut short on the full disk, "
+        "--resume says so and `launch.py report` still shows what finished"
+    )

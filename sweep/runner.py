@@ -12,6 +12,7 @@ Layout of ``<storage>/<name>/`` (the results folder):
 ``build_tuner`` is the one public way to get a sweep's ``tune.Tuner``; the CLI and
 the benchmarks both use it (the benchmarks with a trivial trainable).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,12 +22,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sweep.storage_check import check_storage_visible
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
 from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
+from sweep.storage_check import check_storage_visible
 from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
 
 __all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
@@ -35,7 +36,9 @@ Trainable = Callable[[dict[str, Any]], None]
 KEEP_CHECKPOINTS = 2  # per trial: the last one to resume from, and the one before in case it is torn
 
 
-def tune_spec(plan: SweepPlan, space: SearchSpace, *, callbacks: Sequence[Any] = (), reuse_actors: bool = True) -> TuneSpec:
+def tune_spec(
+    plan: SweepPlan, space: SearchSpace, *, callbacks: Sequence[Any] = (), reuse_actors: bool = True
+) -> TuneSpec:
     """What Tune needs from a resourced plan (see ``sweep.plan.resolve_resources``)."""
     if plan.cpus_per_trial is None or plan.gpus_per_trial is None:
         raise ValueError("the plan has no per-trial resources yet; call sweep.plan.resolve_resources first")
@@ -87,8 +90,12 @@ def build_scheduler(plan: SweepPlan) -> Any:
 
     epochs = int(plan.fixed.get("epochs", 1))
     return ASHAScheduler(
-        metric=plan.early_stop, mode=direction_of(plan.early_stop), time_attr="training_iteration",
-        max_t=max(epochs, 1), grace_period=1, reduction_factor=2,
+        metric=plan.early_stop,
+        mode=direction_of(plan.early_stop),
+        time_attr="training_iteration",
+        max_t=max(epochs, 1),
+        grace_period=1,
+        reduction_factor=2,
     )
 
 
@@ -108,8 +115,9 @@ def build_tuner(
     ``callbacks`` are extra Tune callbacks; ``reuse_actors=False`` exists only to
     measure what reusing actors saves.
     """
-    spec = replace(tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors),
-                   max_concurrent=None)  # the limit is in the search algorithm, which Tune then uses as it is
+    spec = replace(
+        tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors), max_concurrent=None
+    )  # the limit is in the search algorithm, which Tune then uses as it is
     search = search_algorithm(searcher or build_searcher(plan, space), plan.max_concurrent)
     return make_tuner(spec, search, trainable=trainable, scheduler=build_scheduler(plan))
 
@@ -155,8 +163,12 @@ def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
         lines = str(errors[0].error).strip().splitlines() or [type(errors[0].error).__name__]
         first = lines[-1].strip()
     return SweepOutcome(
-        results_dir=Path(plan.results_dir), planned=planned, ended=grid.num_terminated + grid.num_errors,
-        search_trials=len(search), search_errors=len(errors), first_error=first,
+        results_dir=Path(plan.results_dir),
+        planned=planned,
+        ended=grid.num_terminated + grid.num_errors,
+        search_trials=len(search),
+        search_errors=len(errors),
+        first_error=first,
     )
 
 
@@ -170,23 +182,29 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
     from ray import tune
 
     if not tune.Tuner.can_restore(plan.tune_path):
-        raise UserError(f"--resume: {plan.results_dir}: nothing to resume at {plan.tune_path} (the sweep saved no "
-                        "Tune state yet, or its tune/ folder was removed); start it again as a new sweep")
+        raise UserError(
+            f"--resume: {plan.results_dir}: nothing to resume at {plan.tune_path} (the sweep saved no "
+            "Tune state yet, or its tune/ folder was removed); start it again as a new sweep"
+        )
     tune_dir = Path(plan.tune_path)
     if not tune_dir.is_dir():
         return  # Tune's folder is in object storage: Tune reads it there
     states = sorted(tune_dir.glob(SweepSearcher.CKPT_FILE_TMPL.format("*")))  # Tune restores the last one
     if not states and any(tune_dir.glob("searcher-state-*.pkl")):
-        raise UserError(f"--resume: {plan.results_dir} was made by an older netsep whose searcher state is a "
-                        "pickle, which netsep no longer reads (it could run code); `launch.py report` still works "
-                        "on it, but it cannot be resumed")
+        raise UserError(
+            f"--resume: {plan.results_dir} was made by an older netsep whose searcher state is a "
+            "pickle, which netsep no longer reads (it could run code); `launch.py report` still works "
+            "on it, but it cannot be resumed"
+        )
     _check_state_file(max(tune_dir.glob("experiment_state-*.json"), default=None))
     if states:
         try:
             build_searcher(plan, space).restore(str(states[-1]))
         except (ValueError, KeyError, TypeError) as error:
-            raise UserError(f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
-                            "disk?); the sweep cannot continue from it") from None
+            raise UserError(
+                f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
+                "disk?); the sweep cannot continue from it"
+            ) from None
 
 
 def _check_state_file(path: Path | None) -> None:
@@ -196,9 +214,11 @@ def _check_state_file(path: Path | None) -> None:
     try:
         json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(f"--resume: {path}: Tune's experiment state is damaged ({type(error).__name__}: {error}; "
-                        "cut short on a full disk?); the sweep cannot continue from it, but `launch.py report` "
-                        "shows what finished") from None
+        raise UserError(
+            f"--resume: {path}: Tune's experiment state is damaged ({type(error).__name__}: {error}; "
+            "cut short on a full disk?); the sweep cannot continue from it, but `launch.py report` "
+            "shows what finished"
+        ) from None
 
 
 def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:

@@ -3,6 +3,7 @@
 Every sampler is seeded, so two sweeps of the same space with the same ``seed``
 propose the same configurations (as long as they see the same results).
 """
+
 from __future__ import annotations
 
 import warnings

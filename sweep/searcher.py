@@ -14,6 +14,7 @@ Both searchers save their state as JSON (``searcher-state-*.json`` in Tune's fol
 never as a pickle: ``--resume`` reads it back, and reading data runs no code
 (``sweep.study_state`` turns the Optuna study into data and back).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,8 +63,9 @@ class SweepSearcher(Searcher):
 
     CKPT_FILE_TMPL = "searcher-state-{}.json"  # Tune's default name ends in .pkl
 
-    def __init__(self, optuna_search: OptunaSearch, baselines: list[dict[str, Any]], *,
-                 reseed: Reseed | None = None) -> None:
+    def __init__(
+        self, optuna_search: OptunaSearch, baselines: list[dict[str, Any]], *, reseed: Reseed | None = None
+    ) -> None:
         super().__init__(metric=optuna_search.metric, mode=optuna_search.mode)
         self.inner = optuna_search
         self.pending_baselines = [dict(b) for b in baselines]
@@ -117,7 +119,9 @@ class SweepSearcher(Searcher):
         _check_format(state, type(self).__name__)
         study = self.study
         numbered = rebuild_study(study, list(state["trials"]))
-        live = {str(tune_id): numbered[int(n)] for tune_id, n in dict(state["tune_trials"]).items() if int(n) in numbered}
+        live = {
+            str(tune_id): numbered[int(n)] for tune_id, n in dict(state["tune_trials"]).items() if int(n) in numbered
+        }
         _set_tune_trials(self.inner, live, {str(t) for t in state["completed"]})
         self.pending_baselines = [dict(b) for b in state["pending_baselines"]]
         self.baseline_trial_ids = {str(t) for t in state["baseline_trial_ids"]}
@@ -179,8 +183,10 @@ def _read_json(path: str) -> dict[str, Any]:
 
 def _check_format(state: dict[str, Any], searcher: str) -> None:
     if state.get("format") != STATE_FORMAT or state.get("searcher") != searcher:
-        raise ValueError(f"not a {searcher} state of format {STATE_FORMAT} "
-                         f"(got format {state.get('format')!r}, searcher {state.get('searcher')!r})")
+        raise ValueError(
+            f"not a {searcher} state of format {STATE_FORMAT} "
+            f"(got format {state.get('format')!r}, searcher {state.get('searcher')!r})"
+        )
 
 
 def _stopped_early(result: dict) -> bool:
@@ -215,8 +221,12 @@ class ListSearcher(Searcher):
         pass  # nothing to learn: the list is fixed
 
     def get_state(self) -> dict[str, Any]:
-        return {"format": STATE_FORMAT, "searcher": type(self).__name__, "configs": self.configs,
-                "next_index": self.next_index}
+        return {
+            "format": STATE_FORMAT,
+            "searcher": type(self).__name__,
+            "configs": self.configs,
+            "next_index": self.next_index,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         _check_format(state, type(self).__name__)

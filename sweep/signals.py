@@ -9,6 +9,7 @@ line can exit 130 (SIGINT) or 143 (SIGTERM) instead of 0.
 Install it after ``ray.init``: Ray's driver sets a SIGTERM handler of its own that
 just exits (and leaves trial folders orphaned, with no report).
 """
+
 from __future__ import annotations
 
 import signal

@@ -14,6 +14,7 @@ Local paths and object-store URIs (``s3://bucket/prefix``, ``gs://...``) go thro
 the same pyarrow filesystem Ray Tune uses, opened on each node, so a URI is checked
 with each node's own credentials too.
 """
+
 from __future__ import annotations
 
 import os
@@ -109,8 +110,9 @@ def check_storage_visible(storage: str, timeout_s: float = DEFAULT_TIMEOUT_S) ->
         raise UserError(_message(storage, failed))
 
 
-def _ask_every_node(nodes: list[dict[str, Any]], storage: str, probe: str, token: str,
-                    answers: dict[str, str], timeout_s: float) -> list[_Answer]:
+def _ask_every_node(
+    nodes: list[dict[str, Any]], storage: str, probe: str, token: str, answers: dict[str, str], timeout_s: float
+) -> list[_Answer]:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -120,7 +122,9 @@ def _ask_every_node(nodes: list[dict[str, Any]], storage: str, probe: str, token
     for node in nodes:
         strategy = NodeAffinitySchedulingStrategy(node_id=node["NodeID"], soft=False)
         ip = node["NodeManagerAddress"]
-        refs[visit.options(scheduling_strategy=strategy).remote(storage, probe, token, answers[node["NodeID"]], ip)] = ip
+        refs[visit.options(scheduling_strategy=strategy).remote(storage, probe, token, answers[node["NodeID"]], ip)] = (
+            ip
+        )
     ready, pending = ray.wait(list(refs), num_returns=len(refs), timeout=timeout_s)
     results = []
     for ref in ready:
@@ -130,8 +134,10 @@ def _ask_every_node(nodes: list[dict[str, Any]], storage: str, probe: str, token
             print(f"netsep: warning: storage check skipped node {refs[ref]}: {_first_line(exc)}", file=sys.stderr)
     for ref in pending:
         ray.cancel(ref, force=True)
-        print(f"netsep: warning: storage check: node {refs[ref]} did not answer within {timeout_s:g} s; "
-              "not checked", file=sys.stderr)
+        print(
+            f"netsep: warning: storage check: node {refs[ref]} did not answer within {timeout_s:g} s; not checked",
+            file=sys.stderr,
+        )
     return results
 
 
@@ -140,10 +146,13 @@ def _message(storage: str, failed: list[_Answer]) -> str:
     if is_uri(storage):
         fix = "every node needs access to it (the same credentials and network access as the driver)"
     else:
-        fix = ("use a folder that every node mounts at the same path (NFS, e.g. --storage /shared/experiments) "
-               "or an object store URI such as s3://bucket/prefix")
-    return (f"--storage: {storage!r} must be visible to every node of the Ray cluster, but {which}; "
-            f"{fix} (docs/cluster.md)")
+        fix = (
+            "use a folder that every node mounts at the same path (NFS, e.g. --storage /shared/experiments) "
+            "or an object store URI such as s3://bucket/prefix"
+        )
+    return (
+        f"--storage: {storage!r} must be visible to every node of the Ray cluster, but {which}; {fix} (docs/cluster.md)"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

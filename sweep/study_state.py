@@ -11,6 +11,7 @@ they are live ``optuna.Trial`` objects again that a later result can be told to.
 
 Pure Optuna; no Ray.
 """
+
 from __future__ import annotations
 
 import json
@@ -92,11 +93,16 @@ def rebuild_study(study: optuna.Study, trials: list[Mapping[str, Any]]) -> dict[
         distributions = {str(k): _distribution(v) for k, v in dict(raw["distributions"]).items()}
         intermediate = {int(step): float(v) for step, v in dict(raw.get("intermediate", {})).items()}
         if state.is_finished():
-            study.add_trial(optuna.trial.create_trial(
-                state=state, values=_floats(raw["values"]) if state == TrialState.COMPLETE else None,
-                params=dict(raw["params"]), distributions=distributions, intermediate_values=intermediate,
-                user_attrs=dict(raw.get("user_attrs", {})),
-            ))
+            study.add_trial(
+                optuna.trial.create_trial(
+                    state=state,
+                    values=_floats(raw["values"]) if state == TrialState.COMPLETE else None,
+                    params=dict(raw["params"]),
+                    distributions=distributions,
+                    intermediate_values=intermediate,
+                    user_attrs=dict(raw.get("user_attrs", {})),
+                )
+            )
             continue
         study.enqueue_trial(dict(raw["params"]), skip_if_exists=False)
         trial = study.ask()

@@ -6,6 +6,7 @@ less per-trial overhead, DESIGN §6), short trial folder names, the classic prog
 table, per-trial resources, retries from the last checkpoint. The callers decide the
 searcher, the scheduler and what the table shows.
 """
+
 from __future__ import annotations
 
 import os
@@ -96,7 +97,9 @@ def restore_tuner(path: str, spec: TuneSpec, *, trainable: Trainable | None = No
 
     use_classic_progress_table()
     if not tune.Tuner.can_restore(path):
-        raise UserError(f"{where or path}: nothing to resume at {path} "
-                        "(the run never started, or its Tune folder was removed)")
-    return tune.Tuner.restore(path, trainable=_with_resources(trainable, spec), resume_unfinished=True,
-                              resume_errored=False)
+        raise UserError(
+            f"{where or path}: nothing to resume at {path} (the run never started, or its Tune folder was removed)"
+        )
+    return tune.Tuner.restore(
+        path, trainable=_with_resources(trainable, spec), resume_unfinished=True, resume_errored=False
+    )

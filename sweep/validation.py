@@ -4,6 +4,7 @@ The checks are the ones a sweep makes before Ray starts (``sweep.plan.resolve_se
 the description is plain text: the space, the trial settings every trial gets (and
 where each comes from) and the distributions Optuna samples. Writes nothing.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,10 @@ def describe_space(request: ValidateRequest) -> str:
     baselines = baseline_configs(fixed, searched_objectives(space)) if space.baseline else []
     lines = [
         f"space {space.name!r} ({space.source}): {space.description}",
-        (f"trials: {space.trials}, sampler: {space.sampler} (seed {space.seed}), "
-         f"baseline: {_baseline_text(baselines)}"),
+        (
+            f"trials: {space.trials}, sampler: {space.sampler} (seed {space.seed}), "
+            f"baseline: {_baseline_text(baselines)}"
+        ),
         "objectives: " + ", ".join(f"{o.metric} ({o.direction})" for o in space.objectives),
         "",
         "trial settings (every trial):",

@@ -7,6 +7,7 @@ nothing (``~/.cache/netsep``, ``~/.ray/auth_token``, ``/tmp/ray``) is written in
 user's home or shared with other Ray users. The session fails if a test left
 something new in the repository or the real home.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,15 @@ from tests.processes import RayHead
 # Written in the real home by a sweep that is not isolated (Ray's token, netsep's cache).
 _REAL_HOME_PATHS = (".ray/auth_token", ".cache/netsep")
 # Variables that would send a tool's state outside the temporary home.
-_UNSET = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "MPLCONFIGDIR", "WANDB_DIR", "RAY_ADDRESS",
-          "TORCH_HOME")
+_UNSET = (
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+    "MPLCONFIGDIR",
+    "WANDB_DIR",
+    "RAY_ADDRESS",
+    "TORCH_HOME",
+)
 _ROOT = pytest.StashKey[Path]()  # the session's temporary folder
 _BEFORE = pytest.StashKey[tuple]()  # (real home, its netsep/Ray paths, the checkout's extra files) at the start
 
@@ -34,8 +42,14 @@ _BEFORE = pytest.StashKey[tuple]()  # (real home, its netsep/Ray paths, the chec
 def _repo_extras() -> set[str]:
     """Untracked and ignored paths in the checkout, bytecode and pytest's cache aside."""
     try:
-        done = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"], cwd=REPO,
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return set()
     paths = {line[3:] for line in done.stdout.splitlines() if line[:2] in ("??", "!!")}
@@ -59,14 +73,16 @@ def pytest_configure(config: pytest.Config) -> None:
     (root / "home").mkdir()
     for name in _UNSET:
         os.environ.pop(name, None)
-    os.environ.update({
-        "HOME": str(root / "home"),
-        "NETSEP_CACHE_DIR": str(root / "cache"),
-        "RAY_TMPDIR": str(root / "r"),
-        "RAY_USAGE_STATS_ENABLED": "0",
-        # This checkout's code, in pytest and in every process it starts (Ray workers too).
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
-    })
+    os.environ.update(
+        {
+            "HOME": str(root / "home"),
+            "NETSEP_CACHE_DIR": str(root / "cache"),
+            "RAY_TMPDIR": str(root / "r"),
+            "RAY_USAGE_STATS_ENABLED": "0",
+            # This checkout's code, in pytest and in every process it starts (Ray workers too).
+            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
+        }
+    )
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -78,7 +94,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     leaks += [str(REPO / p) for p in sorted(_repo_extras() - repo_paths)]
     if leaks:
         session.config.get_terminal_writer().line(
-            "tests wrote outside their temporary folders: " + ", ".join(leaks), red=True)
+            "tests wrote outside their temporary folders: " + ", ".join(leaks), red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
@@ -101,8 +118,11 @@ def ray_head() -> Iterator[RayHead]:
 
 
 def _fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +133,17 @@ def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, sub
     session errors at the end if the folder changed.
     """
     tmp = tmp_path_factory.mktemp("smoke")
-    proc = launch("--smoke-test", "--no-dashboard", "--storage", str(tmp / "exp"), "--name", "smoke",
-                  *ray_head.client_args(), cwd=tmp, env=ray_head.env)
+    proc = launch(
+        "--smoke-test",
+        "--no-dashboard",
+        "--storage",
+        str(tmp / "exp"),
+        "--name",
+        "smoke",
+        *ray_head.client_args(),
+        cwd=tmp,
+        env=ray_head.env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     folder = tmp / "exp" / "smoke"
     before = _fingerprint(folder)

@@ -8,6 +8,7 @@ is observed rather than hoped for. Usage::
 
     python -m tests.gpu_packing_driver RECORD_DIR EXPECT <launch.py arguments>
 """
+
 from __future__ import annotations
 
 import functools

@@ -4,6 +4,7 @@ command line as a user would, and reading what a sweep left in its results folde
 Every test imports shared things from here (never from a ``conftest.py`` or from
 another test package), so each is defined once.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,18 +57,32 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def launch(*argv: str, cwd: Path, env: Mapping[str, str] | None = None,
-           timeout: float = 600) -> subprocess.CompletedProcess:
+def launch(
+    *argv: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run ``python launch.py ARGV`` in ``cwd`` as a user would; returns the finished process."""
     return subprocess.run(
         [sys.executable, str(REPO / "launch.py"), *argv],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=_env(env), check=False)
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(env),
+        check=False,
+    )
 
 
 def run_module(module: str, *args: str, timeout: float = 600) -> str:
     """``python -m module ARGS`` from the repository root; fails the test unless it exits 0."""
-    done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=_env(None),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        env=_env(None),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     assert done.returncode == 0, f"{module} {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -8,6 +8,7 @@ by session id and SIGKILLs those pids. A ``RayHead`` is ``ray start --head --blo
 in a session of its own, stopped the same way. Nothing is ever killed by name, and
 ``ray stop`` (which stops every Ray on the machine) is never run.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,7 @@ def session_pids(sid: int) -> list[int]:
         except OSError:
             continue
         # Fields after the parenthesised command name: state ppid pgrp session ...
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 3 and int(fields[3]) == sid and fields[0] != "Z":
             pids.append(int(entry))
     return pids
@@ -80,8 +81,9 @@ def kill_session(leader: subprocess.Popen, timeout_s: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def poll(condition: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.25,
-         alive: Driver | None = None) -> T:
+def poll(
+    condition: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.25, alive: Driver | None = None
+) -> T:
     """``condition()``'s first truthy value; fails the test after ``timeout_s``
     (or as soon as ``alive``, a driver that should still run, has exited)."""
     deadline = time.monotonic() + timeout_s
@@ -92,24 +94,31 @@ def poll(condition: Callable[[], T], timeout_s: float, what: str, every_s: float
         if alive is not None and not alive.running():
             pytest.fail(f"the sweep exited ({alive.process.returncode}) while waiting for {what}:\n{alive.tail()}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}"
-                        + (f"; the sweep's output:\n{alive.tail()}" if alive is not None else ""))
+            pytest.fail(
+                f"timed out after {timeout_s:.0f} s waiting for {what}"
+                + (f"; the sweep's output:\n{alive.tail()}" if alive is not None else "")
+            )
         time.sleep(every_s)
 
 
 class Driver:
     """``launch.py`` in a new session; its output in ``log``. Use ``stop()`` in a ``finally``."""
 
-    def __init__(self, args: Sequence[str], log: Path, env: Mapping[str, str] | None = None,
-                 prefix: Sequence[str] = ()) -> None:
+    def __init__(
+        self, args: Sequence[str], log: Path, env: Mapping[str, str] | None = None, prefix: Sequence[str] = ()
+    ) -> None:
         self.log = log
         self._out = open(log, "w")
         env = dict(os.environ if env is None else env)
         env.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         env.pop("RAY_ADDRESS", None)
         self.process = subprocess.Popen(
-            [*prefix, sys.executable, "launch.py", *args], cwd=REPO, env=env,
-            stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
+            [*prefix, sys.executable, "launch.py", *args],
+            cwd=REPO,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.pid = self.process.pid  # also its session id
 
@@ -182,15 +191,28 @@ class RayHead:
         self.address = f"127.0.0.1:{_free_port()}"
         self.log = workdir / "ray-head.log"
         args = [
-            "start", "--head", "--block", f"--port={self.address.rpartition(':')[2]}",
-            "--node-ip-address=127.0.0.1", f"--num-cpus={cpus}", "--num-gpus=0",
-            "--include-dashboard=false", "--disable-usage-stats",
-            f"--ray-client-server-port={_free_port()}", f"--dashboard-agent-listen-port={_free_port()}",
-            f"--object-store-memory={object_store_bytes}", f"--temp-dir={workdir / 'ray'}",
+            "start",
+            "--head",
+            "--block",
+            f"--port={self.address.rpartition(':')[2]}",
+            "--node-ip-address=127.0.0.1",
+            f"--num-cpus={cpus}",
+            "--num-gpus=0",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            f"--ray-client-server-port={_free_port()}",
+            f"--dashboard-agent-listen-port={_free_port()}",
+            f"--object-store-memory={object_store_bytes}",
+            f"--temp-dir={workdir / 'ray'}",
         ]
         with open(self.log, "w") as out:
-            self.process = subprocess.Popen([*ray_cli(), *args], env={**os.environ, **self.env}, stdout=out,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [*ray_cli(), *args],
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def client_args(self) -> list[str]:
         """``launch.py`` arguments that run a sweep on this head."""
@@ -210,11 +232,19 @@ class RayHead:
             "    time.sleep(0.5)\n"
             "print('CPUS', ray.cluster_resources().get('CPU', 0))\n"
         )
-        done = subprocess.run([sys.executable, "-c", code], env=self.client_env(), capture_output=True,
-                              text=True, timeout=timeout_s + 60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=self.client_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s + 60,
+            check=False,
+        )
         if self.process.poll() is not None or f"CPUS {float(self.cpus)}" not in done.stdout:
-            raise RuntimeError(f"the test Ray head did not come up:\n{done.stdout[-2000:]}{done.stderr[-3000:]}\n"
-                               f"{self.log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"the test Ray head did not come up:\n{done.stdout[-2000:]}{done.stderr[-3000:]}\n"
+                f"{self.log.read_text(errors='replace')[-3000:]}"
+            )
 
     def close(self) -> None:
         kill_session(self.process)

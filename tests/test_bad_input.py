@@ -3,6 +3,7 @@
 Each case runs the real command line (``sweep.cli.main``) in-process, so the table is
 fast; two cases also run ``launch.py`` as a subprocess to prove no traceback leaks.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -55,17 +56,33 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
     ("low >= high", _replace("low: 0.01, high: 1.0", "low: 2.0, high: 1.0"), [], ["params.w_adv", "low", "2.0"]),
     ("log with low <= 0", _replace("low: 0.01, high: 1.0", "low: 0.0, high: 1.0"), [], ["params.w_adv", "log"]),
     ("empty choices", _replace("choices: [mlp, siamese_pool]", "choices: []"), [], ["params.disc_arch", "choices"]),
-    ("unknown discriminator", _replace("choices: [mlp, siamese_pool]", "choices: [mlp, resnet]"), [],
-     ["params.disc_arch", "resnet", "siamese_strided"]),
-    ("unknown param key", _replace("w_adv: {type: float,", "w_adversarial: {type: float,"), [],
-     ["params.w_adversarial"]),
+    (
+        "unknown discriminator",
+        _replace("choices: [mlp, siamese_pool]", "choices: [mlp, resnet]"),
+        [],
+        ["params.disc_arch", "resnet", "siamese_strided"],
+    ),
+    (
+        "unknown param key",
+        _replace("w_adv: {type: float,", "w_adversarial: {type: float,"),
+        [],
+        ["params.w_adversarial"],
+    ),
     ("unknown dataset in space", _replace("dataset: digits", "dataset: mnist"), [], ["dataset", "mnist"]),
-    ("unknown classifier", _replace("  epochs: 1", "  epochs: 1\n  classifier: vgg"), [],
-     ["fixed.classifier", "vgg", "simple3"]),
+    (
+        "unknown classifier",
+        _replace("  epochs: 1", "  epochs: 1\n  classifier: vgg"),
+        [],
+        ["fixed.classifier", "vgg", "simple3"],
+    ),
     ("unknown objective", _replace("objective: dice", "objective: gan"), [], ["fixed.objective", "gan"]),
     ("unknown metric", _replace("metric: disagreement", "metric: diversity"), [], ["objectives", "diversity"]),
-    ("wrong direction", _replace("metric: disagreement, direction: max", "metric: disagreement, direction: min"),
-     [], ["disagreement", "max"]),
+    (
+        "wrong direction",
+        _replace("metric: disagreement, direction: max", "metric: disagreement, direction: min"),
+        [],
+        ["disagreement", "max"],
+    ),
     ("unknown sampler", _replace("sampler: tpe", "sampler: cmaes"), [], ["sampler", "cmaes"]),
     ("no space at all", None, ["--no-space"], ["--space"]),
     ("unknown space name", None, ["--space", "no_such_space"], ["no_such_space", "loss_weights"]),
@@ -78,10 +95,18 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
     ("bad trial setting value", None, ["lr=fast"], ["lr", "fast"]),
     ("setting without =", None, ["batch_size"], ["batch_size", "key=value"]),
     ("searched param fixed too", None, ["w_adv=0.5"], ["w_adv", "searched"]),
-    ("missing dataset folder", None, ["--data", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"],
-     ["fashion-mnist", "/nonexistent/fmnist", "train-images-idx3-ubyte.gz"]),
-    ("cifar10 not available", None, ["--data", "cifar10", "--data-dir", "{tmp}/no_cifar"],
-     ["cifar-10-batches-py", "data_batch_1", "digits", "fashion-mnist"]),
+    (
+        "missing dataset folder",
+        None,
+        ["--data", "fashion-mnist", "--data-dir", "/nonexistent/fmnist"],
+        ["fashion-mnist", "/nonexistent/fmnist", "train-images-idx3-ubyte.gz"],
+    ),
+    (
+        "cifar10 not available",
+        None,
+        ["--data", "cifar10", "--data-dir", "{tmp}/no_cifar"],
+        ["cifar-10-batches-py", "data_batch_1", "digits", "fashion-mnist"],
+    ),
     ("unknown --early-stop metric", None, ["--early-stop", "speed"], ["--early-stop", "speed", "ensemble_acc"]),
     ("storage is a file", None, ["--storage", "{tmp}/a_file"], ["--storage", "a_file"]),
     ("bad --name", None, ["--name", "../escape"], ["--name", "../escape"]),
@@ -104,7 +129,9 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(
     if argv and argv[0] == "report":
         full = argv
     else:
-        space_args = [] if "--no-space" in argv or "--space" in argv else ["--space", _space(tmp_path, space_text or GOOD_SPACE)]
+        space_args = (
+            [] if "--no-space" in argv or "--space" in argv else ["--space", _space(tmp_path, space_text or GOOD_SPACE)]
+        )
         storage_args = [] if "--storage" in argv else ["--storage", str(storage)]
         full = space_args + storage_args + ["--no-dashboard"] + [a for a in argv if a != "--no-space"]
         if "--name" not in full:
@@ -127,7 +154,10 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(
 def test_launch_py_reports_without_traceback(tmp_path, argv):
     proc = subprocess.run(
         [sys.executable, str(REPO / "launch.py"), *argv, "--storage", str(tmp_path / "exp")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -4,6 +4,7 @@ They check that the scripts build their trials the loop's way, time or train the
 and print a complete table (and JSON); they never look at timings or accuracies,
 which depend on the machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ def _table_rows(stdout: str, header_start: str) -> list[list[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.strip():
             break
         rows.append([cell for cell in line.split("  ") if cell.strip()])
@@ -39,8 +40,15 @@ def test_step_bench_quick_prints_every_setting_and_writes_json(tmp_path: Path) -
     rows = _table_rows(stdout, "dataset")
     settings = [row[1].strip() for row in rows]
     assert settings == [
-        "single (B=32)", "single (B=16)", "independent shared", "independent split",
-        "dice + mlp", "seed + mlp", "dice + siamese_strided", "seed + siamese_strided", "batch prep",
+        "single (B=32)",
+        "single (B=16)",
+        "independent shared",
+        "independent split",
+        "dice + mlp",
+        "seed + mlp",
+        "dice + siamese_strided",
+        "seed + siamese_strided",
+        "batch prep",
     ]
     # Every compared row carries a verdict (then the page-fault count); the two baselines carry none.
     verdicts = [row[-2].strip() for row in rows[2:]]
@@ -83,7 +91,10 @@ def test_accuracy_bench_quick_trains_both_objectives(tmp_path: Path) -> None:
 def test_accuracy_bench_rejects_an_unknown_config_key() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.accuracy", "--quick", "--set", "no_such_key=1"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert "no_such_key" in done.stderr
@@ -95,8 +106,11 @@ def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     saved = json.loads(out.read_text())
     assert saved["skipped"] == [] and saved["machine"]["device"] == "cpu"
     settings = [(r["setting"], r["compile"]) for r in saved["steps"]]
-    eager = [f"{c}: {s}" for c in ("fast", "simple3")
-             for s in ("single", "independent pair", "dice + mlp", "dice + siamese_strided")]
+    eager = [
+        f"{c}: {s}"
+        for c in ("fast", "simple3")
+        for s in ("single", "independent pair", "dice + mlp", "dice + siamese_strided")
+    ]
     compiled = [name for name in eager if name.startswith("fast:")]
     assert settings == [(name, "off") for name in eager] + [(name, "eager") for name in compiled]
     for row in saved["steps"]:
@@ -114,8 +128,9 @@ def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     assert sharing[0]["vs_one"] == 1.0
     tta = saved["time_to_accuracy"]
     assert [h["epoch"] for h in tta["history"]] == list(range(1, len(tta["history"]) + 1))
-    assert (tta["reached_epoch"] is None) == (len(tta["history"]) == tta["epochs_planned"]
-                                              and min(tta["acc_1"], tta["acc_2"]) < tta["target"])
+    assert (tta["reached_epoch"] is None) == (
+        len(tta["history"]) == tta["epochs_planned"] and min(tta["acc_1"], tta["acc_2"]) < tta["target"]
+    )
     # The printed tables: steps, sharing, time to accuracy.
     assert _table_rows(stdout, "setting")[0][0].strip() == "fast: single"
     assert [row[0].strip() for row in _table_rows(stdout, "trials")] == ["1", "2"]

@@ -6,16 +6,15 @@ that session's processes (by pid) when it ends. Traffic goes to 127.0.0.1 only.
 (A node lost mid-trial is in ``tests/cluster/test_multihost.py``: it needs several
 Ray nodes; an interrupted sweep resumed without namespaces is in ``tests/test_resume.py``.)
 """
+
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
 import shutil
 import signal
 import socket
-import sqlite3
 import stat
 import textwrap
 import urllib.error
@@ -29,7 +28,7 @@ import pytest
 
 from sweep.samplers import create_sampler
 from sweep.spaces import load_space
-from tests.helpers import read_csv, trial_epochs, tune_state
+from tests.helpers import read_csv, trial_epochs, trial_results, tune_state
 from tests.processes import Driver, RayHead, listening_sockets, poll
 
 pytestmark = pytest.mark.slow
@@ -57,7 +56,8 @@ def _start(drivers: list[Driver], tmp_path: Path, *args: str, env: dict[str, str
 def _space(tmp_path: Path, name: str, fixed: str, params: str, trials: int, seed: int) -> Path:
     """A small space on digits, searched by the random sampler with ``seed``."""
     path = tmp_path / f"{name}.yaml"
-    path.write_text(textwrap.dedent(f"""\
+    path.write_text(
+        textwrap.dedent(f"""\
         name: {name}
         description: a fault-injection space for tests/test_faults.py
         dataset: digits
@@ -70,7 +70,8 @@ def _space(tmp_path: Path, name: str, fixed: str, params: str, trials: int, seed
           - {{metric: disagreement, direction: max}}
         fixed: {fixed}
         params: {params}
-        """))
+        """)
+    )
     return path
 
 
@@ -105,13 +106,14 @@ def _state_epoch(trial_state: dict[str, Any]) -> int:
     return int((trial_state.get("last_result") or {}).get("epoch", 0))
 
 
-def _assert_each_trial_went_on_from_tunes_state(before: dict[str, list[int]], after: dict[str, list[int]],
-                                                state: dict[str, dict[str, Any]]) -> None:
+def _assert_each_trial_went_on_from_tunes_state(
+    before: dict[str, list[int]], after: dict[str, list[int]], state: dict[str, dict[str, Any]]
+) -> None:
     """After --resume, each trial Tune had recorded reported exactly the epochs after the
     checkpoint it recorded (none when finished; a restart would report epoch 1 again);
     each trial it had not recorded (its folder made after the last save) was left as it was."""
     for trial, epochs in after.items():
-        new = epochs[len(before.get(trial, [])):]
+        new = epochs[len(before.get(trial, [])) :]
         if trial not in state:
             expected = [] if trial in before else list(range(1, EPOCHS + 1))
         elif state[trial]["status"] == "TERMINATED":
@@ -129,9 +131,25 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
     storage, name = tmp_path / "exp", "killed"
     folder = storage / name
     tune_dir = folder / "tune"
-    driver = _start(drivers, tmp_path, "--smoke-test", "--no-dashboard", "--trials", "6", "--epochs", str(EPOCHS),
-                    "--max-concurrent", "2", "--storage", str(storage), "--name", name, "train_size=400",
-                    *ray_head.client_args(), env=ray_head.client_env())
+    driver = _start(
+        drivers,
+        tmp_path,
+        "--smoke-test",
+        "--no-dashboard",
+        "--trials",
+        "6",
+        "--epochs",
+        str(EPOCHS),
+        "--max-concurrent",
+        "2",
+        "--storage",
+        str(storage),
+        "--name",
+        name,
+        "train_size=400",
+        *ray_head.client_args(),
+        env=ray_head.client_env(),
+    )
     poll(lambda: _killed_driver_moment(tune_dir), 300, "two finished trials and one half-way", alive=driver)
     driver.kill()  # SIGKILL, the driver alone
     driver.stop()
@@ -148,8 +166,9 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
     assert not (folder / "summary.md").exists()  # the killed driver wrote no report
     (folder / "summary.md").write_text("stale\n")
 
-    resumed = _start(drivers, tmp_path, "--resume", str(folder), "--no-dashboard", *ray_head.client_args(),
-                     env=ray_head.client_env())
+    resumed = _start(
+        drivers, tmp_path, "--resume", str(folder), "--no-dashboard", *ray_head.client_args(), env=ray_head.client_env()
+    )
     assert resumed.wait(420) == 0, resumed.tail()
 
     rows = read_csv(folder / "trials.csv")
@@ -176,8 +195,6 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
 def _assert_optuna_kept_the_early_trials(folder: Path, params_before: dict[str, dict[str, Any]], extra: int) -> None:
     """The report's study and the searcher Tune restored hold the 6 complete search trials,
     the early ones with their params (the report's study also the ``extra`` unrecorded ones, failed)."""
-    searched = {t.removeprefix("trial_"): {k: c[k] for k in SEARCHED} for t, c in params_before.items()
-                if c.get("arm") != "baseline"}
     study = optuna.load_study(study_name=folder.name, storage=f"sqlite:///{folder / 'optuna.db'}")
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 6 and len(study.trials) == 6 + extra
@@ -208,7 +225,9 @@ def _assert_optuna_kept_the_early_trials(folder: Path, params_before: dict[str, 
 # SGD at lr=10 (TrialConfig's cap) overflows within the first steps; a batch larger than the 800
 # training images (train_size) makes DeviceData raise at the start of the trial, every time (real
 # failures, not injected ones); lr=1e-3 with batches of 64 trains.
-_FAULT_PARAMS = "{lr: {type: categorical, choices: [0.001, 10.0]}, batch_size: {type: categorical, choices: [64, 4096]}}"
+_FAULT_PARAMS = (
+    "{lr: {type: categorical, choices: [0.001, 10.0]}, batch_size: {type: categorical, choices: [64, 4096]}}"
+)
 
 
 def _fault(params: dict[str, Any]) -> str:
@@ -230,15 +249,32 @@ def test_diverging_and_raising_trials_are_errors_with_their_reasons_and_the_swee
     else:
         pytest.fail("no seed below 200 makes Optuna propose all three cases first")
     storage = tmp_path / "exp"
-    driver = _start(drivers, tmp_path, "--space", str(space), "--no-dashboard", "--storage", str(storage),
-                    "--name", "faults", "--max-failures", "1", "--max-concurrent", "2", *ray_head.client_args(),
-                    env=ray_head.client_env())
+    driver = _start(
+        drivers,
+        tmp_path,
+        "--space",
+        str(space),
+        "--no-dashboard",
+        "--storage",
+        str(storage),
+        "--name",
+        "faults",
+        "--max-failures",
+        "1",
+        "--max-concurrent",
+        "2",
+        *ray_head.client_args(),
+        env=ray_head.client_env(),
+    )
     assert driver.wait(300) == 0, driver.tail()
 
     rows = read_csv(storage / "faults" / "trials.csv")
     assert sorted(r["arm"] for r in rows) == ["baseline", "search", "search", "search"]
-    cases = {r["trial_id"]: _fault({"lr": float(r["lr"]), "batch_size": int(r["batch_size"])})
-             for r in rows if r["arm"] == "search"}
+    cases = {
+        r["trial_id"]: _fault({"lr": float(r["lr"]), "batch_size": int(r["batch_size"])})
+        for r in rows
+        if r["arm"] == "search"
+    }
     assert sorted(cases.values()) == ["diverges", "raises", "trains"], "the sweep proposed other trials than Optuna"
     state = tune_state(storage / "faults" / "tune")
     summary = (storage / "faults" / "summary.md").read_text()
@@ -279,8 +315,12 @@ def test_local_dashboard_listens_on_loopback_only_and_shows_the_trials(drivers: 
     env.pop("RAY_AUTH_MODE", None)  # the local default, whatever this shell says
     driver = _start(drivers, tmp_path, "--smoke-test", "--storage", str(tmp_path / "exp"), "--name", "dash", env=env)
 
-    found = poll(lambda: re.search(r"Ray dashboard: (http://([\d.]+):(\d+))", driver.output()), 120,
-                 "the dashboard's URL", alive=driver)
+    found = poll(
+        lambda: re.search(r"Ray dashboard: (http://([\d.]+):(\d+))", driver.output()),
+        120,
+        "the dashboard's URL",
+        alive=driver,
+    )
     url, host, port = found.group(1), found.group(2), int(found.group(3))
     assert host == "127.0.0.1"
 
@@ -315,8 +355,7 @@ def test_local_dashboard_listens_on_loopback_only_and_shows_the_trials(drivers: 
 # ------------------------------------------------------- issue 13: stop and resume
 def _snapshot(folder: Path) -> dict[str, tuple[float, int]]:
     """Every file under ``folder``: (mtime, size), by relative path."""
-    return {str(p.relative_to(folder)): (p.stat().st_mtime, p.stat().st_size)
-            for p in folder.rglob("*") if p.is_file()}
+    return {str(p.relative_to(folder)): (p.stat().st_mtime, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
 
 
 def _stop_after_progress(driver: Driver, tune_dir: Path, signum: int, rows_before: int) -> int:
@@ -342,8 +381,19 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(name, None)
     original = tmp_path / "exp" / "s"
-    first = _start(drivers, tmp_path, "--smoke-test", "--no-dashboard", "--trials", "2", "--storage",
-                   str(tmp_path / "exp"), "--name", "s", env=env)
+    first = _start(
+        drivers,
+        tmp_path,
+        "--smoke-test",
+        "--no-dashboard",
+        "--trials",
+        "2",
+        "--storage",
+        str(tmp_path / "exp"),
+        "--name",
+        "s",
+        env=env,
+    )
     assert _stop_after_progress(first, original / "tune", signal.SIGTERM, 0) == 143, first.tail()
     out = first.output()
     assert f"--resume {original}" in out and "Results:" in out, out[-3000:]
@@ -377,7 +427,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
     mount = tmp_path / "small"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.strip()}")
     try:
@@ -393,8 +445,22 @@ def test_defect_7_a_full_disk_is_named_and_resume_refuses_the_cut_short_state_in
 
     env = {**os.environ, "NETSEP_CACHE_DIR": str(tmp_path / "cache")}
     # One short trial (and the baseline): the first checkpoint (tens of MB) already fills the disk.
-    driver = _start(drivers, tmp_path, "--smoke-test", "--trials", "1", "--epochs", "1", "--no-dashboard",
-                    "--storage", str(small_disk), "--name", "full", "train_size=256", env=env)
+    driver = _start(
+        drivers,
+        tmp_path,
+        "--smoke-test",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--no-dashboard",
+        "--storage",
+        str(small_disk),
+        "--name",
+        "full",
+        "train_size=256",
+        env=env,
+    )
     assert driver.wait(420) == 1, driver.tail()
     out = driver.output()
     folder = small_disk / "full"

@@ -7,6 +7,7 @@ to its id, and the real trainable's device choice (``trainable.device``) must pi
 exactly that GPU. A trial asking for more GPUs than a node has must fail before the
 sweep starts, with exit 2 and one line.
 """
+
 from __future__ import annotations
 
 import json
@@ -82,10 +83,23 @@ class FakeGpuHead:
         self.log = workdir / "ray-start.log"
         with open(self.log, "w") as out:
             self.process = subprocess.Popen(
-                [_ray_cli(), "start", "--head", "--block", f"--port={self.port}", "--num-gpus=2",
-                 "--num-cpus=8", "--include-dashboard=false", f"--temp-dir={self.temp_dir}",
-                 "--object-store-memory=100000000", "--node-ip-address=127.0.0.1"],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    _ray_cli(),
+                    "start",
+                    "--head",
+                    "--block",
+                    f"--port={self.port}",
+                    "--num-gpus=2",
+                    "--num-cpus=8",
+                    "--include-dashboard=false",
+                    f"--temp-dir={self.temp_dir}",
+                    "--object-store-memory=100000000",
+                    "--node-ip-address=127.0.0.1",
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     @property
@@ -133,12 +147,30 @@ def _sweep(head: FakeGpuHead, tmp: Path, gpus_per_trial: str, name: str, record_
     space = tmp / "packing.yaml"
     space.write_text(SPACE)
     record_dir.mkdir(parents=True, exist_ok=True)
-    args = ["--space", str(space), "--address", head.address, "--gpus-per-trial", gpus_per_trial,
-            "--trials", str(TRIALS), "--max-concurrent", str(TRIALS), "--no-dashboard",
-            "--storage", str(tmp / "exp"), "--name", name]
+    args = [
+        "--space",
+        str(space),
+        "--address",
+        head.address,
+        "--gpus-per-trial",
+        gpus_per_trial,
+        "--trials",
+        str(TRIALS),
+        "--max-concurrent",
+        str(TRIALS),
+        "--no-dashboard",
+        "--storage",
+        str(tmp / "exp"),
+        "--name",
+        name,
+    ]
     return subprocess.run(
         [sys.executable, "-m", "tests.gpu_packing_driver", str(record_dir), str(TRIALS), *args],
-        cwd=REPO, env={**head.env, "PYTHONUNBUFFERED": "1"}, capture_output=True, text=True, timeout=900,
+        cwd=REPO,
+        env={**head.env, "PYTHONUNBUFFERED": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 

@@ -5,6 +5,7 @@ These run ``sweep.cli.main`` in-process; Ray must not start for any user mistake
 called (except where a test says otherwise). The defects that need a real Ray
 (SIGTERM, a copied folder resumed, a full disk) are in ``tests/test_faults.py``.
 """
+
 from __future__ import annotations
 
 import errno
@@ -78,9 +79,17 @@ def _refused(capsys, argv: list[str], *words: str) -> str:
 def _sweep_folder(home: Path, name: str = "done") -> Path:
     """A results folder as a started sweep leaves it (plan, space copy, tune/), without running Ray."""
     folder = (home / "exp" / name).resolve()
-    SweepPlan(space_file=str(home / "tiny.yaml"), name=name, results_dir=str(folder), tune_storage=str(folder),
-              trials=2, fixed={"objective": "dice", "epochs": 1, "batch_size": 32, "dataset": "digits"},
-              cpus_per_trial=1.0, gpus_per_trial=0.0, max_concurrent=2).save()
+    SweepPlan(
+        space_file=str(home / "tiny.yaml"),
+        name=name,
+        results_dir=str(folder),
+        tune_storage=str(folder),
+        trials=2,
+        fixed={"objective": "dice", "epochs": 1, "batch_size": 32, "dataset": "digits"},
+        cpus_per_trial=1.0,
+        gpus_per_trial=0.0,
+        max_concurrent=2,
+    ).save()
     (folder / "tune").mkdir()
     return folder
 
@@ -115,8 +124,11 @@ def test_defect_1_the_folder_is_made_once_and_locked_while_used(tmp_path):
     assert created == [tmp_path / "exp", folder] and stat.S_IMODE(folder.stat().st_mode) == 0o755
     with pytest.raises(UserError, match="already exists"):
         create_results_folder(folder)
-    with FolderLock(folder), pytest.raises(UserError, match=rf"another netsep process \(pid {os.getpid()}\)"), \
-            FolderLock(folder):
+    with (
+        FolderLock(folder),
+        pytest.raises(UserError, match=rf"another netsep process \(pid {os.getpid()}\)"),
+        FolderLock(folder),
+    ):
         pass
     with FolderLock(folder):  # released on exit
         pass
@@ -181,13 +193,16 @@ def test_defect_3_a_sweep_s_own_folder_may_be_resumed(home):
 
 
 # ------------------------------------------------------------------ defect 4
-@pytest.mark.parametrize("setting, words", [
-    ("classifier=bogus", ["classifier", "bogus", "simple3"]),
-    ("disc_arch=bogus", ["disc_arch", "bogus", "mlp"]),
-    ("batch_size=100000", ["batch_size", "100000", "training examples"]),
-    ("arm=baseline", ["arm", "set by netsep"]),
-    ("train_size=100000", ["train_size", "100000"]),
-])
+@pytest.mark.parametrize(
+    "setting, words",
+    [
+        ("classifier=bogus", ["classifier", "bogus", "simple3"]),
+        ("disc_arch=bogus", ["disc_arch", "bogus", "mlp"]),
+        ("batch_size=100000", ["batch_size", "100000", "training examples"]),
+        ("arm=baseline", ["arm", "set by netsep"]),
+        ("train_size=100000", ["train_size", "100000"]),
+    ],
+)
 def test_defect_4_command_line_settings_are_checked_like_a_space(home, ray_never_starts, capsys, setting, words):
     _refused(capsys, ["--space", "tiny.yaml", "--storage", "exp", "--no-dashboard", setting], *words)
     assert not (home / "exp").exists()
@@ -212,16 +227,23 @@ def test_defect_4_the_registry_error_survives_ray_s_copy():
 
     error = UnknownNameError("classifier", "bogus", ["fast", "simple3"])
     copy = pickle.loads(pickle.dumps(error))
-    assert str(copy) == str(error) and (copy.kind, copy.name, copy.known) == ("classifier", "bogus", ["fast", "simple3"])
+    assert str(copy) == str(error) and (copy.kind, copy.name, copy.known) == (
+        "classifier",
+        "bogus",
+        ["fast", "simple3"],
+    )
 
 
 # ------------------------------------------------------------------ defect 6
-@pytest.mark.parametrize("flags, words", [
-    (["--name", "n" * 300], ["--name", "300 bytes", "at most 255"]),
-    (["--storage", "/proc/x"], ["--storage", "/proc/x"]),
-    (["--storage", "/sys/x"], ["--storage", "/sys/x"]),
-    (["--storage", "bogus://x"], ["--storage", "bogus://", "s3://"]),
-])
+@pytest.mark.parametrize(
+    "flags, words",
+    [
+        (["--name", "n" * 300], ["--name", "300 bytes", "at most 255"]),
+        (["--storage", "/proc/x"], ["--storage", "/proc/x"]),
+        (["--storage", "/sys/x"], ["--storage", "/sys/x"]),
+        (["--storage", "bogus://x"], ["--storage", "bogus://", "s3://"]),
+    ],
+)
 def test_defect_6_path_and_storage_mistakes_are_found_before_ray(home, ray_never_starts, capsys, flags, words):
     argv = ["--space", "tiny.yaml", "--no-dashboard", *flags]
     if "--storage" not in flags:
@@ -274,10 +296,17 @@ def test_defect_10_the_name_rule_matches_the_whole_name(home, ray_never_starts, 
     _refused(capsys, ["--space", "tiny.yaml", "--storage", "exp", "--no-dashboard", "--name", name], "--name")
 
 
-@pytest.mark.parametrize("flags, word", [
-    (["--trials", "9"], "--trials"), (["--epochs", "3"], "--epochs"), (["--name", "x"], "--name"),
-    (["lr=0.1"], "key=value"), (["--space", "tiny.yaml"], "--space"), (["--storage", "elsewhere"], "--storage"),
-])
+@pytest.mark.parametrize(
+    "flags, word",
+    [
+        (["--trials", "9"], "--trials"),
+        (["--epochs", "3"], "--epochs"),
+        (["--name", "x"], "--name"),
+        (["lr=0.1"], "key=value"),
+        (["--space", "tiny.yaml"], "--space"),
+        (["--storage", "elsewhere"], "--storage"),
+    ],
+)
 def test_defect_10_resume_refuses_settings_it_would_ignore(home, ray_never_starts, capsys, flags, word):
     folder = _sweep_folder(home)
     _refused(capsys, ["--resume", str(folder), *flags], word, "sweep.json")

@@ -9,6 +9,7 @@ laptop, and runs two trials at a time at most, so the test is the same on any ma
 (A driver killed with SIGKILL is in ``tests/test_faults.py``; a node lost mid-trial
 in ``tests/cluster/test_multihost.py``.)
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -50,8 +51,24 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
     storage, name = tmp_path / "exp", "interrupted"
     folder, tune_dir = storage / name, storage / name / "tune"
     args = ["--no-dashboard"]
-    first = Driver(["--smoke-test", "--trials", str(SEARCH_TRIALS), "--epochs", str(EPOCHS), "--max-concurrent", "2",
-                    "--storage", str(storage), "--name", name, TRAIN_SIZE, *args], tmp_path / "first.log")
+    first = Driver(
+        [
+            "--smoke-test",
+            "--trials",
+            str(SEARCH_TRIALS),
+            "--epochs",
+            str(EPOCHS),
+            "--max-concurrent",
+            "2",
+            "--storage",
+            str(storage),
+            "--name",
+            name,
+            TRAIN_SIZE,
+            *args,
+        ],
+        tmp_path / "first.log",
+    )
     drivers.append(first)
     poll(lambda: _half_way(tune_dir), 300, "a trial half-way while others wait", every_s=0.1, alive=first)
     first.interrupt()
@@ -72,17 +89,18 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
 
     rows = read_csv(folder / "trials.csv")
     assert sorted(r["arm"] for r in rows) == ["baseline"] + ["search"] * SEARCH_TRIALS
-    assert all(r["status"] == "complete" and r["epochs"] == str(EPOCHS) for r in rows), \
-        [(r["trial_id"], r["status"], r["reason"]) for r in rows]
+    assert all(r["status"] == "complete" and r["epochs"] == str(EPOCHS) for r in rows), [
+        (r["trial_id"], r["status"], r["reason"]) for r in rows
+    ]
     after = trial_results(tune_dir)
     assert sorted(after) == sorted(f"trial_{r['trial_id']}" for r in rows)
     for trial, results in after.items():
         assert [r["epoch"] for r in results] == list(range(1, EPOCHS + 1)), (trial, partial.get(trial))
         if trial in before:
             # The rows from before the interrupt are still there, unchanged, and so are the params.
-            assert results[:len(before[trial])] == before[trial], trial
+            assert results[: len(before[trial])] == before[trial], trial
             assert (tune_dir / trial / "params.json").read_text() == params[trial]
     # The continued trials picked up where they stopped: same trial, later epochs only.
     for trial, epochs in partial.items():
-        later = [r["epoch"] for r in after[trial][len(epochs):]]
+        later = [r["epoch"] for r in after[trial][len(epochs) :]]
         assert later == list(range(epochs[-1] + 1, EPOCHS + 1)), (trial, epochs, later)

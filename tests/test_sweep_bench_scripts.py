@@ -4,6 +4,7 @@ The script runs check that each one drives the real sweep, reads its trials back
 and prints and saves a complete table; they never look at timings, ratios or
 hypervolumes as such, which depend on the machine and its load.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,13 +59,16 @@ def test_hypervolume_matches_optunas_own_calculator() -> None:
         assert hypervolume_2d(points, (0.0, 0.0), MAXMAX) == pytest.approx(theirs, rel=1e-12)
 
 
-@pytest.mark.parametrize("points, reference, directions, fragment", [
-    ([(0.1, 0.2, 0.3)], (0.0, 0.0), MAXMAX, "point 0 must have 2 values"),
-    ([(0.1, math.nan)], (0.0, 0.0), MAXMAX, "not finite"),
-    ([(0.1, 0.2)], (0.0, 0.0, 0.0), MAXMAX, "needs 2 objectives"),
-    ([(0.1, 0.2)], (0.0, math.inf), MAXMAX, "reference point must be finite"),
-    ([(0.1, 0.2)], (0.0, 0.0), ("max", "maximize"), "'max' or 'min'"),
-])
+@pytest.mark.parametrize(
+    "points, reference, directions, fragment",
+    [
+        ([(0.1, 0.2, 0.3)], (0.0, 0.0), MAXMAX, "point 0 must have 2 values"),
+        ([(0.1, math.nan)], (0.0, 0.0), MAXMAX, "not finite"),
+        ([(0.1, 0.2)], (0.0, 0.0, 0.0), MAXMAX, "needs 2 objectives"),
+        ([(0.1, 0.2)], (0.0, math.inf), MAXMAX, "reference point must be finite"),
+        ([(0.1, 0.2)], (0.0, 0.0), ("max", "maximize"), "'max' or 'min'"),
+    ],
+)
 def test_hypervolume_rejects_bad_input(points, reference, directions, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         hypervolume_2d(points, reference, directions)
@@ -90,7 +94,7 @@ def _verdicts(stdout: str, first_column: str) -> dict[str, str]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(first_column))
     rows = {}
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.strip():
             break
         cells = [c.strip() for c in line.split("  ") if c.strip()]
@@ -107,16 +111,25 @@ def test_overhead_quick_times_every_setting(tmp_path: Path) -> None:
     assert verdicts["run_sweep()"] in ("PASS", "FAIL")
     saved = json.loads(out.read_text())
     assert [r["setting"] for r in saved["rows"]] == [
-        "reuse_actors=True", "reuse_actors=False", "run_sweep()", "reuse_actors=True, 2x trials"]
+        "reuse_actors=True",
+        "reuse_actors=False",
+        "run_sweep()",
+        "reuse_actors=True, 2x trials",
+    ]
     assert saved["settings"]["trials"] == 4 and saved["settings"]["cluster_cpus"] == 2
     assert sorted((r["setting"], r["trials"]) for r in saved["runs"]) == [
-        ("reuse_actors=False", 4), ("reuse_actors=True", 4), ("reuse_actors=True, 2x trials", 8), ("run_sweep()", 4)]
+        ("reuse_actors=False", 4),
+        ("reuse_actors=True", 4),
+        ("reuse_actors=True, 2x trials", 8),
+        ("run_sweep()", 4),
+    ]
     for run in saved["runs"]:
         assert run["per_trial_s"] == pytest.approx(run["wall_s"] / run["trials"])
     walls = {r["setting"]: r["wall_s"] for r in saved["runs"]}
     split = saved["fixed_and_marginal"]
     assert split["marginal_s_per_trial"] == pytest.approx(
-        (walls["reuse_actors=True, 2x trials"] - walls["reuse_actors=True"]) / 4)
+        (walls["reuse_actors=True, 2x trials"] - walls["reuse_actors=True"]) / 4
+    )
     assert split["fixed_s_per_fit"] + 4 * split["marginal_s_per_trial"] == pytest.approx(walls["reuse_actors=True"])
 
 

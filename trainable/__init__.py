@@ -3,6 +3,7 @@
 Heavy names are imported lazily so that ``trainable.metric_names`` and
 ``trainable.config`` stay cheap to import from ``sweep/``.
 """
+
 from __future__ import annotations
 
 from typing import Any

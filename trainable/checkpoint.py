@@ -5,6 +5,7 @@ with ``torch.load(weights_only=True)``: no pickled code runs) and ``config.json`
 (the trial's config, for people and for tools that do not load torch). Turning a
 state back into networks is ``trainable.pair.load_pair``.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Linear CKA: how similar two networks' representations of the same examples are."""
+
 from __future__ import annotations
 
 import math
@@ -40,11 +41,11 @@ def linear_cka(x: Tensor, y: Tensor, debiased: bool = False) -> float:
     can fall slightly below 0 for unrelated representations.
     """
     if x.ndim < 2 or y.ndim < 2:
-        raise ValueError(f"x and y must have shape [N, D, ...], but got shapes "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(f"x and y must have shape [N, D, ...], but got shapes {tuple(x.shape)} and {tuple(y.shape)}")
     if x.shape[0] != y.shape[0] or x.shape[0] < 2:
-        raise ValueError(f"x and y must hold the same N >= 2 examples (dim 0), but got "
-                         f"shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must hold the same N >= 2 examples (dim 0), but got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     x = x.detach().reshape(x.shape[0], -1).to(torch.float64)
     y = y.detach().reshape(y.shape[0], -1).to(device=x.device, dtype=torch.float64)
     if debiased:

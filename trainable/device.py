@@ -20,6 +20,7 @@ Rules (``requested`` is TrialConfig's ``device``):
   then is an error, for ``"auto"`` too: a GPU trial silently training on the CPU
   would hold a GPU slot for nothing, many times slower.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

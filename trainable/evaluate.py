@@ -3,6 +3,7 @@
 Produces every metric of DESIGN §4 and the per-example predictions that the compare
 mode keeps, so any metric can be recomputed later without retraining.
 """
+
 from __future__ import annotations
 
 import math
@@ -101,16 +102,12 @@ def discriminator_accuracy(
     return float(sum(rates) / len(rates)) if rates else math.nan
 
 
-def evaluate_pair(
-    outputs: PairOutputs, discriminator: nn.Module | None, objective: str, seed: int
-) -> dict[str, float]:
+def evaluate_pair(outputs: PairOutputs, discriminator: nn.Module | None, objective: str, seed: int) -> dict[str, float]:
     """Every metric of DESIGN §4 for one pair; ``disc_acc`` is NaN without a D."""
     metrics = pair_metrics(outputs.probs, outputs.labels, outputs.reps[0], outputs.reps[1])
     if discriminator is None:
         metrics["disc_acc"] = math.nan
     else:
         n = outputs.reps[0].shape[0]
-        metrics["disc_acc"] = discriminator_accuracy(
-            discriminator, objective, outputs.reps, outputs.labels[:n], seed
-        )
+        metrics["disc_acc"] = discriminator_accuracy(discriminator, objective, outputs.reps, outputs.labels[:n], seed)
     return metrics

@@ -4,6 +4,7 @@
 optimizers for one ``TrialConfig``. The Tune function (``trainable.tune_function``)
 and ``run_trial`` (debugging, tests, no Ray) both drive it the same way.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,8 +23,8 @@ from trainable.data import DeviceData, load_splits
 from trainable.device import resolve_device
 from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
 from trainable.metrics import PAIR_METRIC_NAMES
-from trainable.probe import ProbeSettings, redundancy_probe
 from trainable.pair import build_models
+from trainable.probe import ProbeSettings, redundancy_probe
 from trainable.step import JointStep, StepSettings
 
 __all__ = ["DivergedError", "EVALUATED_METRICS", "PairTraining", "cosine_factor", "run_trial"]
@@ -92,7 +93,8 @@ class PairTraining:
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: cosine_factor(step, total))
         self.disc_opt = (
             torch.optim.Adam(self.disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.999))
-            if self.disc is not None else None
+            if self.disc is not None
+            else None
         )
         # CPU generators: batch order/augmentation and the dice shuffle are the same
         # on any device, and their states go into the checkpoint.
@@ -102,12 +104,21 @@ class PairTraining:
         self.step_generator = torch.Generator().manual_seed(config.seed + 7)
         self.step = JointStep(
             StepSettings(
-                objective=config.objective, pairing=config.effective_pairing, w_ce=config.w_ce,
-                w_adv=config.w_adv, dice_tau=config.dice_tau, disc_steps=config.disc_steps,
+                objective=config.objective,
+                pairing=config.effective_pairing,
+                w_ce=config.w_ce,
+                w_adv=config.w_adv,
+                dice_tau=config.dice_tau,
+                disc_steps=config.disc_steps,
                 label_smoothing=config.label_smoothing,
                 autocast_dtype=torch.bfloat16 if on_cuda else None,
             ),
-            self.net_1, self.net_2, self.opt, self.disc, self.disc_opt, self.step_generator,
+            self.net_1,
+            self.net_2,
+            self.opt,
+            self.disc,
+            self.disc_opt,
+            self.step_generator,
         )
         # Dropout draws from torch's global RNG: seed it per trial (an actor reused
         # by Tune would otherwise carry the last trial's state) and checkpoint it.
@@ -189,7 +200,11 @@ class PairTraining:
         score = self._outputs("test", PROBE_EXAMPLES)
         n_fit, n_score = fit.reps[0].shape[0], score.reps[0].shape[0]
         metrics["probe_acc"] = redundancy_probe(
-            fit.reps, fit.labels[:n_fit], score.reps, score.labels[:n_score], self.info.num_classes,
+            fit.reps,
+            fit.labels[:n_fit],
+            score.reps,
+            score.labels[:n_score],
+            self.info.num_classes,
             ProbeSettings(seed=self.config.seed),
         )
         self.train_seconds += time.perf_counter() - start

@@ -4,6 +4,7 @@ Both ``trainable/`` (which computes and reports them) and ``sweep/`` (which lets
 search space name them as objectives) import this module. It imports nothing heavy,
 so the sweep side can validate a space without loading torch.
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -52,8 +53,9 @@ def direction_of(name: str) -> Direction:
         raise KeyError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
     direction = METRICS[name][0]
     if direction is None:
-        raise KeyError(f"metric {name!r} is a diagnostic and cannot be an objective; "
-                       f"objectives: {', '.join(OBJECTIVE_METRICS)}")
+        raise KeyError(
+            f"metric {name!r} is a diagnostic and cannot be an objective; objectives: {', '.join(OBJECTIVE_METRICS)}"
+        )
     return direction
 
 

@@ -14,6 +14,7 @@ Conventions:
 - Statistics that need precision (Poisson-binomial, CKA, NLL) are computed in
   float64 whatever the input dtype, because members often run in half precision.
 """
+
 from __future__ import annotations
 
 import torch
@@ -57,9 +58,23 @@ ECE_BINS = 15
 # Every key ``pair_metrics`` returns without representations (cka is added when
 # both are given). Each is defined in trainable/metric_names.py.
 PAIR_METRIC_NAMES: tuple[str, ...] = (
-    "acc_1", "acc_2", "member_acc", "min_member_acc", "ensemble_acc", "ensemble_gain",
-    "disagreement", "double_fault", "excess_agreement", "q_statistic", "ensemble_nll",
-    "ece", "tpa_0", "tpa_1", "tpa_2", "tpa_expected_0", "tpa_expected_1",
+    "acc_1",
+    "acc_2",
+    "member_acc",
+    "min_member_acc",
+    "ensemble_acc",
+    "ensemble_gain",
+    "disagreement",
+    "double_fault",
+    "excess_agreement",
+    "q_statistic",
+    "ensemble_nll",
+    "ece",
+    "tpa_0",
+    "tpa_1",
+    "tpa_2",
+    "tpa_expected_0",
+    "tpa_expected_1",
     "tpa_expected_2",
 )
 
@@ -67,24 +82,25 @@ PAIR_METRIC_NAMES: tuple[str, ...] = (
 # ---------------------------------------------------------------- validation
 def _check_correct_matrix(correct: Tensor) -> None:
     if correct.dtype != torch.bool:
-        raise TypeError(f"correct must be a bool tensor (True = model right), "
-                        f"but got dtype {correct.dtype}")
+        raise TypeError(f"correct must be a bool tensor (True = model right), but got dtype {correct.dtype}")
     if correct.ndim != 2 or correct.shape[0] < 1 or correct.shape[1] < 1:
-        raise ValueError(f"correct must have shape [M, N] with M >= 1 models and N >= 1 "
-                         f"examples, but got shape {tuple(correct.shape)}")
+        raise ValueError(
+            f"correct must have shape [M, N] with M >= 1 models and N >= 1 "
+            f"examples, but got shape {tuple(correct.shape)}"
+        )
 
 
 def _check_correct_pair(correct_a: Tensor, correct_b: Tensor) -> None:
     for name, t in (("correct_a", correct_a), ("correct_b", correct_b)):
         if t.dtype != torch.bool:
-            raise TypeError(f"{name} must be a bool tensor (True = model right), "
-                            f"but got dtype {t.dtype}")
+            raise TypeError(f"{name} must be a bool tensor (True = model right), but got dtype {t.dtype}")
         if t.ndim != 1 or t.numel() == 0:
-            raise ValueError(f"{name} must have shape [N] with N >= 1, "
-                             f"but got shape {tuple(t.shape)}")
+            raise ValueError(f"{name} must have shape [N] with N >= 1, but got shape {tuple(t.shape)}")
     if correct_a.shape != correct_b.shape:
-        raise ValueError(f"correct_a and correct_b must have the same shape, but got "
-                         f"{tuple(correct_a.shape)} and {tuple(correct_b.shape)}")
+        raise ValueError(
+            f"correct_a and correct_b must have the same shape, but got "
+            f"{tuple(correct_a.shape)} and {tuple(correct_b.shape)}"
+        )
 
 
 def _mean_probs(probs: Tensor, labels: Tensor) -> Tensor:
@@ -94,30 +110,36 @@ def _mean_probs(probs: Tensor, labels: Tensor) -> Tensor:
     distribution per example: a single model, or a mean computed elsewhere).
     """
     if probs.ndim not in (2, 3) or probs.shape[-1] < 1 or probs.shape[-2] < 1:
-        raise ValueError(f"probs must have shape [M, N, C] or [N, C] with N, C >= 1, "
-                         f"but got shape {tuple(probs.shape)}")
+        raise ValueError(
+            f"probs must have shape [M, N, C] or [N, C] with N, C >= 1, but got shape {tuple(probs.shape)}"
+        )
     if not probs.is_floating_point():
-        raise TypeError(f"probs must be a float tensor of softmax outputs, "
-                        f"but got dtype {probs.dtype}")
+        raise TypeError(f"probs must be a float tensor of softmax outputs, but got dtype {probs.dtype}")
     n = probs.shape[-2]
     if labels.ndim != 1 or labels.shape[0] != n:
-        raise ValueError(f"labels must have shape [N] = [{n}] to match probs "
-                         f"{tuple(probs.shape)}, but got shape {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape [N] = [{n}] to match probs "
+            f"{tuple(probs.shape)}, but got shape {tuple(labels.shape)}"
+        )
     if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-        raise TypeError(f"labels must be an integer tensor of class indices, "
-                        f"but got dtype {labels.dtype}")
+        raise TypeError(f"labels must be an integer tensor of class indices, but got dtype {labels.dtype}")
     num_classes = probs.shape[-1]
     if bool(((labels < 0) | (labels >= num_classes)).any()):
-        raise ValueError(f"labels must lie in [0, C-1] = [0, {num_classes - 1}], but got "
-                         f"min {int(labels.min())} and max {int(labels.max())}")
+        raise ValueError(
+            f"labels must lie in [0, C-1] = [0, {num_classes - 1}], but got "
+            f"min {int(labels.min())} and max {int(labels.max())}"
+        )
     p = probs.detach().to(torch.float64)
     if bool(((p < 0) | (p > 1)).any()) or not torch.allclose(
-            p.sum(-1), torch.ones((), dtype=p.dtype, device=p.device), atol=_PROB_SUM_ATOL):
-        raise ValueError(f"probs must be softmax outputs (entries in [0, 1], rows summing "
-                         f"to 1 within {_PROB_SUM_ATOL}); got entries in "
-                         f"[{float(p.min()):.4g}, {float(p.max()):.4g}] and row sums in "
-                         f"[{float(p.sum(-1).min()):.4g}, {float(p.sum(-1).max()):.4g}]; "
-                         f"pass softmax(logits), not logits")
+        p.sum(-1), torch.ones((), dtype=p.dtype, device=p.device), atol=_PROB_SUM_ATOL
+    ):
+        raise ValueError(
+            f"probs must be softmax outputs (entries in [0, 1], rows summing "
+            f"to 1 within {_PROB_SUM_ATOL}); got entries in "
+            f"[{float(p.min()):.4g}, {float(p.max()):.4g}] and row sums in "
+            f"[{float(p.sum(-1).min()):.4g}, {float(p.sum(-1).max()):.4g}]; "
+            f"pass softmax(logits), not logits"
+        )
     return p.mean(0) if p.ndim == 3 else p
 
 
@@ -154,7 +176,7 @@ def poisson_binomial(p: Tensor) -> Tensor:
         # Only entries 0..k can be nonzero after k trials; update them into 0..k+1.
         head = dist[: k + 1].clone()
         dist[: k + 1] = head * (1 - pk)
-        dist[1: k + 2] += head * pk
+        dist[1 : k + 2] += head * pk
     return dist
 
 
@@ -183,14 +205,13 @@ def disagreement(pred_a: Tensor, pred_b: Tensor) -> float:
     """Fraction of examples whose two predicted classes (int ``[N]``) differ."""
     for name, t in (("pred_a", pred_a), ("pred_b", pred_b)):
         if t.ndim != 1 or t.numel() == 0:
-            raise ValueError(f"{name} must have shape [N] with N >= 1, "
-                             f"but got shape {tuple(t.shape)}")
+            raise ValueError(f"{name} must have shape [N] with N >= 1, but got shape {tuple(t.shape)}")
         if t.dtype.is_floating_point:
-            raise TypeError(f"{name} must hold integer class predictions (argmax), "
-                            f"but got dtype {t.dtype}")
+            raise TypeError(f"{name} must hold integer class predictions (argmax), but got dtype {t.dtype}")
     if pred_a.shape != pred_b.shape:
-        raise ValueError(f"pred_a and pred_b must have the same shape, but got "
-                         f"{tuple(pred_a.shape)} and {tuple(pred_b.shape)}")
+        raise ValueError(
+            f"pred_a and pred_b must have the same shape, but got {tuple(pred_a.shape)} and {tuple(pred_b.shape)}"
+        )
     return (pred_a != pred_b).to(torch.float64).mean().item()
 
 
@@ -311,8 +332,9 @@ def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = ECE_
 
 # ------------------------------------------------------------- all at once
 @torch.no_grad()
-def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
-                 rep_2: Tensor | None = None) -> dict[str, float]:
+def pair_metrics(
+    probs: Tensor, labels: Tensor, rep_1: Tensor | None = None, rep_2: Tensor | None = None
+) -> dict[str, float]:
     """Every metric of a two-member ensemble on one evaluation split (DESIGN §4).
 
     ``probs`` is ``[2, N, C]`` softmax outputs, ``labels`` int ``[N]``; ``rep_1`` and
@@ -322,12 +344,13 @@ def pair_metrics(probs: Tensor, labels: Tensor, rep_1: Tensor | None = None,
     representations are given.
     """
     if probs.ndim != 3 or probs.shape[0] != 2:
-        raise ValueError(f"probs must have shape [2, N, C] (two members), "
-                         f"but got shape {tuple(probs.shape)}")
+        raise ValueError(f"probs must have shape [2, N, C] (two members), but got shape {tuple(probs.shape)}")
     if (rep_1 is None) != (rep_2 is None):
-        raise ValueError("rep_1 and rep_2 must be given together (for cka) or not at all, "
-                         f"but got rep_1={'None' if rep_1 is None else 'a tensor'} and "
-                         f"rep_2={'None' if rep_2 is None else 'a tensor'}")
+        raise ValueError(
+            "rep_1 and rep_2 must be given together (for cka) or not at all, "
+            f"but got rep_1={'None' if rep_1 is None else 'a tensor'} and "
+            f"rep_2={'None' if rep_2 is None else 'a tensor'}"
+        )
     # Validated and averaged once; every metric below reuses these tensors.
     mean = _mean_probs(probs, labels)
     labels = labels.to(probs.device)

@@ -3,6 +3,7 @@
 ``sweep/`` never touches tensors; the compare mode reads each run's per-example
 predictions through here and computes TP-agreement histograms through here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,10 @@ def read_test_outputs(checkpoint_dir: str | Path, split: str = "test") -> TestOu
     keys = (f"{split}_predictions", f"{split}_ensemble_predictions", f"{split}_labels")
     missing = [k for k in keys if k not in state]
     if missing:
-        raise KeyError(f"checkpoint {checkpoint_dir} holds no {', '.join(missing)} "
-                       f"(saved before evaluation, or a sweep trial, which never evaluates the test split?)")
+        raise KeyError(
+            f"checkpoint {checkpoint_dir} holds no {', '.join(missing)} "
+            f"(saved before evaluation, or a sweep trial, which never evaluates the test split?)"
+        )
     return TestOutputs(
         member_predictions=state[keys[0]].long().numpy(),
         ensemble_predictions=state[keys[1]].long().numpy(),

@@ -5,6 +5,7 @@
 reloaded checkpoint and the compare mode all get the same networks (and the same
 initialisation) for the same config.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,10 +46,16 @@ def build_models(config: TrialConfig, info: DatasetInfo) -> tuple[nn.Module, nn.
     objectives with the same seed share its initialisation; classifier 2 and D come
     from a derived seed. The global RNG is forked so callers' streams are untouched.
     """
+
     def classifier() -> nn.Module:
         return create_classifier(
-            config.classifier, in_channels=info.channels, image_size=info.height,
-            num_classes=info.num_classes, mean=info.mean, std=info.std, width=config.width,
+            config.classifier,
+            in_channels=info.channels,
+            image_size=info.height,
+            num_classes=info.num_classes,
+            mean=info.mean,
+            std=info.std,
+            width=config.width,
             representation=config.features,
         )
 

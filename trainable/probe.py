@@ -13,6 +13,7 @@ Pure: tensors in, a number out; no files, no global config. The probe's own rand
 numbers come from a generator seeded by ``ProbeSettings.seed``; torch's global RNG is
 forked, so calling it does not change the trial's random stream.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

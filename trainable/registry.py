@@ -4,6 +4,7 @@ Datasets, classifiers and discriminators each keep one. An unknown name raises a
 ``KeyError`` subclass whose message lists every known name, so a typo in a config
 or a search space tells the user what they could have written.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

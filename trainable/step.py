@@ -13,6 +13,7 @@ detached), so step 3 can still backpropagate through the graph of step 1.
 This module reads no files and no global config: the caller passes a
 ``StepSettings`` and the modules.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -122,14 +123,16 @@ def cross_half_partners(y_a: Tensor, y_b: Tensor, generator: torch.Generator) ->
     return same, count_a > 0, other, n_other > 0
 
 
-def seed_pair_batch(z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+def seed_pair_batch(
+    z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor]:
     """The balanced ``seed`` pairs of one batch: (left reps, right reps, targets 1 = same class)."""
     same, same_ok, other, other_ok = cross_half_partners(y_1, y_2, generator)
     left = torch.cat([z_1[same_ok], z_1[other_ok]])
     right = torch.cat([z_2[same[same_ok]], z_2[other[other_ok]]])
-    targets = torch.cat([
-        torch.ones(int(same_ok.sum()), device=z_1.device), torch.zeros(int(other_ok.sum()), device=z_1.device)
-    ])
+    targets = torch.cat(
+        [torch.ones(int(same_ok.sum()), device=z_1.device), torch.zeros(int(other_ok.sum()), device=z_1.device)]
+    )
     return left, right, targets
 
 
@@ -258,4 +261,6 @@ class JointStep:
         self.classifier_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.classifier_optimizer.step()
-        return StepResult(classifier_loss=loss.detach() / 2, disc_loss=None if disc_loss is None else disc_loss.detach())
+        return StepResult(
+            classifier_loss=loss.detach() / 2, disc_loss=None if disc_loss is None else disc_loss.detach()
+        )

@@ -6,6 +6,7 @@ when Tune restarts it, and reports every metric after each epoch with
 ``ray.tune.report``, attaching a checkpoint every ``checkpoint_every`` epochs.
 It trains on the device Ray assigned (``trainable.device.choose_device``).
 """
+
 from __future__ import annotations
 
 import json

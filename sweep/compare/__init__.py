@@ -8,6 +8,7 @@ from a request). Seed s of every arm shares the data order, the augmentation and
 first classifier's initialisation (``trainable.loop.build_models``), so the
 differences are paired.
 """
+
 from __future__ import annotations
 
 from sweep.compare.command import run_compare_request

@@ -4,6 +4,7 @@ Every number is a test-split number (each run's ``test_`` metrics, see
 ``sweep.compare.gather``). Pure given the runs and the saved correctness: nothing
 is read or written here.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,12 +19,36 @@ from sweep.compare.stats import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_
 from sweep.compare.verdict import POWER, Power, verdict_text
 from sweep.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
 
-__all__ = ["ARM_METRICS", "CI_METRICS", "DEFAULT_EFFECT", "ArmSummary", "PairedResult", "CompareReport",
-           "diversity_metric", "summarise_arms", "pair_arms", "headline", "within_pair_tpa"]
+__all__ = [
+    "ARM_METRICS",
+    "CI_METRICS",
+    "DEFAULT_EFFECT",
+    "ArmSummary",
+    "PairedResult",
+    "CompareReport",
+    "diversity_metric",
+    "summarise_arms",
+    "pair_arms",
+    "headline",
+    "within_pair_tpa",
+]
 
 # Per-arm table, in DESIGN section 4's order.
-ARM_METRICS = ("member_acc", "min_member_acc", "ensemble_acc", "ensemble_gain", "disagreement", "double_fault",
-               "excess_agreement", "q_statistic", "cka", "ensemble_nll", "ece", "disc_acc", "probe_acc")
+ARM_METRICS = (
+    "member_acc",
+    "min_member_acc",
+    "ensemble_acc",
+    "ensemble_gain",
+    "disagreement",
+    "double_fault",
+    "excess_agreement",
+    "q_statistic",
+    "cka",
+    "ensemble_nll",
+    "ece",
+    "disc_acc",
+    "probe_acc",
+)
 # Paired intervals beside ensemble accuracy (docs/protocol.md section 6): the members'
 # accuracy (an error-independence claim needs it not lower), the error-independence
 # measures, the debiased CKA and the redundancy probe (lower = less shared information).
@@ -109,14 +134,17 @@ def summarise_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness)
 
 
 def _paired(a: dict[int, Run], b: dict[int, Run], seeds: list[int], metric: str) -> PairedCI:
-    return paired_ci([a[s].metrics.get(metric, math.nan) for s in seeds],
-                     [b[s].metrics.get(metric, math.nan) for s in seeds])
+    return paired_ci(
+        [a[s].metrics.get(metric, math.nan) for s in seeds], [b[s].metrics.get(metric, math.nan) for s in seeds]
+    )
 
 
 def _power(a: dict[int, Run], b: dict[int, Run], seeds: list[int], effect: float) -> tuple[float, Power]:
     """The paired t p-value of ensemble accuracy, and the power figures from its observed sd."""
-    d = np.array([a[s].metrics.get("ensemble_acc", math.nan) - b[s].metrics.get("ensemble_acc", math.nan)
-                  for s in seeds], dtype=float)
+    d = np.array(
+        [a[s].metrics.get("ensemble_acc", math.nan) - b[s].metrics.get("ensemble_acc", math.nan) for s in seeds],
+        dtype=float,
+    )
     d = d[np.isfinite(d)]
     sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
     mde = minimum_detectable_difference(sd, int(d.size), POWER)
@@ -128,8 +156,9 @@ def _mcnemar(correctness: Correctness, arm: str, base: str, seeds: list[int]) ->
     return {s: mcnemar_exact(rows[index[(arm, s)]], rows[index[(base, s)]]) for s in seeds}
 
 
-def _one_arm(plan: ComparePlan, arm: Arm, by_arm: dict[str, dict[int, Run]], correctness: Correctness,
-             effect: float) -> PairedResult:
+def _one_arm(
+    plan: ComparePlan, arm: Arm, by_arm: dict[str, dict[int, Run]], correctness: Correctness, effect: float
+) -> PairedResult:
     base = plan.baseline_for(arm)
     a, b = by_arm.get(arm.name, {}), by_arm.get(base.name, {})
     seeds = sorted(set(a) & set(b))
@@ -139,20 +168,42 @@ def _one_arm(plan: ComparePlan, arm: Arm, by_arm: dict[str, dict[int, Run]], cor
         d = by_arm.get(DEEP_ENSEMBLE_ARM, {})
         deep = _paired(a, d, sorted(set(a) & set(d)), "ensemble_acc")
     metric = diversity_metric(plan)
-    return PairedResult(arm.name, base.name, seeds, _paired(a, b, seeds, "ensemble_acc"), p, math.nan, power,
-                        _mcnemar(correctness, arm.name, base.name, seeds), deep, metric,
-                        _paired(a, b, seeds, metric), {m: _paired(a, b, seeds, m) for m in CI_METRICS}, "")
+    return PairedResult(
+        arm.name,
+        base.name,
+        seeds,
+        _paired(a, b, seeds, "ensemble_acc"),
+        p,
+        math.nan,
+        power,
+        _mcnemar(correctness, arm.name, base.name, seeds),
+        deep,
+        metric,
+        _paired(a, b, seeds, metric),
+        {m: _paired(a, b, seeds, m) for m in CI_METRICS},
+        "",
+    )
 
 
-def pair_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness,
-              effect: float = DEFAULT_EFFECT) -> list[PairedResult]:
+def pair_arms(
+    plan: ComparePlan, runs: list[Run], correctness: Correctness, effect: float = DEFAULT_EFFECT
+) -> list[PairedResult]:
     """Each compared arm against its matched baseline over the seeds both completed; Holm over the arms."""
     by_arm = _complete_by_arm(runs)
     paired = [_one_arm(plan, arm, by_arm, correctness, effect) for arm in plan.arms if not arm.is_baseline]
     out = []
     for p, p_holm in zip(paired, holm([p.p_value for p in paired])):
-        text = verdict_text(p.arm, p.baseline, p.ensemble_acc, p.p_value, p_holm, len(paired), p.power,
-                            p.deep_ensemble, (p.diversity_metric, p.diversity))
+        text = verdict_text(
+            p.arm,
+            p.baseline,
+            p.ensemble_acc,
+            p.p_value,
+            p_holm,
+            len(paired),
+            p.power,
+            p.deep_ensemble,
+            (p.diversity_metric, p.diversity),
+        )
         out.append(replace(p, p_holm=p_holm, text=text))
     return out
 

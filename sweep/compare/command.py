@@ -4,6 +4,7 @@
 
 The command line turns argv into a ``CompareRequest``; this module never sees argparse.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,19 +31,21 @@ def _check(request: CompareRequest) -> None:
             raise UserError(f"{flag}: must be a whole number >= 1, got {value}")
 
 
-
 def _check_effect(request: CompareRequest) -> None:
     if not 0 < request.effect < 1:
-        raise UserError(f"--effect: must be an accuracy difference between 0 and 1 (0.005 = 0.5 pp), "
-                        f"got {request.effect}")
+        raise UserError(
+            f"--effect: must be an accuracy difference between 0 and 1 (0.005 = 0.5 pp), got {request.effect}"
+        )
 
 
 def _plan(request: CompareRequest, compare_dir: Path) -> ComparePlan:
     if request.resume:
         return load_compare_plan(compare_dir)
     if (compare_dir / PLAN_FILE).exists():
-        raise UserError(f"{compare_dir}: a compare run exists already; continue it with --resume, "
-                        "rebuild its report with --report-only, or move it away")
+        raise UserError(
+            f"{compare_dir}: a compare run exists already; continue it with --resume, "
+            "rebuild its report with --report-only, or move it away"
+        )
     return plan_compare(request.sweep_dir, request.seeds, request.top, request.first_seed)
 
 
@@ -62,8 +65,12 @@ def run_compare_request(request: CompareRequest) -> int:
         print(f"netsep: Ray dashboard: {info.dashboard_url}")
     if not request.resume or plan.cpus_per_trial is None or plan.gpus_per_trial is None:
         plan = resolve_compare_resources(
-            plan, cpus_per_trial=request.cpus_per_trial, gpus_per_trial=request.gpus_per_trial,
-            max_concurrent=request.max_concurrent, cluster_cpus=info.cpus, cluster_gpus=info.gpus,
+            plan,
+            cpus_per_trial=request.cpus_per_trial,
+            gpus_per_trial=request.gpus_per_trial,
+            max_concurrent=request.max_concurrent,
+            cluster_cpus=info.cpus,
+            cluster_gpus=info.gpus,
             address=request.address if not request.resume else plan.address,
         )
     print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)

@@ -6,6 +6,7 @@ per-example test predictions come from its last checkpoint, so every statistic
 can be recomputed without retraining. Without a Tune folder (a published or
 copied compare folder) the saved ``runs.csv`` and ``correctness.npz`` are read.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,18 @@ from sweep.report.records import max_epochs_of, metric_value
 from sweep.report.status import trial_status
 from trainable.metric_names import METRICS
 
-__all__ = ["RUNS_CSV", "CORRECTNESS_NPZ", "TEST_PREFIX", "Run", "Correctness", "to_run", "collect_runs",
-           "gather_runs", "read_correctness", "metrics_of_result"]
+__all__ = [
+    "RUNS_CSV",
+    "CORRECTNESS_NPZ",
+    "TEST_PREFIX",
+    "Run",
+    "Correctness",
+    "to_run",
+    "collect_runs",
+    "gather_runs",
+    "read_correctness",
+    "metrics_of_result",
+]
 
 RUNS_CSV = "runs.csv"
 CORRECTNESS_NPZ = "correctness.npz"
@@ -77,16 +88,34 @@ def to_run(trial: TuneTrial) -> Run:
     if status == "complete" and not checkpoint:
         status, reason = "error", "complete but no checkpoint to read its test predictions from"
     metrics, split = metrics_of_result(trial.last_result)
-    return Run(str(trial.config.get("arm", "")), int(trial.config.get("seed", -1)), trial.trial_id, status, reason,
-               metrics, checkpoint, split)
+    return Run(
+        str(trial.config.get("arm", "")),
+        int(trial.config.get("seed", -1)),
+        trial.trial_id,
+        status,
+        reason,
+        metrics,
+        checkpoint,
+        split,
+    )
 
 
 def _runs_from_csv(text: str) -> list[Run]:
     runs = []
     for row in csv.DictReader(io.StringIO(text)):
         metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
-        runs.append(Run(row["arm"], int(row["seed"]), row["trial_id"], row["status"], row["reason"], metrics,
-                        row["checkpoint"], row.get("split", "plain")))
+        runs.append(
+            Run(
+                row["arm"],
+                int(row["seed"]),
+                row["trial_id"],
+                row["status"],
+                row["reason"],
+                metrics,
+                row["checkpoint"],
+                row.get("split", "plain"),
+            )
+        )
     return runs
 
 
@@ -142,13 +171,16 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
     if not experiment_exists(plan.tune_path):
         if (folder / RUNS_CSV).is_file() and (folder / CORRECTNESS_NPZ).is_file():
             return _sorted(plan, _runs_from_csv((folder / RUNS_CSV).read_text(encoding="utf-8")))
-        raise UserError(f"{folder}: no compare runs at {plan.tune_path} and no saved {RUNS_CSV} and "
-                        f"{CORRECTNESS_NPZ}; start them with `launch.py compare {plan.sweep_dir}`")
+        raise UserError(
+            f"{folder}: no compare runs at {plan.tune_path} and no saved {RUNS_CSV} and "
+            f"{CORRECTNESS_NPZ}; start them with `launch.py compare {plan.sweep_dir}`"
+        )
     runs, complete, outputs = _outputs(collect_runs(plan))
     _write_correctness(folder / CORRECTNESS_NPZ, complete, outputs)
-    rows = [[r.arm, r.seed, r.trial_id, r.status, r.reason, r.split, *(r.metrics.get(k) for k in METRICS),
-             r.checkpoint]
-            for r in runs]
+    rows = [
+        [r.arm, r.seed, r.trial_id, r.status, r.reason, r.split, *(r.metrics.get(k) for k in METRICS), r.checkpoint]
+        for r in runs
+    ]
     write_csv(folder / RUNS_CSV, _RUNS_HEADER, rows)
     return runs
 

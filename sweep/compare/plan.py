@@ -9,6 +9,7 @@ seed, so the front's selection on that seed does not flatter it: the winner's cu
 ``plan_compare`` reads the sweep's folder and writes nothing; ``ComparePlan.save``
 writes ``compare.json`` when the runs start.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,14 @@ from sweep.report.build import Report, build_report
 from trainable.config import ConfigError, TrialConfig
 
 __all__ = [
-    "COMPARE_DIR", "PLAN_FILE", "DEEP_ENSEMBLE_ARM", "Arm", "ComparePlan", "plan_compare", "load_compare_plan", "resolve_compare_resources",
+    "COMPARE_DIR",
+    "PLAN_FILE",
+    "DEEP_ENSEMBLE_ARM",
+    "Arm",
+    "ComparePlan",
+    "plan_compare",
+    "load_compare_plan",
+    "resolve_compare_resources",
 ]
 
 COMPARE_DIR = "compare"  # under the sweep's results folder
@@ -68,8 +76,11 @@ class ComparePlan:
         Every run evaluates the test split once, after its last epoch (``final_test``):
         compare is the only place test numbers come from (docs/protocol.md section 1).
         """
-        return [{**arm.config, "seed": seed, "arm": arm.name, "final_test": True}
-                for seed in self.seeds for arm in self.arms]
+        return [
+            {**arm.config, "seed": seed, "arm": arm.name, "final_test": True}
+            for seed in self.seeds
+            for arm in self.arms
+        ]
 
     def deep_ensemble(self) -> Arm | None:
         """The deep-ensemble arm; None in a plan saved before it existed."""
@@ -127,16 +138,18 @@ def _deep_ensemble_arm(baseline: Arm) -> Arm:
     return Arm(DEEP_ENSEMBLE_ARM, "", baseline_config(baseline.config, "separate"), True)
 
 
-def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 1000,
-                 compare_dir: str | Path | None = None) -> ComparePlan:
+def plan_compare(
+    sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 1000, compare_dir: str | Path | None = None
+) -> ComparePlan:
     """Arms from a finished sweep's front plus matching baselines; validates, writes nothing."""
     sweep_dir = Path(sweep_dir)
     report = build_report(sweep_dir)  # also validates the folder (UserError otherwise)
     if not report.pareto:
-        raise UserError(f"{sweep_dir}: the sweep has no complete trial on its Pareto front to compare "
-                        "(see its summary.md); finish it with --resume first")
-    front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False)
-             for i, t in enumerate(report.pareto[:top])]
+        raise UserError(
+            f"{sweep_dir}: the sweep has no complete trial on its Pareto front to compare "
+            "(see its summary.md); finish it with --resume first"
+        )
+    front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False) for i, t in enumerate(report.pareto[:top])]
     baselines = _baseline_arms(report, front)
     arms = [*front, *baselines, _deep_ensemble_arm(baselines[0])]
     for arm in arms:
@@ -146,15 +159,24 @@ def plan_compare(sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 
             raise UserError(f"{sweep_dir}: arm {arm.name}: " + "; ".join(error.problems)) from None
     out = Path(compare_dir) if compare_dir else sweep_dir / COMPARE_DIR
     return ComparePlan(
-        sweep_dir=str(sweep_dir.resolve()), compare_dir=str(out.resolve()),
-        seeds=[first_seed + k for k in range(seeds)], arms=arms,
-        objectives=report.objectives, directions=report.directions,
+        sweep_dir=str(sweep_dir.resolve()),
+        compare_dir=str(out.resolve()),
+        seeds=[first_seed + k for k in range(seeds)],
+        arms=arms,
+        objectives=report.objectives,
+        directions=report.directions,
     )
 
 
 def resolve_compare_resources(
-    plan: ComparePlan, *, cpus_per_trial: float | None, gpus_per_trial: float | None,
-    max_concurrent: int | None, cluster_cpus: float, cluster_gpus: float, address: str | None = None,
+    plan: ComparePlan,
+    *,
+    cpus_per_trial: float | None,
+    gpus_per_trial: float | None,
+    max_concurrent: int | None,
+    cluster_cpus: float,
+    cluster_gpus: float,
+    address: str | None = None,
 ) -> ComparePlan:
     """Per-run resources from the request and the cluster, by sweep.plan.resolve_resources' rules."""
     gpus = gpus_per_trial if gpus_per_trial is not None else (DEFAULT_GPU_FRACTION if cluster_gpus > 0 else 0.0)

@@ -3,6 +3,7 @@
 Agg and no pyplot, as the sweep report's plot: no global backend choice, no figure
 left open in a registry.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,8 +38,13 @@ def plot_tpa(path: Path, arms: list[ArmSummary]) -> None:
     for ax, a in zip(axes[0], shown):
         m = len(a.tpa_observed) - 1
         x = np.arange(m + 1) / m
-        ax.bar(x, a.tpa_observed, width=0.8 / m, color="tab:blue" if not a.arm.is_baseline else "tab:gray",
-               label="observed")
+        ax.bar(
+            x,
+            a.tpa_observed,
+            width=0.8 / m,
+            color="tab:blue" if not a.arm.is_baseline else "tab:gray",
+            label="observed",
+        )
         ax.plot(x, a.tpa_expected, "o--", color="tab:red", label="if independent")
         ax.set_yscale("log")
         ax.set_title(f"{a.arm.name} ({m} models)")
@@ -66,8 +72,14 @@ def plot_within_pair(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> N
             if s is None or not s.within_pair:
                 continue
             values = np.array(list(s.within_pair.values()))  # [seeds, 3]
-            ax.bar(np.arange(3) + offset, values.mean(axis=0), width=0.38, color=color, alpha=0.6,
-                   label=f"{s.arm.name} ({len(values)} seeds)")
+            ax.bar(
+                np.arange(3) + offset,
+                values.mean(axis=0),
+                width=0.38,
+                color=color,
+                alpha=0.6,
+                label=f"{s.arm.name} ({len(values)} seeds)",
+            )
             for row in values:
                 ax.plot(np.arange(3) + offset, row, "o", color=color, markersize=3)
         ax.set_yscale("log")
@@ -102,11 +114,17 @@ def plot_front(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
         sx, sy = a.stats.get(x_metric), a.stats.get(y_metric)
         if not a.seeds or sx is None or sy is None:
             continue
-        ax.errorbar(sx.mean, sy.mean, xerr=0 if math.isnan(sx.std) else sx.std,
-                    yerr=0 if math.isnan(sy.std) else sy.std, fmt="*" if a.arm.is_baseline else "o",
-                    markersize=12 if a.arm.is_baseline else 8, capsize=3,
-                    color="black" if a.arm.is_baseline else None,
-                    label=f"{a.arm.name} (mean ± std, {len(a.seeds)} seeds)")
+        ax.errorbar(
+            sx.mean,
+            sy.mean,
+            xerr=0 if math.isnan(sx.std) else sx.std,
+            yerr=0 if math.isnan(sy.std) else sy.std,
+            fmt="*" if a.arm.is_baseline else "o",
+            markersize=12 if a.arm.is_baseline else 8,
+            capsize=3,
+            color="black" if a.arm.is_baseline else None,
+            label=f"{a.arm.name} (mean ± std, {len(a.seeds)} seeds)",
+        )
     directions = dict(zip(plan.objectives, plan.directions))
     ax.set_xlabel(f"{x_metric} ({arrow(directions.get(x_metric, 'max'))})")
     ax.set_ylabel(f"{y_metric} ({arrow(directions.get(y_metric, 'max'))})")

@@ -20,6 +20,7 @@ Writes into ``<sweep>/compare/``:
   baseline marked;
 * ``summary.md``    all of the above and a verdict written from the numbers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -44,8 +45,16 @@ from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
 from sweep.formatting import write_csv
 
-__all__ = ["ARMS_CSV", "PAIRED_CSV", "MCNEMAR_CSV", "TPA_CSV", "WITHIN_PAIR_CSV", "WITHIN_PAIR_PNG",
-           "write_compare_report", "print_compare"]
+__all__ = [
+    "ARMS_CSV",
+    "PAIRED_CSV",
+    "MCNEMAR_CSV",
+    "TPA_CSV",
+    "WITHIN_PAIR_CSV",
+    "WITHIN_PAIR_PNG",
+    "write_compare_report",
+    "print_compare",
+]
 
 ARMS_CSV = "arms.csv"
 PAIRED_CSV = "paired.csv"
@@ -58,8 +67,16 @@ WITHIN_PAIR_PNG = "tpa_within_pair.png"
 def _write_arms_csv(path: Path, arms: list[ArmSummary]) -> None:
     stats = [f"{m}_{s}" for m in ARM_METRICS for s in ("mean", "std")]
     header = ["arm", "source_trial", "objective", "n_seeds", *stats]
-    rows = [[a.arm.name, a.arm.source_trial, a.arm.config.get("objective", ""), len(a.seeds),
-             *[v for m in ARM_METRICS for v in (a.stats[m].mean, a.stats[m].std)]] for a in arms]
+    rows = [
+        [
+            a.arm.name,
+            a.arm.source_trial,
+            a.arm.config.get("objective", ""),
+            len(a.seeds),
+            *[v for m in ARM_METRICS for v in (a.stats[m].mean, a.stats[m].std)],
+        ]
+        for a in arms
+    ]
     write_csv(path, header, rows)
 
 
@@ -68,26 +85,65 @@ def _ci_cells(ci: PairedCI | None) -> list[float | None]:
 
 
 def _write_paired_csv(path: Path, paired: list[PairedResult]) -> None:
-    header = ["arm", "baseline", "n_seeds", "ensemble_acc_diff", "ci95_low", "ci95_high", "t_p", "holm_p",
-              "sd_diff", "mde80", "effect", "seeds_needed", "deep_ensemble_diff", "deep_ensemble_ci95_low",
-              "deep_ensemble_ci95_high", *(f"{m}_{k}" for m in CI_METRICS for k in ("diff", "ci95_low", "ci95_high")),
-              "diversity_metric", "diversity_diff", "diversity_ci95_low", "diversity_ci95_high"]
-    rows = [[p.arm, p.baseline, len(p.seeds), *_ci_cells(p.ensemble_acc), p.p_value, p.p_holm, p.power.sd,
-             p.power.mde, p.power.effect, p.power.seeds_needed, *_ci_cells(p.deep_ensemble),
-             *(v for m in CI_METRICS for v in _ci_cells(p.metrics[m])), p.diversity_metric,
-             *_ci_cells(p.diversity)] for p in paired]
+    header = [
+        "arm",
+        "baseline",
+        "n_seeds",
+        "ensemble_acc_diff",
+        "ci95_low",
+        "ci95_high",
+        "t_p",
+        "holm_p",
+        "sd_diff",
+        "mde80",
+        "effect",
+        "seeds_needed",
+        "deep_ensemble_diff",
+        "deep_ensemble_ci95_low",
+        "deep_ensemble_ci95_high",
+        *(f"{m}_{k}" for m in CI_METRICS for k in ("diff", "ci95_low", "ci95_high")),
+        "diversity_metric",
+        "diversity_diff",
+        "diversity_ci95_low",
+        "diversity_ci95_high",
+    ]
+    rows = [
+        [
+            p.arm,
+            p.baseline,
+            len(p.seeds),
+            *_ci_cells(p.ensemble_acc),
+            p.p_value,
+            p.p_holm,
+            p.power.sd,
+            p.power.mde,
+            p.power.effect,
+            p.power.seeds_needed,
+            *_ci_cells(p.deep_ensemble),
+            *(v for m in CI_METRICS for v in _ci_cells(p.metrics[m])),
+            p.diversity_metric,
+            *_ci_cells(p.diversity),
+        ]
+        for p in paired
+    ]
     write_csv(path, header, rows)
 
 
 def _write_mcnemar_csv(path: Path, paired: list[PairedResult]) -> None:
-    rows = [[p.arm, p.baseline, seed, m.only_arm, m.only_baseline, m.p_value]
-            for p in paired for seed, m in sorted(p.mcnemar.items())]
+    rows = [
+        [p.arm, p.baseline, seed, m.only_arm, m.only_baseline, m.p_value]
+        for p in paired
+        for seed, m in sorted(p.mcnemar.items())
+    ]
     write_csv(path, ["arm", "baseline", "seed", "only_arm", "only_baseline", "exact_p"], rows)
 
 
 def _write_within_pair_csv(path: Path, arms: list[ArmSummary]) -> None:
-    rows = [[a.arm.name, seed, *(float(v) for v in fractions)]
-            for a in arms for seed, fractions in sorted(a.within_pair.items())]
+    rows = [
+        [a.arm.name, seed, *(float(v) for v in fractions)]
+        for a in arms
+        for seed, fractions in sorted(a.within_pair.items())
+    ]
     write_csv(path, ["arm", "seed", "both_wrong", "one_right", "both_right"], rows)
 
 
@@ -95,8 +151,10 @@ def _write_tpa_csv(path: Path, arms: list[ArmSummary]) -> None:
     rows = []
     for a in arms:
         m = len(a.tpa_observed) - 1  # models of the arm: 2 per completed seed
-        rows += [[a.arm.name, m, k, k / m if m else None, float(a.tpa_observed[k]), float(a.tpa_expected[k])]
-                 for k in range(len(a.tpa_observed))]
+        rows += [
+            [a.arm.name, m, k, k / m if m else None, float(a.tpa_observed[k]), float(a.tpa_expected[k])]
+            for k in range(len(a.tpa_observed))
+        ]
     write_csv(path, ["arm", "models", "k_right", "tpa", "observed", "expected_if_independent"], rows)
 
 

@@ -1,4 +1,5 @@
 """What a user asks of compare mode, typed: the command line builds one, ``run_compare_request`` runs it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ checkpointed and resumable, built by ``sweep.tune_assembly`` like a sweep's.
 A ``ListSearcher`` proposes the plan's (seed, arm) configs in order, so that Tune
 saves its position and a resume repeats no finished run.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,8 +24,10 @@ _KEEP_CHECKPOINTS = 1  # the last one holds the test predictions compare reads
 def tune_spec(plan: ComparePlan) -> TuneSpec:
     """The Tune experiment of a plan whose resources are resolved."""
     if plan.cpus_per_trial is None or plan.gpus_per_trial is None:
-        raise UserError(f"{plan.compare_dir}: the compare plan has no per-run resources; "
-                        "start the compare run again without --resume")
+        raise UserError(
+            f"{plan.compare_dir}: the compare plan has no per-run resources; "
+            "start the compare run again without --resume"
+        )
     return TuneSpec(
         name=TUNE_NAME,
         storage_path=plan.compare_dir,
@@ -39,8 +42,9 @@ def tune_spec(plan: ComparePlan) -> TuneSpec:
     )
 
 
-def run_compare(plan: ComparePlan, resume: bool = False, *,
-                trainable: Callable[[dict[str, Any]], None] | None = None) -> None:
+def run_compare(
+    plan: ComparePlan, resume: bool = False, *, trainable: Callable[[dict[str, Any]], None] | None = None
+) -> None:
     """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run."""
     from sweep.searcher import ListSearcher  # imports Ray: only when runs start
 

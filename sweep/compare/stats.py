@@ -9,6 +9,7 @@
 
 The verdict written from these numbers is ``sweep.compare.verdict``.
 """
+
 from __future__ import annotations
 
 import math

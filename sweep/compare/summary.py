@@ -1,4 +1,5 @@
 """Compare mode's ``summary.md`` and its terminal text, written from the numbers. Pure: text out."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,8 +11,10 @@ from sweep.formatting import md_table, num, text_table
 __all__ = ["SUMMARY_MD", "summary_text", "terminal_text"]
 
 SUMMARY_MD = "summary.md"
-_FILES = ("runs.csv, correctness.npz (per-model per-example correctness), arms.csv, paired.csv, mcnemar.csv, "
-          "tpa_within_pair.csv, tpa.csv (pooled over an arm's 2K models).")
+_FILES = (
+    "runs.csv, correctness.npz (per-model per-example correctness), arms.csv, paired.csv, mcnemar.csv, "
+    "tpa_within_pair.csv, tpa.csv (pooled over an arm's 2K models)."
+)
 
 
 def _mean_std(a: ArmSummary, metric: str) -> str:
@@ -21,14 +24,17 @@ def _mean_std(a: ArmSummary, metric: str) -> str:
 def _what_ran(report: CompareReport) -> list[str]:
     plan = report.plan
     arms = ", ".join(f"`{a.name}`" + (f" (sweep trial {a.source_trial})" if a.source_trial else "") for a in plan.arms)
-    lines = ["## What ran", "",
-             f"- sweep: `{plan.sweep_dir}`",
-             f"- arms: {arms}",
-             f"- seeds: {', '.join(map(str, plan.seeds))} (paired: seed s of every arm shares data order, "
-             "augmentation and the first classifier's initialisation)",
-             f"- runs: {sum(r.status == 'complete' for r in report.runs)} complete of "
-             f"{len(plan.arms) * len(plan.seeds)} planned",
-             ""]
+    lines = [
+        "## What ran",
+        "",
+        f"- sweep: `{plan.sweep_dir}`",
+        f"- arms: {arms}",
+        f"- seeds: {', '.join(map(str, plan.seeds))} (paired: seed s of every arm shares data order, "
+        "augmentation and the first classifier's initialisation)",
+        f"- runs: {sum(r.status == 'complete' for r in report.runs)} complete of "
+        f"{len(plan.arms) * len(plan.seeds)} planned",
+        "",
+    ]
     failed = [r for r in report.runs if r.status != "complete"]
     if failed:
         lines += ["Runs that did not complete:", ""]
@@ -43,60 +49,117 @@ def _ci(ci: PairedCI | None) -> str:
 
 
 def _paired_rows(paired: list[PairedResult]) -> list[list[str]]:
-    return [[p.arm, p.baseline, str(len(p.seeds)), _ci(p.ensemble_acc), f"{p.p_value:.3g}", f"{p.p_holm:.3g}",
-             num(p.power.mde), str(p.power.seeds_needed or "-"), _ci(p.deep_ensemble)] for p in paired]
+    return [
+        [
+            p.arm,
+            p.baseline,
+            str(len(p.seeds)),
+            _ci(p.ensemble_acc),
+            f"{p.p_value:.3g}",
+            f"{p.p_holm:.3g}",
+            num(p.power.mde),
+            str(p.power.seeds_needed or "-"),
+            _ci(p.deep_ensemble),
+        ]
+        for p in paired
+    ]
 
 
 def _tables(report: CompareReport) -> list[str]:
     arm_rows = [[a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ARM_METRICS)] for a in report.arms]
-    paired_header = ["arm", "baseline", "seeds", "Δ ensemble_acc [95% CI]", "paired t p", "Holm p", "MDE 80%",
-                     "seeds for effect", "Δ vs deep ensemble [95% CI]"]
+    paired_header = [
+        "arm",
+        "baseline",
+        "seeds",
+        "Δ ensemble_acc [95% CI]",
+        "paired t p",
+        "Holm p",
+        "MDE 80%",
+        "seeds for effect",
+        "Δ vs deep ensemble [95% CI]",
+    ]
     metric_rows = [[p.arm, *(_ci(p.metrics[m]) for m in CI_METRICS)] for p in report.paired]
-    mcnemar_rows = [[p.arm, str(seed), f"{m.only_arm} / {m.only_baseline}", f"{m.p_value:.3g}"]
-                    for p in report.paired for seed, m in sorted(p.mcnemar.items())]
-    return ["## Arms (mean ± std over seeds, test split)", "", md_table(["arm", "seeds", *ARM_METRICS], arm_rows),
-            "", "## Paired against the matched baseline (test split)", "",
-            md_table(paired_header, _paired_rows(report.paired)), "",
-            "The paired t interval over seeds is the primary test; Holm's correction runs over the compared arms. "
-            "MDE: the smallest true difference found with 80 % power with these seeds (from the observed sd "
-            "of the paired differences).", "",
-            "### Paired intervals of the diversity and redundancy measures (arm − baseline)", "",
-            md_table(["arm", *CI_METRICS], metric_rows), "",
-            "### Exact McNemar per seed (descriptive only)", "",
-            md_table(["arm", "seed", "only arm / only baseline", "p"], mcnemar_rows), "",
-            "Pooling (seed, example) pairs would treat the same test image under different seeds as independent, "
-            "which is anti-conservative; these per-seed figures are not a test of the method.", ""]
+    mcnemar_rows = [
+        [p.arm, str(seed), f"{m.only_arm} / {m.only_baseline}", f"{m.p_value:.3g}"]
+        for p in report.paired
+        for seed, m in sorted(p.mcnemar.items())
+    ]
+    return [
+        "## Arms (mean ± std over seeds, test split)",
+        "",
+        md_table(["arm", "seeds", *ARM_METRICS], arm_rows),
+        "",
+        "## Paired against the matched baseline (test split)",
+        "",
+        md_table(paired_header, _paired_rows(report.paired)),
+        "",
+        "The paired t interval over seeds is the primary test; Holm's correction runs over the compared arms. "
+        "MDE: the smallest true difference found with 80 % power with these seeds (from the observed sd "
+        "of the paired differences).",
+        "",
+        "### Paired intervals of the diversity and redundancy measures (arm − baseline)",
+        "",
+        md_table(["arm", *CI_METRICS], metric_rows),
+        "",
+        "### Exact McNemar per seed (descriptive only)",
+        "",
+        md_table(["arm", "seed", "only arm / only baseline", "p"], mcnemar_rows),
+        "",
+        "Pooling (seed, example) pairs would treat the same test image under different seeds as independent, "
+        "which is anti-conservative; these per-seed figures are not a test of the method.",
+        "",
+    ]
 
 
 def _split_note(report: CompareReport) -> list[str]:
     old = [f"{r.arm} seed {r.seed}" for r in report.runs if r.status == "complete" and r.split != "test"]
     if not old:
         return []
-    return [f"> **Note:** {', '.join(old)} reported no `test_` metrics (run before `final_test` existed); their "
-            "plain metrics were used, which netsep measured on the test split before it had a validation split.",
-            ""]
+    return [
+        f"> **Note:** {', '.join(old)} reported no `test_` metrics (run before `final_test` existed); their "
+        "plain metrics were used, which netsep measured on the test split before it had a validation split.",
+        "",
+    ]
 
 
 def summary_text(report: CompareReport) -> str:
     """The whole summary.md."""
-    lines = [f"# Compare: {Path(report.plan.sweep_dir).name}", "", *_split_note(report), "## Verdict", "",
-             report.headline, ""]
+    lines = [
+        f"# Compare: {Path(report.plan.sweep_dir).name}",
+        "",
+        *_split_note(report),
+        "## Verdict",
+        "",
+        report.headline,
+        "",
+    ]
     lines += [f"- {p.text}" for p in report.paired]
     lines += ["", *_what_ran(report), *_tables(report)]
-    lines += ["## Within-pair TP-agreement (M = 2)", "",
-              "Per seed, the fraction of test images both members get wrong, exactly one gets right, and both get "
-              "right, each arm beside its matched baseline (bars: mean over seeds; dots: seeds). Only the two "
-              "members of one pair are counted: those are the models the adversarial term acted on.", "",
-              "![Within-pair TP-agreement](tpa_within_pair.png)", "", "![Front](front.png)", "",
-              "Files: " + _FILES]
+    lines += [
+        "## Within-pair TP-agreement (M = 2)",
+        "",
+        "Per seed, the fraction of test images both members get wrong, exactly one gets right, and both get "
+        "right, each arm beside its matched baseline (bars: mean over seeds; dots: seeds). Only the two "
+        "members of one pair are counted: those are the models the adversarial term acted on.",
+        "",
+        "![Within-pair TP-agreement](tpa_within_pair.png)",
+        "",
+        "![Front](front.png)",
+        "",
+        "Files: " + _FILES,
+    ]
     return "\n".join(lines) + "\n"
 
 
 def terminal_text(report: CompareReport) -> str:
     """The per-arm table, the headline and where the files are."""
-    rows = [[a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ("ensemble_acc", "member_acc", "disagreement"))]
-            for a in report.arms]
+    rows = [
+        [a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ("ensemble_acc", "member_acc", "disagreement"))]
+        for a in report.arms
+    ]
     table = text_table(["arm", "seeds", "ensemble_acc", "member_acc", "disagreement"], rows)
-    return (f"\n{table}\n\n{report.headline}\n\nCompare results: {report.plan.compare_dir}  (summary.md, arms.csv, "
-            "paired.csv, mcnemar.csv, tpa_within_pair.csv, tpa_within_pair.png, tpa.csv, front.png, runs.csv, "
-            "correctness.npz)")
+    return (
+        f"\n{table}\n\n{report.headline}\n\nCompare results: {report.plan.compare_dir}  (summary.md, arms.csv, "
+        "paired.csv, mcnemar.csv, tpa_within_pair.csv, tpa_within_pair.png, tpa.csv, front.png, runs.csv, "
+        "correctness.npz)"
+    )

@@ -6,6 +6,7 @@ interval excludes, the minimum detectable difference at 80 % power for the seeds
 run, and how many seeds would detect the smallest effect worth detecting
 (docs/protocol.md section 6).
 """
+
 from __future__ import annotations
 
 import math
@@ -39,14 +40,18 @@ def _ci(diff: PairedCI) -> str:
 def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_arms: int) -> str:
     tests = f"paired t p = {p:.3g}" + (f", Holm-adjusted over {n_arms} arms p = {p_holm:.3g}" if n_arms > 1 else "")
     evidence = f"{_ci(diff)}, {tests}" if math.isfinite(diff.low) else "no CI with a single seed"
-    significant = math.isfinite(p_holm) and p_holm < ALPHA and math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
+    significant = (
+        math.isfinite(p_holm) and p_holm < ALPHA and math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
+    )
     over = f"over {diff.n} paired seeds ({evidence})"
     if significant and diff.mean > 0:
         return f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in test ensemble accuracy {over}."
     if significant and diff.mean < 0:
         return f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean)[1:]} in test ensemble accuracy {over}."
-    head = f"No significant difference in test ensemble accuracy between {arm} and the {baseline} ensemble: " \
-           f"{_pp(diff.mean)} {over}."
+    head = (
+        f"No significant difference in test ensemble accuracy between {arm} and the {baseline} ensemble: "
+        f"{_pp(diff.mean)} {over}."
+    )
     return head + (" More seeds are needed for an interval." if not math.isfinite(diff.low) else "")
 
 
@@ -54,12 +59,23 @@ def _power(power: Power, n: int) -> str:
     if not math.isfinite(power.mde):
         return " Power cannot be estimated without two seeds that vary."
     needed = f"detecting {_pp(power.effect)} would take {power.seeds_needed or f'more than {MAX_SEEDS}'} seeds"
-    return (f" With {n} seeds (sd of the paired differences {100 * power.sd:.2f} pp) the minimum detectable "
-            f"difference at {100 * POWER:.0f} % power is {100 * power.mde:.2f} pp; {needed}.")
+    return (
+        f" With {n} seeds (sd of the paired differences {100 * power.sd:.2f} pp) the minimum detectable "
+        f"difference at {100 * POWER:.0f} % power is {100 * power.mde:.2f} pp; {needed}."
+    )
 
 
-def verdict_text(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_arms: int, power: Power,
-                 deep: PairedCI | None = None, diversity: tuple[str, PairedCI] | None = None) -> str:
+def verdict_text(
+    arm: str,
+    baseline: str,
+    diff: PairedCI,
+    p: float,
+    p_holm: float,
+    n_arms: int,
+    power: Power,
+    deep: PairedCI | None = None,
+    diversity: tuple[str, PairedCI] | None = None,
+) -> str:
     """The paragraph on ``arm`` vs ``baseline`` (and the deep ensemble, when it ran)."""
     if diff.n == 0:
         return f"No paired runs of {arm} and {baseline} finished, so nothing can be said."

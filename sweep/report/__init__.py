@@ -6,6 +6,7 @@ outcome), ``errors`` (why it failed), ``reading`` (the folder into records;
 ``build`` (the Report, written nowhere), ``csv_files``, ``optuna_export``,
 ``plot``, ``summary`` (the files), ``write`` (all of them, and the terminal text).
 """
+
 from __future__ import annotations
 
 from sweep.report.build import Report, build_report
@@ -21,7 +22,20 @@ from sweep.report.summary import SUMMARY_MD
 from sweep.report.write import print_final, write_report
 
 __all__ = [
-    "Status", "STATUSES", "SEARCH_ARM", "TRIALS_CSV", "PARETO_CSV", "PARETO_PNG", "OPTUNA_DB", "SUMMARY_MD",
-    "TrialRecord", "Report", "pareto_front", "error_reason", "read_trials", "build_report", "write_report",
+    "Status",
+    "STATUSES",
+    "SEARCH_ARM",
+    "TRIALS_CSV",
+    "PARETO_CSV",
+    "PARETO_PNG",
+    "OPTUNA_DB",
+    "SUMMARY_MD",
+    "TrialRecord",
+    "Report",
+    "pareto_front",
+    "error_reason",
+    "read_trials",
+    "build_report",
+    "write_report",
     "print_final",
 ]

@@ -5,6 +5,7 @@ compare planner share. Only complete search trials with finite objective values
 can be on the front; each is compared with the complete baseline that saw the
 data the same way (``sweep.baselines.pairing_of``).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,12 @@ def directions(space: SearchSpace) -> list[str]:
 
 def rankable(trial: TrialRecord, objectives: Sequence[str]) -> bool:
     """A complete search trial with finite objectives whose adversary was shown to work."""
-    return (not trial.is_baseline and trial.status == "complete" and not trial.inert_adversary
-            and trial.objective_values(objectives) is not None)
+    return (
+        not trial.is_baseline
+        and trial.status == "complete"
+        and not trial.inert_adversary
+        and trial.objective_values(objectives) is not None
+    )
 
 
 def beats(trial: TrialRecord, baseline: TrialRecord, objectives: Sequence[str], directions: Sequence[str]) -> bool:
@@ -124,6 +129,14 @@ def build_report(results_dir: str | Path) -> Report:
     primary = 1.0 if dirs[0] == "max" else -1.0
     front = sorted((candidates[i] for i in front_idx), key=lambda t: -primary * t.value(objectives[0]))
     counts: dict[Status, int] = {s: sum(t.status == s for t in search) for s in STATUSES}
-    return Report(results_dir=results_dir, plan=plan, space=space, trials=trials, pareto=front,
-                  baselines=baselines, counts=counts,
-                  baseline_of=_match_baselines(candidates, baselines, objectives), notes=notes)
+    return Report(
+        results_dir=results_dir,
+        plan=plan,
+        space=space,
+        trials=trials,
+        pareto=front,
+        baselines=baselines,
+        counts=counts,
+        baseline_of=_match_baselines(candidates, baselines, objectives),
+        notes=notes,
+    )

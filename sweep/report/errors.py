@@ -1,4 +1,5 @@
 """Why a trial failed, in one line, from Tune's ``error.txt``. Pure text in, text out."""
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,7 @@ def error_reason(text: str) -> str:
     """
     text = _ANSI.sub("", text)
     starts = [m.start() for m in _FAILURE_HEADER.finditer(text)]
-    block = text[starts[-1]:] if starts else text
+    block = text[starts[-1] :] if starts else text
     found = _exceptions(block)
     chosen = next((f for f in reversed(found) if f[2]), None)
     if chosen is None:

@@ -6,6 +6,7 @@ searched params, final metrics and checkpoint. From it the report is rebuilt wit
 the same tables and front; per-epoch values and start times are not in it. Pure:
 text in, records out.
 """
+
 from __future__ import annotations
 
 import csv
@@ -54,8 +55,9 @@ def _param_value(param: Param, text: str) -> Any:
         return text
 
 
-def _config(row: Mapping[str, str], space: SearchSpace, fixed: Mapping[str, Any],
-            baselines: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _config(
+    row: Mapping[str, str], space: SearchSpace, fixed: Mapping[str, Any], baselines: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config, params) of one row; baselines take the next planned baseline config in order."""
     params = {name: _param_value(p, row[name]) for name, p in space.params.items() if row.get(name, "") != ""}
     if row["arm"] == BASELINE_ARM:

@@ -3,6 +3,7 @@
 Rebuilt from scratch each time, from the records alone, so two rebuilds give the
 same study: trial times are Tune's, not the rebuild's.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,10 @@ def _fill_study(report: Report, path: Path) -> None:
     import optuna
 
     storage = optuna.storages.RDBStorage(f"sqlite:///{path}")
-    directions = [optuna.study.StudyDirection.MAXIMIZE if d == "max" else optuna.study.StudyDirection.MINIMIZE
-                  for d in report.directions]
+    directions = [
+        optuna.study.StudyDirection.MAXIMIZE if d == "max" else optuna.study.StudyDirection.MINIMIZE
+        for d in report.directions
+    ]
     study = optuna.create_study(storage=storage, study_name=report.plan.name, directions=directions)
     with warnings.catch_warnings():
         # Experimental since Optuna 3.2, still so in 5.0; it names the objectives in Optuna's dashboard.
@@ -81,7 +84,8 @@ def _frozen_trial(report: Report, trial: TrialRecord, planned: float) -> Any:
     else:
         state, values = TrialState.FAIL, None
     distributions: dict[str, BaseDistribution] = {
-        name: report.space.params[name].distribution() for name in trial.params}
+        name: report.space.params[name].distribution() for name in trial.params
+    }
     watched = report.plan.early_stop or report.objectives[0]  # the metric ASHA compared trials on
     intermediate = {}
     for row in trial.history:
@@ -89,16 +93,27 @@ def _frozen_trial(report: Report, trial: TrialRecord, planned: float) -> Any:
         if value is not None and math.isfinite(value) and step > 0:
             intermediate[step] = float(value)
     user_attrs: dict[str, Any] = {
-        "tune_trial_id": trial.trial_id, "status": trial.status, "reason": trial.reason,
-        "checkpoint": trial.checkpoint, "epochs": trial.epochs,
+        "tune_trial_id": trial.trial_id,
+        "status": trial.status,
+        "reason": trial.reason,
+        "checkpoint": trial.checkpoint,
+        "epochs": trial.epochs,
         **{f"final_{m}": trial.metrics[m] for m in METRICS},
     }
     try:
-        frozen = create_trial(state=state, values=values, params=dict(trial.params), distributions=distributions,
-                              user_attrs=user_attrs, intermediate_values=intermediate)
+        frozen = create_trial(
+            state=state,
+            values=values,
+            params=dict(trial.params),
+            distributions=distributions,
+            user_attrs=user_attrs,
+            intermediate_values=intermediate,
+        )
     except ValueError as error:
-        raise UserError(f"{report.results_dir / SPACE_COPY}: trial {trial.trial_id}'s params {trial.params} "
-                        f"do not fit the space ({error}); was {SPACE_COPY} edited after the sweep?") from None
+        raise UserError(
+            f"{report.results_dir / SPACE_COPY}: trial {trial.trial_id}'s params {trial.params} "
+            f"do not fit the space ({error}); was {SPACE_COPY} edited after the sweep?"
+        ) from None
     # Tune's clock, not the time of this rebuild. Optuna wants a start for every
     # finished trial; one that never started gets the sweep's start.
     start = trial.started if trial.started is not None else planned

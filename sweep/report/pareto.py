@@ -1,4 +1,5 @@
 """The Pareto front of points: a pure function, nothing read or written."""
+
 from __future__ import annotations
 
 import math

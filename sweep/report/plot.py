@@ -5,6 +5,7 @@ the best so far. Two: the plane, the front connected. More: every pair of
 objectives in a lower-triangle grid. Agg and no pyplot: no global backend choice,
 no figure left open in a registry.
 """
+
 from __future__ import annotations
 
 import math
@@ -85,8 +86,9 @@ def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bo
         ax.scatter(*xy(complete), s=size, color="tab:blue", alpha=0.75, label="complete")
     if report.pareto:
         fx, fy = xy(report.pareto)
-        ax.scatter(fx, fy, s=size * 2, color="tab:red", edgecolor="black", linewidth=0.6, zorder=3,
-                   label="Pareto front")
+        ax.scatter(
+            fx, fy, s=size * 2, color="tab:red", edgecolor="black", linewidth=0.6, zorder=3, label="Pareto front"
+        )
         if connect and len(fx) > 1:
             order = sorted(range(len(fx)), key=lambda n: (fx[n], fy[n]))
             ax.plot([fx[n] for n in order], [fy[n] for n in order], color="tab:red", linewidth=1.2, zorder=2)
@@ -97,11 +99,20 @@ def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bo
         bx, by = xy([base])
         if bx:
             faded = base.status != "complete"
-            ax.scatter(bx, by, s=size * 4, marker="*", color="black", alpha=0.35 if faded else 1.0, zorder=4,
-                       label="baseline (independent)" + (f", {base.status}" if faded else ""))
+            ax.scatter(
+                bx,
+                by,
+                s=size * 4,
+                marker="*",
+                color="black",
+                alpha=0.35 if faded else 1.0,
+                zorder=4,
+                label="baseline (independent)" + (f", {base.status}" if faded else ""),
+            )
             if not small:
-                ax.annotate(f"baseline {base.trial_id}", (bx[0], by[0]), textcoords="offset points",
-                            xytext=(5, -11), fontsize=7)
+                ax.annotate(
+                    f"baseline {base.trial_id}", (bx[0], by[0]), textcoords="offset points", xytext=(5, -11), fontsize=7
+                )
     ax.set_xlabel(f"{xm} ({arrow(directions[i])})", fontsize=8 if small else 10)
     ax.set_ylabel(f"{ym} ({arrow(directions[j])})", fontsize=8 if small else 10)
     ax.grid(True, alpha=0.3)
@@ -123,8 +134,9 @@ def _draw_single(report: Report, ax: Any) -> None:
         elif t.status in ("complete", "stopped_early"):
             points[t.status].append((number, value))
     if points["stopped_early"]:
-        ax.scatter(*zip(*points["stopped_early"]), s=28, color="tab:gray", alpha=0.3,
-                   label="stopped early (partial training)")
+        ax.scatter(
+            *zip(*points["stopped_early"]), s=28, color="tab:gray", alpha=0.3, label="stopped early (partial training)"
+        )
     if points["complete"]:
         ax.scatter(*zip(*points["complete"]), s=28, color="tab:blue", alpha=0.75, label="complete")
     if points["front"]:
@@ -143,8 +155,9 @@ def _draw_single(report: Report, ax: Any) -> None:
     for base in report.baselines:
         value = base.value(metric)
         if math.isfinite(value):
-            ax.axhline(value, color="black", linestyle="--", linewidth=1.2,
-                       label=f"baseline {base.trial_id} (independent)")
+            ax.axhline(
+                value, color="black", linestyle="--", linewidth=1.2, label=f"baseline {base.trial_id} (independent)"
+            )
             ax.scatter([-0.5], [value], marker="*", s=120, color="black", zorder=4)
     ax.set_xlabel("search trial number (order Optuna proposed them)")
     ax.set_ylabel(f"{metric} ({arrow(direction)})")
@@ -153,5 +166,3 @@ def _draw_single(report: Report, ax: Any) -> None:
         ax.legend(loc="best", fontsize=8)
     else:
         ax.text(0.5, 0.5, "no finished search trial yet", transform=ax.transAxes, ha="center", va="center")
-
-

@@ -6,6 +6,7 @@ an object store) through ``sweep.experiment_folder``. Without a Tune folder but 
 a ``trials.csv`` (a published or copied results folder), the records come from that
 file (``sweep.report.from_csv``), with a note.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,19 +27,25 @@ TRIALS_CSV = "trials.csv"
 def load_results_folder(results_dir: Path) -> tuple[SweepPlan, SearchSpace]:
     """The plan and the space of a results folder; ``UserError`` naming what is missing."""
     if not results_dir.is_dir():
-        raise UserError(f"{results_dir}: no such results folder (expected the folder a sweep printed, "
-                        "e.g. experiments/<name>)")
+        raise UserError(
+            f"{results_dir}: no such results folder (expected the folder a sweep printed, e.g. experiments/<name>)"
+        )
     if not (results_dir / PLAN_FILE).is_file():
-        raise UserError(f"{results_dir}: not a netsep results folder ({PLAN_FILE} is missing); "
-                        "pass the folder a sweep printed when it started, e.g. experiments/<name>")
+        raise UserError(
+            f"{results_dir}: not a netsep results folder ({PLAN_FILE} is missing); "
+            "pass the folder a sweep printed when it started, e.g. experiments/<name>"
+        )
     if not (results_dir / SPACE_COPY).is_file():
-        raise UserError(f"{results_dir}: {SPACE_COPY} is missing (the copy of the search space the sweep ran); "
-                        f"copy the space file there as {SPACE_COPY}")
+        raise UserError(
+            f"{results_dir}: {SPACE_COPY} is missing (the copy of the search space the sweep ran); "
+            f"copy the space file there as {SPACE_COPY}"
+        )
     try:
         return load_plan(results_dir)
     except (ValueError, TypeError) as error:
-        raise UserError(f"{results_dir / PLAN_FILE}: cannot be read as a sweep plan "
-                        f"({type(error).__name__}: {error})") from None
+        raise UserError(
+            f"{results_dir / PLAN_FILE}: cannot be read as a sweep plan ({type(error).__name__}: {error})"
+        ) from None
 
 
 def tune_location(results_dir: Path, plan: SweepPlan) -> str:
@@ -54,8 +61,9 @@ def _from_csv(results_dir: Path, plan: SweepPlan, space: SearchSpace, location: 
     try:
         return records_from_csv(path.read_text(encoding="utf-8"), space, plan.fixed)
     except ValueError as error:
-        raise UserError(f"{path}: no Ray Tune experiment at {location} and {TRIALS_CSV} cannot be read back "
-                        f"({error})") from None
+        raise UserError(
+            f"{path}: no Ray Tune experiment at {location} and {TRIALS_CSV} cannot be read back ({error})"
+        ) from None
 
 
 def read_trials(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace, list[TrialRecord], list[str]]:
@@ -70,10 +78,14 @@ def read_trials(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace, list[T
     location = tune_location(results_dir, plan)
     if not experiment_exists(location):
         if (results_dir / TRIALS_CSV).is_file():
-            note = (f"Ray Tune's experiment folder is not here ({location}); this report was rebuilt from "
-                    f"{TRIALS_CSV}, which holds no per-epoch values or start times")
+            note = (
+                f"Ray Tune's experiment folder is not here ({location}); this report was rebuilt from "
+                f"{TRIALS_CSV}, which holds no per-epoch values or start times"
+            )
             return plan, space, _from_csv(results_dir, plan, space, location), [note]
-        raise UserError(f"{results_dir}: no Ray Tune experiment at {location} (the sweep started no "
-                        "trial yet, or its tune/ folder was removed or not copied along)")
+        raise UserError(
+            f"{results_dir}: no Ray Tune experiment at {location} (the sweep started no "
+            "trial yet, or its tune/ folder was removed or not copied along)"
+        )
     experiment = read_experiment(location)
     return plan, space, [to_record(t, space) for t in experiment.trials], list(experiment.notes)

@@ -1,4 +1,5 @@
 """One record per Tune trial, as the report sees it: pure functions, nothing read or written."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,17 @@ from sweep.spaces import SearchSpace
 from trainable.config import TrialConfig
 from trainable.metric_names import METRICS
 
-__all__ = ["SEARCH_ARM", "INERT_DISC_ACC", "TrialRecord", "to_record", "trial_params", "metric_value",
-           "max_epochs_of", "is_inert_adversary", "uses_test_split"]
+__all__ = [
+    "SEARCH_ARM",
+    "INERT_DISC_ACC",
+    "TrialRecord",
+    "to_record",
+    "trial_params",
+    "metric_value",
+    "max_epochs_of",
+    "is_inert_adversary",
+    "uses_test_split",
+]
 
 SEARCH_ARM = "search"  # the `arm` column of every trial Optuna proposed
 # A discriminator whose balanced accuracy on held-out validation pairs ends below this

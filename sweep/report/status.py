@@ -5,6 +5,7 @@ Statuses (``STATUSES``): ``complete`` (all configured epochs), ``stopped_early``
 ``interrupted`` (running or pending when the run stopped; ``--resume`` goes on).
 The sweep's report and compare's runs both judge trials here.
 """
+
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,5 @@
 """``summary.md``: what ran and what came out, written from the numbers. Pure: Report in, text out."""
+
 from __future__ import annotations
 
 from sweep.baselines import baseline_configs
@@ -91,9 +92,11 @@ def _what_ran_space(report: Report) -> list[str]:
 def _what_ran_trials(report: Report) -> list[str]:
     plan, counts = report.plan, report.counts
     finished = counts["complete"] + counts["stopped_early"] + counts["error"]
-    out = [f"- Search trials: {plan.trials} requested, {len(report.search_trials)} started, {finished} finished "
-           f"({counts['complete']} complete, {counts['stopped_early']} stopped early, {counts['error']} failed), "
-           f"{counts['interrupted']} interrupted"]
+    out = [
+        f"- Search trials: {plan.trials} requested, {len(report.search_trials)} started, {finished} finished "
+        f"({counts['complete']} complete, {counts['stopped_early']} stopped early, {counts['error']} failed), "
+        f"{counts['interrupted']} interrupted"
+    ]
     if plan.baseline:
         planned = len(baseline_configs(plan.fixed, searched_objectives(report.space)))
         states = ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines) or "none started"
@@ -101,10 +104,12 @@ def _what_ran_trials(report: Report) -> list[str]:
     else:
         out.append("- Baseline: not run (the space sets `baseline: false`)")
     cpus, gpus = plan.cpus_per_trial, plan.gpus_per_trial
-    out.append(f"- Resources per trial: {cpus:g} CPU, {gpus:g} GPU; at most {plan.max_concurrent} at once; "
-               f"retries per trial: {plan.max_failures}"
-               if cpus is not None and gpus is not None and plan.max_concurrent is not None
-               else "- Resources per trial: not recorded")
+    out.append(
+        f"- Resources per trial: {cpus:g} CPU, {gpus:g} GPU; at most {plan.max_concurrent} at once; "
+        f"retries per trial: {plan.max_failures}"
+        if cpus is not None and gpus is not None and plan.max_concurrent is not None
+        else "- Resources per trial: not recorded"
+    )
     out.append(f"- Early stopping: ASHA on {plan.early_stop}" if plan.early_stop else "- Early stopping: none")
     started = [t.started for t in report.trials if t.started is not None]
     ended = [t.ended for t in report.trials if t.ended is not None]
@@ -122,9 +127,12 @@ def _front_section(report: Report) -> list[str]:
         return [*out, "No complete search trial with finite objective values yet: the front is empty.", ""]
     header, rows = front_rows(report)
     ranked = sum(rankable(t, report.objectives) for t in report.search_trials)
-    out.append(f"{len(report.pareto)} of {ranked} rankable search trials are non-dominated "
-               "(↑ higher is better, ↓ lower is better"
-               + ("; Δ is the difference from the baseline" if report.baselines else "") + "):")
+    out.append(
+        f"{len(report.pareto)} of {ranked} rankable search trials are non-dominated "
+        "(↑ higher is better, ↓ lower is better"
+        + ("; Δ is the difference from the baseline" if report.baselines else "")
+        + "):"
+    )
     return [*out, "", md_table(header, rows), ""]
 
 
@@ -142,13 +150,16 @@ def _tradeoffs_section(report: Report) -> list[str]:
         if base is not None:
             line += f"; baseline {num(base.value(m))}, {signed(best.value(m) - base.value(m))}"
         out.append(line)
-    winners = [t for t in report.pareto
-               if (b := report.baseline_for(t)) is not None and beats(t, b, objectives, directions)]
+    winners = [
+        t for t in report.pareto if (b := report.baseline_for(t)) is not None and beats(t, b, objectives, directions)
+    ]
     if not report.baselines or not report.baseline_of:
         out.append("- No complete baseline to compare with.")
     elif winners:
-        out.append(f"- Beat the baseline on every objective: {', '.join(f'`{t.trial_id}`' for t in winners)} "
-                   f"({len(winners)} of {len(report.pareto)} front members)")
+        out.append(
+            f"- Beat the baseline on every objective: {', '.join(f'`{t.trial_id}`' for t in winners)} "
+            f"({len(winners)} of {len(report.pareto)} front members)"
+        )
     else:
         out.append(f"- None of the {len(report.pareto)} front members beats the baseline on every objective.")
     return [*out, ""]
@@ -158,16 +169,20 @@ def _trouble_sections(report: Report) -> list[str]:
     """Failed, stopped-early and not-ranked trials."""
     errors = [t for t in report.trials if t.status == "error"]
     out = ["## Failed trials", ""]
-    out += [f"- `{t.trial_id}` ({t.arm}; {_params_inline(t)}), after {plural(t.epochs, 'epoch')}: {t.reason}"
-            for t in errors] or ["None."]
+    out += [
+        f"- `{t.trial_id}` ({t.arm}; {_params_inline(t)}), after {plural(t.epochs, 'epoch')}: {t.reason}"
+        for t in errors
+    ] or ["None."]
     out += ["", "## Stopped early", ""]
     early = [t for t in report.search_trials if t.status == "stopped_early"]
     if early:
         spans = sorted({t.epochs for t in early})
         asha = f" by ASHA on {report.plan.early_stop}" if report.plan.early_stop else ""
-        out.append(f"{plural(len(early), 'search trial')} {'was' if len(early) == 1 else 'were'} stopped early{asha}, "
-                   f"after {', '.join(map(str, spans))} of {_setting(report, 'epochs')} epochs; "
-                   "they are kept off the front (their values are from partial training).")
+        out.append(
+            f"{plural(len(early), 'search trial')} {'was' if len(early) == 1 else 'were'} stopped early{asha}, "
+            f"after {', '.join(map(str, spans))} of {_setting(report, 'epochs')} epochs; "
+            "they are kept off the front (their values are from partial training)."
+        )
     else:
         out.append("None.")
     out.append("")
@@ -187,9 +202,11 @@ def _inert_section(report: Report) -> list[str]:
     out = ["## Inert adversary", ""]
     if not inert:
         return [*out, "None.", ""]
-    out.append(f"{plural(len(inert), 'complete search trial')} ended with `disc_acc` below {INERT_DISC_ACC:g} "
-               "(0.5 = chance) or not a number: the discriminator learned nothing, so the adversarial term was "
-               "noise. They are kept off the front (`inert_adversary` in trials.csv):")
+    out.append(
+        f"{plural(len(inert), 'complete search trial')} ended with `disc_acc` below {INERT_DISC_ACC:g} "
+        "(0.5 = chance) or not a number: the discriminator learned nothing, so the adversarial term was "
+        "noise. They are kept off the front (`inert_adversary` in trials.csv):"
+    )
     out += [f"- `{t.trial_id}`: disc_acc {num(t.metrics.get('disc_acc'))} ({_params_inline(t)})" for t in inert]
     return [*out, ""]
 
@@ -198,17 +215,23 @@ def split_note(report: Report) -> str:
     """Which split the sweep's numbers come from: validation, the test split (val_size 0), or unknown."""
     trials = [t for t in report.trials if t.eval_split or t.history or "val_size" in t.config]
     if uses_test_split(report.plan.fixed) or any(uses_test_split(t.config, t.eval_split) for t in report.trials):
-        return ("> **Warning: selection and report share the test split.** Trials of this sweep were evaluated "
-                "on the test split (`val_size: 0`, or run before netsep had a validation split), so its numbers "
-                "were measured on the images it selected on; they cannot be reported as results "
-                "(docs/protocol.md section 1). Score chosen configurations with `launch.py compare` on a sweep "
-                "with a validation split.")
+        return (
+            "> **Warning: selection and report share the test split.** Trials of this sweep were evaluated "
+            "on the test split (`val_size: 0`, or run before netsep had a validation split), so its numbers "
+            "were measured on the images it selected on; they cannot be reported as results "
+            "(docs/protocol.md section 1). Score chosen configurations with `launch.py compare` on a sweep "
+            "with a validation split."
+        )
     if trials and all(t.eval_split == "validation" for t in trials):
-        return ("> Every number below is a **validation** number of one seed: a selection, not a result. "
-                "Test-split numbers come only from `launch.py compare` (docs/protocol.md section 1).")
-    return ("> **Note:** this folder does not record which split its numbers were measured on; sweeps run before "
-            "netsep had a validation split selected on the test split, and their numbers cannot be reported as "
-            "results (docs/protocol.md section 1).")
+        return (
+            "> Every number below is a **validation** number of one seed: a selection, not a result. "
+            "Test-split numbers come only from `launch.py compare` (docs/protocol.md section 1)."
+        )
+    return (
+        "> **Note:** this folder does not record which split its numbers were measured on; sweeps run before "
+        "netsep had a validation split selected on the test split, and their numbers cannot be reported as "
+        "results (docs/protocol.md section 1)."
+    )
 
 
 def _files_section(report: Report) -> list[str]:
@@ -216,12 +239,13 @@ def _files_section(report: Report) -> list[str]:
     db, name = report.results_dir / OPTUNA_DB, report.plan.name
     drawn = {1: "the objective per trial", 2: "the first two objectives"}.get(k, "every pair of objectives")
     return [
-        "## Files", "",
+        "## Files",
+        "",
         f"- `{TRIALS_CSV}`: every Tune trial: arm, status, reason, epochs, searched params, final metrics, checkpoint",
         f"- `{PARETO_CSV}`: the front, with each member's difference from the baseline",
         f"- `{PARETO_PNG}`: {drawn}, front highlighted, baseline marked",
         f"- `{OPTUNA_DB}`: Optuna study `{name}` of the search trials: "
-        f"`optuna.load_study(study_name=\"{name}\", storage=\"sqlite:///{db}\")` or `optuna-dashboard sqlite:///{db}`",
+        f'`optuna.load_study(study_name="{name}", storage="sqlite:///{db}")` or `optuna-dashboard sqlite:///{db}`',
         f"- `{SUMMARY_MD}`: this file (rebuild with `python launch.py report {report.results_dir}`)",
         f"- `{PLAN_FILE}`, `{SPACE_COPY}`: the plan and the space as run (`--resume` reads them)",
         f"- `{TUNE_DIR}/`: Ray Tune's experiment folder (per trial: params.json, result.json, checkpoints)",
@@ -234,6 +258,11 @@ def summary_text(report: Report) -> str:
     if report.notes:
         out += ["> **Note:** " + note for note in report.notes] + [""]
     out += ["## What ran", "", *_what_ran_space(report), *_what_ran_trials(report), ""]
-    out += [*_front_section(report), *_tradeoffs_section(report), *_trouble_sections(report), *_inert_section(report),
-            *_files_section(report)]
+    out += [
+        *_front_section(report),
+        *_tradeoffs_section(report),
+        *_trouble_sections(report),
+        *_inert_section(report),
+        *_files_section(report),
+    ]
     return "\n".join(out) + "\n"

@@ -5,6 +5,7 @@
 ``summary.md``. It works on any state the folder can be in, also after the driver
 died (see ``sweep.experiment_folder``). Nothing here starts Ray.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -54,8 +55,10 @@ def print_final(report: Report) -> None:
     objectives = report.objectives
     print()
     if report.pareto:
-        print(f"Pareto front: {len(report.pareto)} non-dominated of {report.counts['complete']} complete search trials "
-              f"({', '.join(f'{m} {d}' for m, d in zip(objectives, report.directions))})")
+        print(
+            f"Pareto front: {len(report.pareto)} non-dominated of {report.counts['complete']} complete search trials "
+            f"({', '.join(f'{m} {d}' for m, d in zip(objectives, report.directions))})"
+        )
         print(text_table(*front_rows(report)))
     else:
         print("Pareto front: empty (no complete search trial with finite objective values)")
@@ -63,8 +66,10 @@ def print_final(report: Report) -> None:
             values = ", ".join(f"{m}={num(base.metrics.get(m))}" for m in objectives)
             print(f"  baseline {base.trial_id} ({base.status}): {values}")
     c = report.counts
-    print(f"\nSearch trials: {c['complete']} complete, {c['stopped_early']} stopped early, "
-          f"{c['error']} error, {c['interrupted']} interrupted (of {report.plan.trials} requested)")
+    print(
+        f"\nSearch trials: {c['complete']} complete, {c['stopped_early']} stopped early, "
+        f"{c['error']} error, {c['interrupted']} interrupted (of {report.plan.trials} requested)"
+    )
     if report.baselines:
         print("Baseline: " + ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines))
     inert = [t.trial_id for t in report.search_trials if t.status == "complete" and t.inert_adversary]
@@ -75,5 +80,7 @@ def print_final(report: Report) -> None:
             print(f"  error {t.trial_id} ({t.arm}): {t.reason}")
     for note in report.notes:
         print(f"Note: {note}")
-    print(f"Results: {report.results_dir.resolve()}  ({SUMMARY_MD}, {TRIALS_CSV}, {PARETO_CSV}, {PARETO_PNG}, "
-          f"{OPTUNA_DB})")
+    print(
+        f"Results: {report.results_dir.resolve()}  ({SUMMARY_MD}, {TRIALS_CSV}, {PARETO_CSV}, {PARETO_PNG}, "
+        f"{OPTUNA_DB})"
+    )

@@ -1,4 +1,5 @@
 """Fixtures of the multi-host tests: a Ray cluster of network namespaces on this host."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

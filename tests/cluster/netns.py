@@ -16,6 +16,7 @@ Every process is stopped by pid: the processes in a namespace are exactly the on
 these helpers started there (``ip netns pids``). Never ``ray stop``, which stops every
 Ray process it can see on the machine, and never a kill by name.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -58,8 +59,13 @@ CLUSTER_YAML = REPO / "cluster.yaml"
 
 # The flags whose values are ports Ray listens on beyond loopback (a firewall opens these).
 PORT_FLAGS = (
-    "--port", "--ray-client-server-port", "--node-manager-port", "--object-manager-port",
-    "--runtime-env-agent-port", "--dashboard-agent-grpc-port", "--dashboard-agent-listen-port",
+    "--port",
+    "--ray-client-server-port",
+    "--node-manager-port",
+    "--object-manager-port",
+    "--runtime-env-agent-port",
+    "--dashboard-agent-grpc-port",
+    "--dashboard-agent-listen-port",
     "--metrics-export-port",
 )
 # Ports only an environment variable sets (Ray's defaults: 44217 and 44227, on all interfaces).
@@ -125,12 +131,15 @@ def _parse_start(commands: Sequence[str], where: str) -> StartCommand:
                     raise ValueError(f"cluster.yaml {where}: more than one `ray start`")
                 for arg in words[2:]:
                     if not arg.startswith("--"):
-                        raise ValueError(f"cluster.yaml {where}: write `ray start` arguments as --flag=value, "
-                                         f"got {arg!r}")
+                        raise ValueError(
+                            f"cluster.yaml {where}: write `ray start` arguments as --flag=value, got {arg!r}"
+                        )
                 found = StartCommand(env=env, args=tuple(words[2:]))
                 continue
-            raise ValueError(f"cluster.yaml {where}: the tests do not know the shell command {segment!r}; "
-                             "teach tests/cluster/netns.py about it")
+            raise ValueError(
+                f"cluster.yaml {where}: the tests do not know the shell command {segment!r}; "
+                "teach tests/cluster/netns.py about it"
+            )
     if found is None:
         raise ValueError(f"cluster.yaml {where}: no `ray start` command")
     return found
@@ -139,8 +148,10 @@ def _parse_start(commands: Sequence[str], where: str) -> StartCommand:
 def start_commands(config: dict[str, Any] | None = None) -> tuple[StartCommand, StartCommand]:
     """(head, worker) ``ray start`` commands of cluster.yaml."""
     config = load_cluster_yaml() if config is None else config
-    return (_parse_start(config["head_start_ray_commands"], "head_start_ray_commands"),
-            _parse_start(config["worker_start_ray_commands"], "worker_start_ray_commands"))
+    return (
+        _parse_start(config["head_start_ray_commands"], "head_start_ray_commands"),
+        _parse_start(config["worker_start_ray_commands"], "worker_start_ray_commands"),
+    )
 
 
 def pinned_ports(command: StartCommand) -> set[int]:
@@ -301,8 +312,10 @@ class RayLab:
         head_env, worker_env = (self._expand(c.env, home) for c in (self.head, self.worker))
         for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"):
             if head_env.get(key) != worker_env.get(key):
-                raise ValueError(f"cluster.yaml: head and workers must export the same {key}, got "
-                                 f"{head_env.get(key)!r} and {worker_env.get(key)!r}")
+                raise ValueError(
+                    f"cluster.yaml: head and workers must export the same {key}, got "
+                    f"{head_env.get(key)!r} and {worker_env.get(key)!r}"
+                )
         self.token_path = Path(head_env["RAY_AUTH_TOKEN_PATH"])
         self.token_path.parent.mkdir(parents=True, exist_ok=True)
         self.token_path.write_text(secrets.token_hex(32))  # 64 hex characters, as Ray's own tokens
@@ -372,8 +385,15 @@ class RayLab:
 
     def run_python(self, node: int, code: str, timeout_s: float = 120.0) -> subprocess.CompletedProcess:
         """``python -c code`` inside node ``node``'s namespace, as a client of this cluster."""
-        return subprocess.run(self.net.exec_argv(node, [sys.executable, "-c", code]), env=self.env,
-                              capture_output=True, text=True, timeout=timeout_s, cwd=REPO, check=False)
+        return subprocess.run(
+            self.net.exec_argv(node, [sys.executable, "-c", code]),
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            cwd=REPO,
+            check=False,
+        )
 
     def wait_for_nodes(self, count: int, timeout_s: float = 120.0) -> list[dict[str, Any]]:
         """Block until ``count`` nodes are alive; returns ``ray.nodes()`` of the alive ones."""
@@ -392,7 +412,7 @@ class RayLab:
         line = next((ln for ln in done.stdout.splitlines() if ln.startswith("NODES=")), None)
         if done.returncode != 0 or line is None:
             raise RuntimeError(f"cannot list the cluster's nodes:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-        nodes = json.loads(line[len("NODES="):])
+        nodes = json.loads(line[len("NODES=") :])
         if len(nodes) < count:
             raise RuntimeError(f"only {len(nodes)} of {count} Ray nodes came up: {nodes}")
         return nodes

@@ -22,6 +22,7 @@ Commands run "on" a machine through ``nsenter`` into its namespaces. Everything 
 stopped by pid: the ``LabNetwork`` kills every process in its namespaces when closed,
 and a PID namespace dies with its PID 1.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,17 +46,25 @@ __all__ = ["APT_PACKAGES", "SSHD", "Machine", "SshLab", "missing_ssh_requirement
 
 SSHD = "/usr/sbin/sshd"
 # Debian packages behind each tool the ssh lab needs (what CI installs).
-_TOOL_PACKAGES = {"ssh": "openssh-client", "ssh-keygen": "openssh-client", "rsync": "rsync",
-                  "unshare": "util-linux", "nsenter": "util-linux", "git": "git"}
+_TOOL_PACKAGES = {
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "rsync": "rsync",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "git": "git",
+}
 APT_PACKAGES = ("iproute2", "openssh-server", "openssh-client", "rsync", "util-linux", "git")
 # sshd refuses to start without its privilege separation directory (Debian's path).
 _PRIVSEP_DIR = Path("/run/sshd")
-_REAPER = ("import os, time\n"
-           "while True:\n"
-           "    try:\n"
-           "        os.wait()\n"
-           "    except ChildProcessError:\n"
-           "        time.sleep(0.5)\n")
+_REAPER = (
+    "import os, time\n"
+    "while True:\n"
+    "    try:\n"
+    "        os.wait()\n"
+    "    except ChildProcessError:\n"
+    "        time.sleep(0.5)\n"
+)
 
 
 def missing_ssh_requirements() -> str | None:
@@ -68,8 +77,9 @@ def missing_ssh_requirements() -> str | None:
     for tool, package in _TOOL_PACKAGES.items():
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed (apt-get install {package})"
-    probe = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "true"],
-                           capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, text=True, check=False
+    )
     if probe.returncode != 0:
         return f"PID and mount namespaces are not permitted here: {probe.stderr.strip()}"
     return None
@@ -121,8 +131,10 @@ class SshLab:
 
     def __post_init__(self) -> None:
         base = self.workdir / "machines"
-        self.machines = [Machine(i, name, ip, base / f"m{i}" / "root", base / f"m{i}" / "tmp", i in self.servers)
-                         for i, (name, ip) in enumerate(zip(self.net.names, self.net.ips))]
+        self.machines = [
+            Machine(i, name, ip, base / f"m{i}" / "root", base / f"m{i}" / "tmp", i in self.servers)
+            for i, (name, ip) in enumerate(zip(self.net.names, self.net.ips))
+        ]
         self.key = self.workdir / "keys" / "id_ed25519"
 
     # ------------------------------------------------------------------ starting
@@ -134,8 +146,13 @@ class SshLab:
             self._prepare(machine)
             self._add_default_route(machine)
             with open(self._dir(machine) / "init.log", "w") as log:  # the child keeps its own copy
-                machine.init = subprocess.Popen(self._init_argv(machine), stdin=subprocess.DEVNULL, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+                machine.init = subprocess.Popen(
+                    self._init_argv(machine),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         for machine in self.machines:
             machine.pid1 = self._find_pid1(machine, timeout_s)
             if machine.sshd:
@@ -156,7 +173,7 @@ class SshLab:
         (bin_dir / "python").symlink_to(sys.executable)
         path = f"/root/bin:{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         (machine.root / ".bashrc").write_text(f"export PATH={path}\n")
-        (machine.root / ".profile").write_text('[ -f ~/.bashrc ] && . ~/.bashrc\n')
+        (machine.root / ".profile").write_text("[ -f ~/.bashrc ] && . ~/.bashrc\n")
         if machine.sshd:
             authorized = machine.root / ".ssh" / "authorized_keys"
             authorized.write_text(self.key.with_suffix(".pub").read_text())
@@ -167,9 +184,12 @@ class SshLab:
 
     def _add_default_route(self, machine: Machine) -> None:
         # Both ends of this pair stay in the namespace: a route that exists and leads nowhere.
-        for args in (["link", "add", "nsdrop0", "type", "veth", "peer", "name", "nsdrop1"],
-                     ["link", "set", "nsdrop0", "up"], ["link", "set", "nsdrop1", "up"],
-                     ["route", "add", "default", "dev", "nsdrop0"]):
+        for args in (
+            ["link", "add", "nsdrop0", "type", "veth", "peer", "name", "nsdrop1"],
+            ["link", "set", "nsdrop0", "up"],
+            ["link", "set", "nsdrop1", "up"],
+            ["route", "add", "default", "dev", "nsdrop0"],
+        ):
             subprocess.run(["ip", "-n", machine.name, *args], check=True, capture_output=True, text=True)
 
     def _mount_script(self, machine: Machine) -> str:
@@ -198,9 +218,21 @@ class SshLab:
         return "\n".join(lines)
 
     def _init_argv(self, machine: Machine) -> list[str]:
-        return self.net.exec_argv(machine.index, [
-            "unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc",
-            "/bin/sh", "-c", self._mount_script(machine)])
+        return self.net.exec_argv(
+            machine.index,
+            [
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--mount-proc",
+                "/bin/sh",
+                "-c",
+                self._mount_script(machine),
+            ],
+        )
 
     def _find_pid1(self, machine: Machine, timeout_s: float) -> int:
         assert machine.init is not None
@@ -208,8 +240,10 @@ class SshLab:
         children = Path(f"/proc/{machine.init.pid}/task/{machine.init.pid}/children")
         while time.monotonic() < deadline:
             if machine.init.poll() is not None:
-                raise RuntimeError(f"machine {machine.name} did not start ({machine.init.returncode}):\n"
-                                   f"{(self._dir(machine) / 'init.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"machine {machine.name} did not start ({machine.init.returncode}):\n"
+                    f"{(self._dir(machine) / 'init.log').read_text()[-3000:]}"
+                )
             try:
                 pids = children.read_text().split()
             except OSError:
@@ -227,7 +261,9 @@ class SshLab:
             if machine.init is not None and machine.init.poll() is not None:
                 break
             time.sleep(0.1)
-        raise RuntimeError(f"sshd on {machine.ip} did not start:\n{(self._dir(machine) / 'init.log').read_text()[-3000:]}")
+        raise RuntimeError(
+            f"sshd on {machine.ip} did not start:\n{(self._dir(machine) / 'init.log').read_text()[-3000:]}"
+        )
 
     # ------------------------------------------------------------------- running
     def argv(self, node: int, argv: Sequence[str], cwd: Path = REPO) -> list[str]:
@@ -237,26 +273,49 @@ class SshLab:
 
     def env(self, **extra: str) -> dict[str, str]:
         """A fresh login's environment on a machine (nothing of this test process's)."""
-        return {"HOME": "/root", "USER": "root", "LOGNAME": "root", "LANG": "C.UTF-8",
-                "PATH": f"/root/bin:{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                **extra}
+        return {
+            "HOME": "/root",
+            "USER": "root",
+            "LOGNAME": "root",
+            "LANG": "C.UTF-8",
+            "PATH": f"/root/bin:{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            **extra,
+        }
 
-    def run(self, node: int, argv: Sequence[str], env: Mapping[str, str], log: Path,
-            timeout_s: float, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    def run(
+        self, node: int, argv: Sequence[str], env: Mapping[str, str], log: Path, timeout_s: float, cwd: Path = REPO
+    ) -> subprocess.CompletedProcess:
         """Run to the end; its output goes to ``log`` (appended) and is returned as ``stdout``."""
-        done = subprocess.run(self.argv(node, argv, cwd), check=False, env=dict(env), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            self.argv(node, argv, cwd),
+            check=False,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=timeout_s,
+        )
         with open(log, "a") as out:
-            out.write(f"{time.strftime('%H:%M:%S')} $ {shlex.join(argv)}\n{done.stdout}\n"
-                      f"{time.strftime('%H:%M:%S')} [exit {done.returncode}]\n")
+            out.write(
+                f"{time.strftime('%H:%M:%S')} $ {shlex.join(argv)}\n{done.stdout}\n"
+                f"{time.strftime('%H:%M:%S')} [exit {done.returncode}]\n"
+            )
         return done
 
-    def popen(self, node: int, argv: Sequence[str], env: Mapping[str, str], log: Path,
-              cwd: Path = REPO) -> subprocess.Popen:
+    def popen(
+        self, node: int, argv: Sequence[str], env: Mapping[str, str], log: Path, cwd: Path = REPO
+    ) -> subprocess.Popen:
         """Start in the background (stopped with the machine)."""
         with open(log, "w") as out:  # the child keeps its own copy
-            return subprocess.Popen(self.argv(node, argv, cwd), env=dict(env), stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            return subprocess.Popen(
+                self.argv(node, argv, cwd),
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def processes(self, node: int) -> list[str]:
         """Command lines of every live process on machine ``node``."""
@@ -284,24 +343,30 @@ class SshLab:
 
 def _keygen(path: Path) -> None:
     if not path.exists():
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "netsep-test", "-f", str(path)],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "netsep-test", "-f", str(path)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
 
 
 def _sshd_config(address: str, host_key: Path) -> str:
-    return "\n".join([
-        f"ListenAddress {address}:22",  # the machine's address only
-        f"HostKey {host_key}",
-        "PidFile none",
-        "PermitRootLogin prohibit-password",  # keys only
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "UsePAM no",
-        "AuthorizedKeysFile .ssh/authorized_keys",
-        "StrictModes yes",
-        "AllowTcpForwarding yes",  # `ray dashboard` forwards the dashboard port
-        "MaxStartups 50",
-        "MaxSessions 50",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"ListenAddress {address}:22",  # the machine's address only
+            f"HostKey {host_key}",
+            "PidFile none",
+            "PermitRootLogin prohibit-password",  # keys only
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "UsePAM no",
+            "AuthorizedKeysFile .ssh/authorized_keys",
+            "StrictModes yes",
+            "AllowTcpForwarding yes",  # `ray dashboard` forwards the dashboard port
+            "MaxStartups 50",
+            "MaxSessions 50",
+            "",
+        ]
+    )

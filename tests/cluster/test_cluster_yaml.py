@@ -9,6 +9,7 @@ Ray's public command line and SDK are used; pyproject pins the Ray minor version
 file is written for. (That a cluster started so refuses a client without the token is
 tested in ``test_multihost.py``.)
 """
+
 from __future__ import annotations
 
 import copy
@@ -79,8 +80,9 @@ def test_placeholders_are_marked_and_ray_accepts_the_filled_file(config: dict[st
 def test_unfilled_placeholders_are_not_addresses(config: dict[str, Any]) -> None:
     """Forgetting to fill one is an error at ssh time, never a connection to some real host."""
     text = json.dumps(config)
-    assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text.replace("127.0.0.1", "")), \
+    assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", text.replace("127.0.0.1", "")), (
         "cluster.yaml holds a literal IP address outside comments"
+    )
 
 
 def test_setup_installs_netsep_as_the_readme_does(config: dict[str, Any]) -> None:
@@ -110,8 +112,9 @@ def test_dashboard_stays_on_loopback(commands: tuple[StartCommand, StartCommand]
 
 def _ray_auth_token(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """``ray get-auth-token ARGS`` in exactly ``env`` (Ray's public way to show the token it would use)."""
-    return subprocess.run([*ray_cli(), "get-auth-token", *args], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [*ray_cli(), "get-auth-token", *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_token_authentication_on_every_node_from_the_mounted_file(
@@ -134,8 +137,9 @@ def test_token_authentication_on_every_node_from_the_mounted_file(
     assert any(remote in c and "chmod 600" in c for c in config["setup_commands"])
 
 
-def test_the_token_variables_are_the_ones_this_ray_reads(commands: tuple[StartCommand, StartCommand],
-                                                        tmp_path: Path) -> None:
+def test_the_token_variables_are_the_ones_this_ray_reads(
+    commands: tuple[StartCommand, StartCommand], tmp_path: Path
+) -> None:
     """A fresh process with exactly cluster.yaml's exports uses the mounted token."""
     head, _ = commands
     token = "0123456789abcdef" * 4
@@ -143,8 +147,11 @@ def test_the_token_variables_are_the_ones_this_ray_reads(commands: tuple[StartCo
     path.parent.mkdir(parents=True)
     path.write_text(token)
     elsewhere = tmp_path / "elsewhere"  # a HOME without a token: only the exported path can give it
-    env = {"PATH": os.environ["PATH"], "HOME": str(elsewhere),
-           **{k: v.replace("$HOME", str(tmp_path)) for k, v in head.env.items()}}
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(elsewhere),
+        **{k: v.replace("$HOME", str(tmp_path)) for k, v in head.env.items()},
+    }
     done = _ray_auth_token(env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == token
@@ -154,14 +161,22 @@ def test_the_token_variables_are_the_ones_this_ray_reads(commands: tuple[StartCo
 def test_ports_are_pinned_for_one_firewall_rule(commands: tuple[StartCommand, StartCommand]) -> None:
     head, worker = commands
     for command in commands:
-        for flag in ("--node-manager-port", "--object-manager-port", "--min-worker-port", "--max-worker-port",
-                     "--runtime-env-agent-port", "--dashboard-agent-grpc-port", "--dashboard-agent-listen-port",
-                     "--metrics-export-port"):
+        for flag in (
+            "--node-manager-port",
+            "--object-manager-port",
+            "--min-worker-port",
+            "--max-worker-port",
+            "--runtime-env-agent-port",
+            "--dashboard-agent-grpc-port",
+            "--dashboard-agent-listen-port",
+            "--metrics-export-port",
+        ):
             assert command.flag(flag), f"{flag} is not pinned"
     # The same ports on every machine, the head's client and metrics ports on top.
     assert pinned_ports(worker) < pinned_ports(head)
-    assert {k: v for k, v in worker.flags().items() if k != "--address"} == \
-        {k: v for k, v in head.flags().items() if k in worker.flags() and k != "--address"}
+    assert {k: v for k, v in worker.flags().items() if k != "--address"} == {
+        k: v for k, v in head.flags().items() if k in worker.flags() and k != "--address"
+    }
     assert head.flag("--ray-client-server-port") == "10001"
     assert {"AUTOSCALER_METRIC_PORT", "DASHBOARD_METRIC_PORT"} <= set(head.env)
     # The ranges that docs/cluster.md and cluster.yaml's header tell the firewall to open.

@@ -6,6 +6,7 @@ driver runs on the head, as ``ray job submit`` would run it, and joins with
 ``--address HEAD:6379``. The results folder is a path all namespaces see (the
 stand-in for the lab's NFS share).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,17 @@ SMOKE_TRIALS = 5
 
 
 def _sweep_args(lab: RayLab, storage: Path, name: str, *extra: str) -> list[str]:
-    return ["--smoke-test", "--address", lab.address, "--storage", str(storage), "--no-dashboard",
-            "--name", name, *extra]
+    return [
+        "--smoke-test",
+        "--address",
+        lab.address,
+        "--storage",
+        str(storage),
+        "--no-dashboard",
+        "--name",
+        name,
+        *extra,
+    ]
 
 
 def _http_status(lab: RayLab, url: str, token: str | None) -> int:
@@ -63,7 +73,11 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     intruder_env.pop("RAY_AUTH_TOKEN_PATH")
     intruder = subprocess.Popen(
         lab.net.exec_argv(1, [sys.executable, "-c", f"import ray; ray.init(address={lab.address!r}); print('JOINED')"]),
-        env=intruder_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env=intruder_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
 
     storage = tmp_path / "shared"

@@ -15,6 +15,7 @@ placeholders are filled with the lab machines' addresses and a key the test made
 with ``RAY_AUTH_MODE=token`` as the only setting. The sweep's results folder is a
 folder every machine sees at the same path (the lab's NFS share).
 """
+
 from __future__ import annotations
 
 import copy
@@ -83,8 +84,12 @@ def ssh_lab(tmp_path: Path) -> Iterator[SshLab]:
 def filled_cluster_yaml(lab: SshLab, dest: Path) -> Path:
     """cluster.yaml with its placeholders filled for this lab (nothing else changed)."""
     config = copy.deepcopy(load_cluster_yaml())
-    values = {"HEAD_IP": lab.machines[HEAD].ip, "SSH_USER": "root", "SSH_PRIVATE_KEY": str(lab.key),
-              "NETSEP_GIT_URL": str(REPO)}
+    values = {
+        "HEAD_IP": lab.machines[HEAD].ip,
+        "SSH_USER": "root",
+        "SSH_PRIVATE_KEY": str(lab.key),
+        "NETSEP_GIT_URL": str(REPO),
+    }
 
     def fill(value: Any) -> Any:
         if isinstance(value, str):
@@ -134,8 +139,7 @@ class Laptop:
     def run(self, *argv: str, timeout_s: float, check: bool = True) -> str:
         done = self.lab.run(LAPTOP, argv, self.env, self.log, timeout_s)
         if check and done.returncode != 0:
-            pytest.fail(f"`{' '.join(argv)}` failed ({done.returncode}):\n{done.stdout[-6000:]}\n"
-                        f"{self.lab_logs()}")
+            pytest.fail(f"`{' '.join(argv)}` failed ({done.returncode}):\n{done.stdout[-6000:]}\n{self.lab_logs()}")
         return done.stdout
 
     def lab_logs(self) -> str:
@@ -154,13 +158,15 @@ class Laptop:
 
     def http_status(self, url: str) -> int:
         """GET ``url`` from the user's machine without any token."""
-        code = ("import urllib.request, urllib.error\n"
-                "try:\n"
-                f"    print('STATUS', urllib.request.urlopen({url!r}, timeout=10).status)\n"
-                "except urllib.error.HTTPError as e:\n"
-                "    print('STATUS', e.code)\n"
-                "except OSError as e:\n"
-                "    print('STATUS 0', e)\n")
+        code = (
+            "import urllib.request, urllib.error\n"
+            "try:\n"
+            f"    print('STATUS', urllib.request.urlopen({url!r}, timeout=10).status)\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    print('STATUS', e.code)\n"
+            "except OSError as e:\n"
+            "    print('STATUS 0', e)\n"
+        )
         out = self.run("python", "-c", code, timeout_s=60)
         return int(next(ln for ln in out.splitlines() if ln.startswith("STATUS ")).split()[1])
 
@@ -196,9 +202,16 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
     assert _installed_netsep() == installed, "setup_commands reinstalled netsep where it was installed"
 
     # The head's autoscaler ssh'es to the worker and runs the same setup and its start command.
-    status = _wait("the worker machine to join", 240,
-                   lambda: (out := laptop.run("ray", "exec", config, "ray status", timeout_s=120, check=False))
-                   and _nodes_in_status(out) >= 2 and out, laptop)
+    status = _wait(
+        "the worker machine to join",
+        240,
+        lambda: (
+            (out := laptop.run("ray", "exec", config, "ray status", timeout_s=120, check=False))
+            and _nodes_in_status(out) >= 2
+            and out
+        ),
+        laptop,
+    )
     assert worker.home_path(".ray/netsep_auth_token").read_text().strip() == token
     assert "NETSEP_RAY_AUTH" in worker.home_path(".bashrc").read_text()
 
@@ -209,10 +222,32 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
 
     storage = tmp_path / "shared" / "experiments"  # every machine sees this folder at this path
     cpus_per_trial = _total_cpus(status) / 2  # the two machines are alike: this host's CPUs each
-    out = laptop.run("ray", "job", "submit", "--address", "http://127.0.0.1:8265", "--working-dir", ".", "--",
-                     "python", "launch.py", "--smoke-test", "--trials", str(SEARCH_TRIALS), "--epochs", str(EPOCHS),
-                     "--cpus-per-trial", f"{cpus_per_trial:g}", "--address", "auto", "--storage", str(storage),
-                     "--name", "lab", timeout_s=420)
+    out = laptop.run(
+        "ray",
+        "job",
+        "submit",
+        "--address",
+        "http://127.0.0.1:8265",
+        "--working-dir",
+        ".",
+        "--",
+        "python",
+        "launch.py",
+        "--smoke-test",
+        "--trials",
+        str(SEARCH_TRIALS),
+        "--epochs",
+        str(EPOCHS),
+        "--cpus-per-trial",
+        f"{cpus_per_trial:g}",
+        "--address",
+        "auto",
+        "--storage",
+        str(storage),
+        "--name",
+        "lab",
+        timeout_s=420,
+    )
     assert re.search(r"Job 'raysubmit_\w+' succeeded", out), out[-4000:]
 
     rows = read_csv(storage / "lab" / "trials.csv")

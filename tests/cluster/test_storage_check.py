@@ -6,6 +6,7 @@ one folder: on that machine the folder exists but is private, like a local disk
 where the lab meant an NFS share. The rest of the filesystem is shared by all nodes
 (the stand-in for NFS).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ class PrivateFolderNetwork(LabNetwork):
             return super().exec_argv(node, argv)
         # unshare and sh both exec: the pid that `ip netns exec` started stays the node's process.
         mount = 'mount -t tmpfs netsep-private "$0" && exec "$@"'
-        return super().exec_argv(node, ["unshare", "--mount", "--propagation", "private",
-                                        "sh", "-c", mount, str(self.folder), *argv])
+        return super().exec_argv(
+            node, ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(self.folder), *argv]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,7 @@ def _check_on_head(ray_lab: RayLab, storage: str) -> dict[str, str]:
     done = ray_lab.run_python(0, code, timeout_s=360)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("RESULT=")), None)
     assert done.returncode == 0 and line, f"{shlex.quote(storage)}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return json.loads(line[len("RESULT="):])
-
+    return json.loads(line[len("RESULT=") :])
 
 
 @pytest.mark.netns

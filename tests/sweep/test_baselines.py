@@ -1,4 +1,5 @@
 """The `independent` baselines (``sweep.baselines``): which baseline matches which arm."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,11 +10,17 @@ from trainable.config import TrialConfig
 FIXED = {"dataset": "digits", "epochs": 3, "batch_size": 64, "lr": 0.01, "objective": "dice", "w_adv": 0.3}
 
 
-@pytest.mark.parametrize("settings, pairing", [
-    ({"objective": "seed"}, "split"), ({"objective": "dice"}, "shared"), ({"objective": "independent"}, "shared"),
-    ({}, "shared" if TrialConfig.objective != "seed" else "split"), ({"objective": "seed", "pairing": "split"}, "split"),
-    ({"objective": "independent", "pairing": "split"}, "split"),
-])
+@pytest.mark.parametrize(
+    "settings, pairing",
+    [
+        ({"objective": "seed"}, "split"),
+        ({"objective": "dice"}, "shared"),
+        ({"objective": "independent"}, "shared"),
+        ({}, "shared" if TrialConfig.objective != "seed" else "split"),
+        ({"objective": "seed", "pairing": "split"}, "split"),
+        ({"objective": "independent", "pairing": "split"}, "split"),
+    ],
+)
 def test_pairing_follows_the_setting_else_the_objective(settings, pairing):
     assert pairing_of(settings) == pairing
 

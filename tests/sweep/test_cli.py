@@ -1,4 +1,5 @@
 """The command line (``sweep.cli``): subcommands, typed requests, exit codes."""
+
 from __future__ import annotations
 
 import csv
@@ -52,11 +53,14 @@ def test_validate_prints_the_settings_and_distributions_and_writes_nothing(space
     assert sorted(tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["w_adv=0.5"], ["w_adv", "searched"]),
-    (["epoch=3"], ["epoch", "unknown"]),
-    (["batch_size"], ["key=value"]),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["w_adv=0.5"], ["w_adv", "searched"]),
+        (["epoch=3"], ["epoch", "unknown"]),
+        (["batch_size"], ["key=value"]),
+    ],
+)
 def test_validate_exits_2_on_any_error(space_file, capsys, argv, words):
     assert main(["validate", space_file, *argv]) == 2
     err = capsys.readouterr().err
@@ -87,8 +91,22 @@ def test_help_is_the_run_command_s_and_names_the_others(capsys):
 def test_compare_turns_its_flags_into_a_typed_request(monkeypatch):
     seen = []
     monkeypatch.setattr(sweep.compare, "run_compare_request", lambda request: seen.append(request) or 0)
-    argv = ["compare", "exp/a", "--seeds", "4", "--top", "1", "--first-seed", "7", "--max-concurrent", "2",
-            "--cpus-per-trial", "0.5", "--resume", "--no-dashboard"]
+    argv = [
+        "compare",
+        "exp/a",
+        "--seeds",
+        "4",
+        "--top",
+        "1",
+        "--first-seed",
+        "7",
+        "--max-concurrent",
+        "2",
+        "--cpus-per-trial",
+        "0.5",
+        "--resume",
+        "--no-dashboard",
+    ]
     assert main(argv) == 0
     request = seen[0]
     assert type(request).__name__ == "CompareRequest"
@@ -138,8 +156,21 @@ def test_a_sweep_whose_trials_all_fail_exits_1_with_the_reason_and_the_report(
 
     monkeypatch.setattr(trainable.tune_function, "train", failing_trainable)  # what build_tuner runs
     folder = tmp_path / "exp" / "fails"
-    code = main(["--space", space_file, "--storage", str(tmp_path / "exp"), "--name", "fails", "--no-dashboard",
-                 "--max-failures", "0", "--max-concurrent", "1"])
+    code = main(
+        [
+            "--space",
+            space_file,
+            "--storage",
+            str(tmp_path / "exp"),
+            "--name",
+            "fails",
+            "--no-dashboard",
+            "--max-failures",
+            "0",
+            "--max-concurrent",
+            "1",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1, err[-3000:]
     assert "every search trial failed (2 of 2)" in err and "planted failure for arm search" in err, err[-3000:]

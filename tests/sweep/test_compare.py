@@ -1,4 +1,5 @@
 """Compare mode end to end on digits (K = 2, short), checked against an independent recomputation."""
+
 from __future__ import annotations
 
 import csv
@@ -25,21 +26,47 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def compared(smoke_sweep, ray_head, tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("cmp")
     folder = copy_results(smoke_sweep[0], tmp / "smoke")  # compare writes into the folder: a copy of it
-    proc = launch("compare", str(folder), "--seeds", "2", "--top", "1", "--no-dashboard",
-                  *ray_head.client_args(), cwd=tmp, env=ray_head.env)
+    proc = launch(
+        "compare",
+        str(folder),
+        "--seeds",
+        "2",
+        "--top",
+        "1",
+        "--no-dashboard",
+        *ray_head.client_args(),
+        cwd=tmp,
+        env=ray_head.env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Compare results" in proc.stdout
     return folder / "compare"
 
 
 def test_compare_writes_every_artifact(compared):
-    for name in ("compare.json", "runs.csv", "correctness.npz", "arms.csv", "paired.csv", "mcnemar.csv", "tpa.csv",
-                 "tpa_within_pair.csv", "tpa_within_pair.png", "front.png", "summary.md"):
+    for name in (
+        "compare.json",
+        "runs.csv",
+        "correctness.npz",
+        "arms.csv",
+        "paired.csv",
+        "mcnemar.csv",
+        "tpa.csv",
+        "tpa_within_pair.csv",
+        "tpa_within_pair.png",
+        "front.png",
+        "summary.md",
+    ):
         assert (compared / name).is_file(), name
     runs = _rows(compared / "runs.csv")
     assert sorted((r["arm"], r["seed"]) for r in runs) == [
-        ("baseline", "1000"), ("baseline", "1001"), ("deep-ensemble", "1000"), ("deep-ensemble", "1001"),
-        ("front-1", "1000"), ("front-1", "1001")]
+        ("baseline", "1000"),
+        ("baseline", "1001"),
+        ("deep-ensemble", "1000"),
+        ("deep-ensemble", "1001"),
+        ("front-1", "1000"),
+        ("front-1", "1001"),
+    ]
     assert all(r["status"] == "complete" for r in runs)
     # Every run scored the test split once, after its last epoch (final_test), and compare read those values.
     assert all(r["split"] == "test" for r in runs)

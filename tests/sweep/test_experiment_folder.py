@@ -1,4 +1,5 @@
 """Reading a Tune experiment folder: Tune's state through ExperimentAnalysis, the rest from the folder."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, T0, TuneExperimentWrite
 
 
 def _rows(trial_id: str, epochs: int, start: float = 0.0) -> list[dict]:
-    return [{"epoch": e, "trial_id": trial_id, "ensemble_acc": 0.5 + e / 10, "timestamp": T0 + start + 10 * e}
-            for e in range(1, epochs + 1)]
+    return [
+        {"epoch": e, "trial_id": trial_id, "ensemble_acc": 0.5 + e / 10, "timestamp": T0 + start + 10 * e}
+        for e in range(1, epochs + 1)
+    ]
 
 
 def test_parse_results_skips_a_torn_line_and_non_objects() -> None:

@@ -3,6 +3,7 @@
 The sweeps join the session's test Ray head (``ray_head``): they test the sweep, not
 Ray's start-up (``tests/test_faults.py`` starts local Rays).
 """
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,10 @@ def test_checkpoint_loads_without_ray_and_reproduces_the_reported_metric(smoke_s
 def test_report_command_rebuilds_everything_from_the_folder(smoke_sweep, smoke_copy, tmp_path):
     folder = smoke_copy
     # The copied files name the original folder; the rebuilt ones name the copy.
-    before = {name: (folder / name).read_text().replace(str(smoke_sweep[0]), "<folder>")
-              for name in ("trials.csv", "pareto.csv", "summary.md")}
+    before = {
+        name: (folder / name).read_text().replace(str(smoke_sweep[0]), "<folder>")
+        for name in ("trials.csv", "pareto.csv", "summary.md")
+    }
     for name in ("trials.csv", "pareto.csv", "pareto.png", "optuna.db", "summary.md"):
         (folder / name).unlink()
     proc = launch("report", str(folder), cwd=tmp_path, timeout=120)
@@ -104,9 +107,26 @@ def test_report_command_rebuilds_everything_from_the_folder(smoke_sweep, smoke_c
 
 
 def test_early_stopped_trials_are_marked_and_kept_off_the_front(tmp_path, ray_head):
-    proc = launch("--smoke-test", "--no-dashboard", "--trials", "6", "--epochs", "3", "--max-concurrent", "1",
-                  "--early-stop", "ensemble_acc", "--storage", str(tmp_path / "exp"), "--name", "asha",
-                  "train_size=400", *ray_head.client_args(), cwd=tmp_path, env=ray_head.env)
+    proc = launch(
+        "--smoke-test",
+        "--no-dashboard",
+        "--trials",
+        "6",
+        "--epochs",
+        "3",
+        "--max-concurrent",
+        "1",
+        "--early-stop",
+        "ensemble_acc",
+        "--storage",
+        str(tmp_path / "exp"),
+        "--name",
+        "asha",
+        "train_size=400",
+        *ray_head.client_args(),
+        cwd=tmp_path,
+        env=ray_head.env,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     folder = tmp_path / "exp" / "asha"
     rows = read_csv(folder / "trials.csv")
@@ -127,9 +147,23 @@ def test_wandb_logs_every_trial_offline_with_its_metrics(tmp_path):
     # A local Ray: Tune's wandb logging actor inherits the driver's WANDB_* variables only
     # from a Ray the driver started (a separately started head has its own environment).
     (tmp_path / "wb").mkdir()
-    proc = launch("--smoke-test", "--no-dashboard", "--trials", "1", "--epochs", "1", "--wandb", "netsep-test",
-                  "--storage", str(tmp_path / "exp"), "--name", "wb", "train_size=400", cwd=tmp_path,
-                  env={"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path / "wb"), "WANDB_SILENT": "true"})
+    proc = launch(
+        "--smoke-test",
+        "--no-dashboard",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--wandb",
+        "netsep-test",
+        "--storage",
+        str(tmp_path / "exp"),
+        "--name",
+        "wb",
+        "train_size=400",
+        cwd=tmp_path,
+        env={"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path / "wb"), "WANDB_SILENT": "true"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = read_csv(tmp_path / "exp" / "wb" / "trials.csv")
     runs = sorted((tmp_path / "wb").rglob("offline-run-*"))

@@ -1,4 +1,5 @@
 """The sweep plan (``sweep.plan``): request + space -> a validated plan, and back from a folder."""
+
 from __future__ import annotations
 
 import json
@@ -90,11 +91,14 @@ def test_the_name_rule_refuses_anything_but_one_plain_folder_name(space_file, tm
         build_plan(_request(space_file, tmp_path, name=name or "\n"))
 
 
-@pytest.mark.parametrize("overrides, words", [
-    ({"w_adv": 0.5}, ["w_adv", "searched"]),
-    ({"epoch": 3}, ["epoch", "unknown"]),
-    ({"lr": "fast"}, ["lr", "fast"]),
-])
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"w_adv": 0.5}, ["w_adv", "searched"]),
+        ({"epoch": 3}, ["epoch", "unknown"]),
+        ({"lr": "fast"}, ["lr", "fast"]),
+    ],
+)
 def test_bad_settings_are_user_errors(space_file, tmp_path, overrides, words):
     with pytest.raises(UserError) as caught:
         build_plan(_request(space_file, tmp_path, overrides=overrides))
@@ -121,14 +125,20 @@ def test_planned_baselines_follow_the_searched_objectives(space_file, tmp_path):
     assert searched_objectives(space) is None
     assert [b["pairing"] for b in planned_baselines(plan, space)] == ["shared"]
     assert planned_baselines(replace(plan, baseline=False), space) == []
-    both = Path(space_file).read_text().replace("  objective: dice\n", "").replace(
-        "params:\n", "params:\n  objective: {type: categorical, choices: [seed, dice]}\n")
+    both = (
+        Path(space_file)
+        .read_text()
+        .replace("  objective: dice\n", "")
+        .replace("params:\n", "params:\n  objective: {type: categorical, choices: [seed, dice]}\n")
+    )
     Path(space_file).write_text(both)
     plan, space = build_plan(_request(space_file, tmp_path, name="both"))
     assert searched_objectives(space) == ["seed", "dice"]
     configs = planned_baselines(plan, space)
     assert [(b["objective"], b["w_adv"], b["pairing"]) for b in configs] == [
-        ("independent", 0.0, "shared"), ("independent", 0.0, "split")]
+        ("independent", 0.0, "shared"),
+        ("independent", 0.0, "split"),
+    ]
 
 
 def test_resolve_resources_fills_from_the_cluster(space_file, tmp_path):
@@ -163,7 +173,7 @@ def test_a_moved_folder_is_loaded_where_it_is_now(space_file, tmp_path):
     assert plan.tune_path == f"{moved.resolve()}/tune"
 
 
-@pytest.mark.parametrize("text", ["", "{\"name\": ", "[1, 2]", "{\"colour\": 1}"])
+@pytest.mark.parametrize("text", ["", '{"name": ', "[1, 2]", '{"colour": 1}'])
 def test_a_damaged_plan_file_is_a_user_error_naming_it(space_file, tmp_path, text):
     folder = _saved_plan(space_file, tmp_path)
     (folder / PLAN_FILE).write_text(text)

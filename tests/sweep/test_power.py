@@ -1,4 +1,5 @@
 """Multiplicity and power statistics, on hand-computed cases and by simulation."""
+
 from __future__ import annotations
 
 import math
@@ -69,8 +70,7 @@ def test_seeds_needed_is_the_first_n_with_enough_power() -> None:
 
 
 def test_excluded_effects_words() -> None:
-    assert excluded_effects(-0.0043, 0.0033) == (
-        "gains above +0.33 pp and losses beyond -0.43 pp are excluded at 95 %")
+    assert excluded_effects(-0.0043, 0.0033) == ("gains above +0.33 pp and losses beyond -0.43 pp are excluded at 95 %")
     assert "any loss" in excluded_effects(0.001, 0.004)
     assert "any gain" in excluded_effects(-0.004, -0.001)
     assert "nothing" in excluded_effects(math.nan, math.nan)

@@ -1,4 +1,5 @@
 """Typed requests and ``key=value`` parsing (``sweep.requests``)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,10 +15,21 @@ from sweep.requests import (
 )
 
 
-@pytest.mark.parametrize("text, value", [
-    ("lr=1e-3", 1e-3), ("lr=1e6", 1e6), ("batch_size=256", 256), ("augment=true", True), ("augment=False", False),
-    ("data_dir=null", None), ("classifier=fast", "fast"), ("arm=", ""), ("width=0.5", 0.5), ("name=a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("lr=1e-3", 1e-3),
+        ("lr=1e6", 1e6),
+        ("batch_size=256", 256),
+        ("augment=true", True),
+        ("augment=False", False),
+        ("data_dir=null", None),
+        ("classifier=fast", "fast"),
+        ("arm=", ""),
+        ("width=0.5", 0.5),
+        ("name=a=b", "a=b"),
+    ],
+)
 def test_values_are_read_as_yaml_scalars_with_numbers_first(text, value):
     key = text.partition("=")[0]
     parsed = parse_overrides([text])

@@ -1,4 +1,5 @@
 """check_trial_fits: a trial must fit on one node, by GPUs and CPUs together."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,11 @@ def test_fitting_trials_pass(cpus: float, gpus: float) -> None:
 
 def test_more_gpus_than_the_largest_node() -> None:
     # The cluster has 2 GPUs in all, but also a trial of 3 on a 2-GPU node never runs.
-    with pytest.raises(UserError, match=r"^--gpus-per-trial: 3 asked for, .* largest node .* has 2 GPUs; "
-                                        r"use --gpus-per-trial <= 2$"):
+    with pytest.raises(
+        UserError,
+        match=r"^--gpus-per-trial: 3 asked for, .* largest node .* has 2 GPUs; "
+        r"use --gpus-per-trial <= 2$",
+    ):
         check_trial_fits(1, 3, NODES)
     two_nodes = [{"CPU": 4, "GPU": 2}, {"CPU": 4, "GPU": 2}]  # 4 GPUs in all, 2 per node
     with pytest.raises(UserError, match="has 2 GPUs"):

@@ -1,4 +1,5 @@
 """The sweep's Tune assembly (``sweep.runner``), built without starting Ray."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,8 +35,9 @@ def planned(tmp_path: Path, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NETSEP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "netsep-cache"))
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(SPACE.replace("objective: dice, ", ""))
-    plan, space = build_plan(SweepRequest(space=str(space_file), storage=str(tmp_path / "exp"), name="run",
-                                          early_stop="ensemble_acc"))
+    plan, space = build_plan(
+        SweepRequest(space=str(space_file), storage=str(tmp_path / "exp"), name="run", early_stop="ensemble_acc")
+    )
     return resolve_resources(plan, cpus=4, gpus=0), space
 
 

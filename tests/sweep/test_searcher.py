@@ -4,6 +4,7 @@
 Optuna an early-stopped trial as PRUNED and an errored one as FAIL, and saves and
 restores its state; ``ListSearcher`` proposes a fixed list once.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,21 +26,31 @@ BASELINE = {**FIXED, "objective": "independent", "w_adv": 0.0, "pairing": "share
 
 
 def sample(trial: optuna.Trial) -> dict[str, Any]:
-    return {"w_adv": trial.suggest_float("w_adv", 1e-3, 1.0, log=True),
-            "disc_arch": trial.suggest_categorical("disc_arch", ["mlp", "siamese_pool"])}
+    return {
+        "w_adv": trial.suggest_float("w_adv", 1e-3, 1.0, log=True),
+        "disc_arch": trial.suggest_categorical("disc_arch", ["mlp", "siamese_pool"]),
+    }
 
 
-def make(metrics: list[str] | str = ("ensemble_acc", "disagreement"), baselines: int = 1, seed: int = 0) -> SweepSearcher:
+def make(
+    metrics: list[str] | str = ("ensemble_acc", "disagreement"), baselines: int = 1, seed: int = 0
+) -> SweepSearcher:
     metric = list(metrics) if not isinstance(metrics, str) else metrics
     mode = ["max"] * len(metric) if isinstance(metric, list) else "max"
-    inner = OptunaSearch(space=DefineByRun(sample, FIXED), metric=metric, mode=mode,
-                         sampler=optuna.samplers.RandomSampler(seed=seed))
+    inner = OptunaSearch(
+        space=DefineByRun(sample, FIXED), metric=metric, mode=mode, sampler=optuna.samplers.RandomSampler(seed=seed)
+    )
     return SweepSearcher(inner, [BASELINE] * baselines)
 
 
 def result(epoch: int, acc: float = 0.9, dis: float = 0.1, epochs: int = 3) -> dict[str, Any]:
-    return {"ensemble_acc": acc, "disagreement": dis, "epoch": epoch, "training_iteration": epoch,
-            "config": {**FIXED, "epochs": epochs}}
+    return {
+        "ensemble_acc": acc,
+        "disagreement": dis,
+        "epoch": epoch,
+        "training_iteration": epoch,
+        "config": {**FIXED, "epochs": epochs},
+    }
 
 
 def test_the_baseline_is_proposed_first_and_kept_out_of_optuna():
@@ -189,8 +200,9 @@ def test_a_pickle_in_the_state_file_is_refused_and_never_run(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("state", [{}, {"format": 2, "searcher": "SweepSearcher"},
-                                   {"format": 1, "searcher": "ListSearcher"}])
+@pytest.mark.parametrize(
+    "state", [{}, {"format": 2, "searcher": "SweepSearcher"}, {"format": 1, "searcher": "ListSearcher"}]
+)
 def test_a_state_of_another_kind_or_version_is_refused(state):
     with pytest.raises(ValueError, match="not a SweepSearcher state"):
         make().set_state(state)

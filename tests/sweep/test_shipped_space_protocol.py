@@ -1,4 +1,5 @@
 """The shipped spaces follow docs/protocol.md: an accuracy-normalised diversity objective, a D that can learn."""
+
 from __future__ import annotations
 
 from pathlib import Path

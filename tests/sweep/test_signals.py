@@ -1,4 +1,5 @@
 """SIGTERM handled like Ctrl-C (``sweep.signals``), checked with real signals to this process."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Search spaces: shipped files validate, bad files are reported precisely, sampling is reproducible."""
+
 from __future__ import annotations
 
 import copy
@@ -145,80 +146,172 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     ("missing_high", delete("params", "w_ce", "high"), ("params.w_ce.high:", "missing")),
     ("trials_wrong_type", set_in("trials", "many"), ("trials:", "'many'", "expected an integer")),
     ("trials_zero", set_in("trials", 0), ("trials:", "trials=0", "`trials >= 1`")),
-    ("low_not_below_high", set_in("params", "w_ce", {"type": "float", "low": 1.0, "high": 0.5}),
-     ("params.w_ce:", "(low=1.0, high=0.5)", "`low < high` must hold")),
+    (
+        "low_not_below_high",
+        set_in("params", "w_ce", {"type": "float", "low": 1.0, "high": 0.5}),
+        ("params.w_ce:", "(low=1.0, high=0.5)", "`low < high` must hold"),
+    ),
     ("log_low_zero", set_in("params", "w_adv", "low", 0.0), ("params.w_adv:", "(low=0.0)", "`low > 0`")),
-    ("log_int_low_zero", set_in("params", "disc_width", {"type": "int", "low": 0, "high": 64, "log": True}),
-     ("params.disc_width:", "(low=0)", "`low >= 1`")),
+    (
+        "log_int_low_zero",
+        set_in("params", "disc_width", {"type": "int", "low": 0, "high": 64, "log": True}),
+        ("params.disc_width:", "(low=0)", "`low >= 1`"),
+    ),
     ("step_with_log", set_in("params", "w_adv", "step", 0.1), ("params.w_adv:", "step=0.1", "cannot be used together")),
-    ("step_not_dividing", set_in("params", "disc_depth", "step", 2), ("params.disc_depth:", "step=2", "multiple of `step`")),
+    (
+        "step_not_dividing",
+        set_in("params", "disc_depth", "step", 2),
+        ("params.disc_depth:", "step=2", "multiple of `step`"),
+    ),
     ("yaml_float_string", set_in("params", "w_adv", "low", "1e-3"), ("params.w_adv.low:", "'1e-3'", "1.0e-5")),
     ("empty_choices", set_in("params", "disc_arch", "choices", []), ("params.disc_arch.choices:", "empty list")),
-    ("duplicate_choice", set_in("params", "disc_arch", "choices", ["mlp", "siamese_pool", "mlp"]),
-     ("params.disc_arch.choices[2]:", "'mlp'", "duplicate")),
+    (
+        "duplicate_choice",
+        set_in("params", "disc_arch", "choices", ["mlp", "siamese_pool", "mlp"]),
+        ("params.disc_arch.choices[2]:", "'mlp'", "duplicate"),
+    ),
     ("unknown_param_type", set_in("params", "w_ce", "type", "uniform"), ("params.w_ce.type:", "'uniform'")),
     ("unknown_sampler", set_in("sampler", "cmaes"), ("sampler:", "'cmaes'", "tpe, nsga2, gp, random")),
-    ("unknown_metric", set_in("objectives", 0, "metric", "accuracy"),
-     ("objectives[0].metric:", "'accuracy'", "ensemble_acc, ")),
-    ("diagnostic_metric", set_in("objectives", 0, "metric", "disc_acc"), ("objectives[0].metric:", "'disc_acc'", "diagnostic")),
-    ("direction_not_max_min", set_in("objectives", 0, "direction", "maximize"), ("objectives[0].direction:", "'maximize'")),
-    ("direction_flipped", set_in("objectives", 1, "direction", "min"),
-     ("objectives[1].direction:", "'min'", "'max'", "'disagreement'")),
-    ("duplicate_objective", set_in("objectives", 1, "metric", "ensemble_acc"), ("objectives[1].metric:", "'ensemble_acc'", "duplicate")),
+    (
+        "unknown_metric",
+        set_in("objectives", 0, "metric", "accuracy"),
+        ("objectives[0].metric:", "'accuracy'", "ensemble_acc, "),
+    ),
+    (
+        "diagnostic_metric",
+        set_in("objectives", 0, "metric", "disc_acc"),
+        ("objectives[0].metric:", "'disc_acc'", "diagnostic"),
+    ),
+    (
+        "direction_not_max_min",
+        set_in("objectives", 0, "direction", "maximize"),
+        ("objectives[0].direction:", "'maximize'"),
+    ),
+    (
+        "direction_flipped",
+        set_in("objectives", 1, "direction", "min"),
+        ("objectives[1].direction:", "'min'", "'max'", "'disagreement'"),
+    ),
+    (
+        "duplicate_objective",
+        set_in("objectives", 1, "metric", "ensemble_acc"),
+        ("objectives[1].metric:", "'ensemble_acc'", "duplicate"),
+    ),
     ("no_objectives", set_in("objectives", []), ("objectives:", "[]", "at least one")),
-    ("param_not_a_setting", set_in("params", "w_advv", {"type": "float", "low": 0.1, "high": 1.0}),
-     ("params.w_advv:", "'w_advv'", "did you mean 'w_adv'")),
+    (
+        "param_not_a_setting",
+        set_in("params", "w_advv", {"type": "float", "low": 0.1, "high": 1.0}),
+        ("params.w_advv:", "'w_advv'", "did you mean 'w_adv'"),
+    ),
     ("fixed_not_a_setting", set_in("fixed", "epoch", 3), ("fixed.epoch:", "'epoch'")),
     ("fixed_and_param", set_in("fixed", "w_ce", 0.5), ("params.w_ce:", "0.5", "both fixed")),
     ("dataset_in_fixed", set_in("fixed", "dataset", "digits"), ("fixed.dataset:", "'digits'", "top-level `dataset`")),
-    ("when_unknown_param", set_in("params", "disc_depth", "when", {"disc_archh": ["mlp"]}),
-     ("params.disc_depth.when.disc_archh:", "'disc_archh'", "unknown param")),
-    ("when_not_categorical", set_in("params", "disc_depth", "when", {"w_ce": [1.0]}),
-     ("params.disc_depth.when.w_ce:", "'w_ce'", "a float param")),
-    ("when_value_not_a_choice", set_in("params", "disc_depth", "when", {"disc_arch": ["siamese"]}),
-     ("params.disc_depth.when.disc_arch[0]:", "'siamese'")),
-    ("when_later_param", set_in("params", "w_ce", "when", {"disc_arch": ["mlp"]}),
-     ("params.w_ce.when.disc_arch:", "'disc_arch'", "earlier")),
-    ("when_on_fixed", set_in("params", "disc_depth", "when", {"objective": ["dice"]}),
-     ("params.disc_depth.when.objective:", "'objective'", "fixed")),
+    (
+        "when_unknown_param",
+        set_in("params", "disc_depth", "when", {"disc_archh": ["mlp"]}),
+        ("params.disc_depth.when.disc_archh:", "'disc_archh'", "unknown param"),
+    ),
+    (
+        "when_not_categorical",
+        set_in("params", "disc_depth", "when", {"w_ce": [1.0]}),
+        ("params.disc_depth.when.w_ce:", "'w_ce'", "a float param"),
+    ),
+    (
+        "when_value_not_a_choice",
+        set_in("params", "disc_depth", "when", {"disc_arch": ["siamese"]}),
+        ("params.disc_depth.when.disc_arch[0]:", "'siamese'"),
+    ),
+    (
+        "when_later_param",
+        set_in("params", "w_ce", "when", {"disc_arch": ["mlp"]}),
+        ("params.w_ce.when.disc_arch:", "'disc_arch'", "earlier"),
+    ),
+    (
+        "when_on_fixed",
+        set_in("params", "disc_depth", "when", {"objective": ["dice"]}),
+        ("params.disc_depth.when.objective:", "'objective'", "fixed"),
+    ),
     ("unknown_dataset", set_in("dataset", "cifar100"), ("dataset:", "'cifar100'", "cifar10-catdog")),
     ("unknown_fixed_classifier", set_in("fixed", "classifier", "resnet"), ("fixed.classifier:", "'resnet'", "simple3")),
-    ("unknown_disc_arch_choice", set_in("params", "disc_arch", "choices", ["mlp", "siamese"]),
-     ("params.disc_arch.choices[1]:", "'siamese'", "siamese_pool")),
-    ("unknown_classifier_choice", both(delete("fixed", "classifier"),
-                                       set_in("params", "classifier", {"type": "categorical", "choices": ["simple3", "vgg"]})),
-     ("params.classifier.choices[1]:", "'vgg'", "fast, simple3")),
+    (
+        "unknown_disc_arch_choice",
+        set_in("params", "disc_arch", "choices", ["mlp", "siamese"]),
+        ("params.disc_arch.choices[1]:", "'siamese'", "siamese_pool"),
+    ),
+    (
+        "unknown_classifier_choice",
+        both(
+            delete("fixed", "classifier"),
+            set_in("params", "classifier", {"type": "categorical", "choices": ["simple3", "vgg"]}),
+        ),
+        ("params.classifier.choices[1]:", "'vgg'", "fast, simple3"),
+    ),
     ("fixed_breaks_trialconfig_rule", set_in("fixed", "epochs", 0), ("fixed.epochs:", "epochs=0", "`epochs >= 1`")),
     ("fixed_wrong_type", set_in("fixed", "epochs", "ten"), ("fixed.epochs:", "'ten'")),
-    ("literal_choice", set_in("params", "disc_init", {"type": "categorical", "choices": ["default", "xavier"]}),
-     ("params.disc_init.choices[1]:", "'xavier'", "'dcgan'")),
-    ("float_param_on_int_setting", set_in("params", "batch_size", {"type": "float", "low": 32, "high": 256}),
-     ("params.batch_size:", "'float'", "type: int")),
-    ("choice_conflicts_with_fixed", both(set_in("fixed", "pairing", "shared"), delete("fixed", "objective"),
-                                         set_in("params", "objective", {"type": "categorical", "choices": ["dice", "seed"]})),
-     ("fixed.pairing:", "objective='seed'", "must be 'split'")),
-    ("odd_batch_for_split", both(set_in("fixed", "objective", "seed"),
-                                 set_in("params", "batch_size", {"type": "int", "low": 64, "high": 128})),
-     ("params.batch_size:", "got 65", "even")),
+    (
+        "literal_choice",
+        set_in("params", "disc_init", {"type": "categorical", "choices": ["default", "xavier"]}),
+        ("params.disc_init.choices[1]:", "'xavier'", "'dcgan'"),
+    ),
+    (
+        "float_param_on_int_setting",
+        set_in("params", "batch_size", {"type": "float", "low": 32, "high": 256}),
+        ("params.batch_size:", "'float'", "type: int"),
+    ),
+    (
+        "choice_conflicts_with_fixed",
+        both(
+            set_in("fixed", "pairing", "shared"),
+            delete("fixed", "objective"),
+            set_in("params", "objective", {"type": "categorical", "choices": ["dice", "seed"]}),
+        ),
+        ("fixed.pairing:", "objective='seed'", "must be 'split'"),
+    ),
+    (
+        "odd_batch_for_split",
+        both(
+            set_in("fixed", "objective", "seed"),
+            set_in("params", "batch_size", {"type": "int", "low": 64, "high": 128}),
+        ),
+        ("params.batch_size:", "got 65", "even"),
+    ),
     ("unsafe_name", set_in("name", "../outside"), ("name:", "'../outside'", "folder-safe")),
     ("bad_seed", set_in("seed", -1), ("seed:", "seed=-1")),
     ("baseline_not_bool", set_in("baseline", "yes please"), ("baseline:", "'yes please'")),
     ("name_with_newline", set_in("name", "tiny\n"), ("name:", "'tiny\\n'", "folder-safe")),
     ("name_too_long", set_in("name", "x" * 300), ("name:", "at most 100 characters", "got 300")),
     ("trials_too_many", set_in("trials", 10**6), ("trials:", "trials=1000000", "`trials <= 100000`")),
-    ("fixed_epochs_a_billion", set_in("fixed", "epochs", 10**9), ("fixed.epochs:", "epochs=1000000000", "`epochs <= 10000`")),
+    (
+        "fixed_epochs_a_billion",
+        set_in("fixed", "epochs", 10**9),
+        ("fixed.epochs:", "epochs=1000000000", "`epochs <= 10000`"),
+    ),
     ("fixed_lr_infinite", set_in("fixed", "lr", float("inf")), ("fixed.lr:", "inf", "finite")),
-    ("param_bound_over_cap", set_in("params", "w_ce", "high", 5000.0), ("params.w_ce.high:", "w_ce=5000.0", "`w_ce <= 1000`")),
+    (
+        "param_bound_over_cap",
+        set_in("params", "w_ce", "high", 5000.0),
+        ("params.w_ce.high:", "w_ce=5000.0", "`w_ce <= 1000`"),
+    ),
     ("float_bound_nan", set_in("params", "w_ce", "low", float("nan")), ("params.w_ce.low:", "nan", "finite")),
-    ("too_many_choices", set_in("params", "disc_arch", "choices", [f"c{i}" for i in range(1001)]),
-     ("params.disc_arch.choices:", "at most 1000 items", "got 1001")),
-    ("choice_not_a_scalar", set_in("params", "disc_arch", "choices", ["mlp", {"a": 1}]),
-     ("params.disc_arch.choices[1]:", "{'a': 1}", "string, number, boolean or null")),
+    (
+        "too_many_choices",
+        set_in("params", "disc_arch", "choices", [f"c{i}" for i in range(1001)]),
+        ("params.disc_arch.choices:", "at most 1000 items", "got 1001"),
+    ),
+    (
+        "choice_not_a_scalar",
+        set_in("params", "disc_arch", "choices", ["mlp", {"a": 1}]),
+        ("params.disc_arch.choices[1]:", "{'a': 1}", "string, number, boolean or null"),
+    ),
     ("param_with_a_name_key", set_in("params", "w_ce", "name", "weight"), ("params.w_ce.name:", "'name'")),
     ("param_not_a_mapping", set_in("params", "w_ce", [0.25, 1.0]), ("params.w_ce:", "[0.25, 1.0]", "a mapping")),
     ("missing_type", delete("params", "w_ce", "type"), ("params.w_ce.type:", "missing")),
     ("type_not_a_string", set_in("params", "w_ce", "type", ["float"]), ("params.w_ce.type:", "['float']")),
-    ("int_bound_beyond_2_53", set_in("params", "disc_depth", "high", 2**60), ("params.disc_depth.high:", str(2**60), "2**53")),
+    (
+        "int_bound_beyond_2_53",
+        set_in("params", "disc_depth", "high", 2**60),
+        ("params.disc_depth.high:", str(2**60), "2**53"),
+    ),
 ]
 
 
@@ -323,8 +416,14 @@ def test_conditional_params_appear_only_when_their_condition_holds() -> None:
 
 def test_sample_with_a_fixed_trial_follows_when() -> None:
     space = load_space("discriminator")
-    base = {"disc_arch": "mlp", "disc_width": 64, "disc_depth": 3, "disc_init": "dcgan",
-            "disc_combine": "concat", "disc_class_embedding": False}
+    base = {
+        "disc_arch": "mlp",
+        "disc_width": 64,
+        "disc_depth": 3,
+        "disc_init": "dcgan",
+        "disc_combine": "concat",
+        "disc_class_embedding": False,
+    }
     sampled = space.sample(optuna.trial.FixedTrial(base))
     assert "disc_depth" not in sampled and sampled["disc_arch"] == "mlp"
     sampled = space.sample(optuna.trial.FixedTrial({**base, "disc_arch": "siamese_pool"}))

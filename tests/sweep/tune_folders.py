@@ -8,6 +8,7 @@ and one ``trial_<id>/`` folder per started trial with ``params.json``,
 ``Trial.get_json_state`` (Tune's format is not public; writing it with Tune's own
 serializer keeps these folders what ``ExperimentAnalysis`` reads).
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,17 @@ import yaml
 from sweep.plan import SweepPlan
 from trainable.metric_names import METRICS
 
-__all__ = ["DIVERGED_ERROR_TXT", "SPACE", "T0", "StateEntry", "TuneExperimentWriter", "TuneFolder", "build_full",
-           "metrics_row", "read_csv"]
+__all__ = [
+    "DIVERGED_ERROR_TXT",
+    "SPACE",
+    "T0",
+    "StateEntry",
+    "TuneExperimentWriter",
+    "TuneFolder",
+    "build_full",
+    "metrics_row",
+    "read_csv",
+]
 
 ESC = "\x1b"
 # The shape of a real error.txt: Ray's ANSI-coloured actor header, the trial's own
@@ -94,13 +104,28 @@ def metrics_row(acc: float, excess: float, epoch: int, trial_id: str, config: di
     """One result.json line: every metric of metric_names plus Tune's own fields."""
     row: dict[str, Any] = {name: 0.5 for name in METRICS}
     row.update(
-        ensemble_acc=acc, excess_agreement=excess, epoch=epoch, train_seconds=1.5 * epoch,
-        acc_1=acc - 0.01, eval_split="test" if config.get("val_size") == 0 else "validation", disc_acc=math.nan if config.get("arm") == "baseline" else 0.6,
-        timestamp=int(T0 + 10 * epoch), checkpoint_dir_name=f"checkpoint_{epoch - 1:06d}",
-        should_checkpoint=True, done=False, training_iteration=epoch, trial_id=trial_id,
-        date="2026-11-27_20-14-33", time_this_iter_s=2.0, time_total_s=2.0 * epoch,
-        pid=1, hostname="vm", node_ip="192.0.2.2", config=config,
-        time_since_restore=2.0 * epoch, iterations_since_restore=epoch,
+        ensemble_acc=acc,
+        excess_agreement=excess,
+        epoch=epoch,
+        train_seconds=1.5 * epoch,
+        acc_1=acc - 0.01,
+        eval_split="test" if config.get("val_size") == 0 else "validation",
+        disc_acc=math.nan if config.get("arm") == "baseline" else 0.6,
+        timestamp=int(T0 + 10 * epoch),
+        checkpoint_dir_name=f"checkpoint_{epoch - 1:06d}",
+        should_checkpoint=True,
+        done=False,
+        training_iteration=epoch,
+        trial_id=trial_id,
+        date="2026-11-27_20-14-33",
+        time_this_iter_s=2.0,
+        time_total_s=2.0 * epoch,
+        pid=1,
+        hostname="vm",
+        node_ip="192.0.2.2",
+        config=config,
+        time_since_restore=2.0 * epoch,
+        iterations_since_restore=epoch,
     )
     return row
 
@@ -125,9 +150,15 @@ class StateEntry:
 
         dirname = f"trial_{self.trial_id}"
         storage = StorageContext(storage_path=str(storage_path), experiment_dir_name="tune", trial_dir_name=dirname)
-        trial = Trial("train", config=self.config, trial_id=self.trial_id, stub=True, storage=storage,
-                      experiment_tag=f"{self.number}_{self.trial_id}",
-                      placement_group_factory=PlacementGroupFactory([{"CPU": 1}]))
+        trial = Trial(
+            "train",
+            config=self.config,
+            trial_id=self.trial_id,
+            stub=True,
+            storage=storage,
+            experiment_tag=f"{self.number}_{self.trial_id}",
+            placement_group_factory=PlacementGroupFactory([{"CPU": 1}]),
+        )
         trial.placement_group_factory = trial._default_placement_group_factory  # what Tune sets before running
         trial.status = self.status
         trial.run_metadata.start_time = self.start_time
@@ -146,9 +177,21 @@ class TuneExperimentWriter:
         self.tune.mkdir(parents=True, exist_ok=True)
         self.entries: list[StateEntry] = []
 
-    def trial(self, trial_id: str, status: str, config: dict[str, Any], rows: list[dict[str, Any]], *,
-              error: str | None = None, torn_tail: bool = False, folder: bool = True, in_state: bool = True,
-              start: float = 0.0, keep: int = 2, write_checkpoint: Callable[[Path], None] | None = None) -> Path:
+    def trial(
+        self,
+        trial_id: str,
+        status: str,
+        config: dict[str, Any],
+        rows: list[dict[str, Any]],
+        *,
+        error: str | None = None,
+        torn_tail: bool = False,
+        folder: bool = True,
+        in_state: bool = True,
+        start: float = 0.0,
+        keep: int = 2,
+        write_checkpoint: Callable[[Path], None] | None = None,
+    ) -> Path:
         """One trial; ``rows`` are its result.json lines, ``keep`` the checkpoints kept (the newest)."""
         path = self.tune / f"trial_{trial_id}"
         if folder:
@@ -168,18 +211,28 @@ class TuneExperimentWriter:
             if error is not None:
                 (path / "error.txt").write_text(error)
         if in_state:
-            self.entries.append(StateEntry(
-                trial_id, status, config, number=len(self.entries) + 1,
-                start_time=T0 + start if status != "PENDING" else None,
-                last_result=rows[-1] if rows else {"trial_id": trial_id}, error=error is not None))
+            self.entries.append(
+                StateEntry(
+                    trial_id,
+                    status,
+                    config,
+                    number=len(self.entries) + 1,
+                    start_time=T0 + start if status != "PENDING" else None,
+                    last_result=rows[-1] if rows else {"trial_id": trial_id},
+                    error=error is not None,
+                )
+            )
         return path
 
     def save_state(self, session: str = "2026-11-27_20-14-25", entries: list[StateEntry] | None = None) -> None:
         from ray.tune.utils.serialization import TuneFunctionEncoder
 
         data = {
-            "trial_data": [list(e.json_state(self.tune.parent)) for e in (self.entries if entries is None else entries)],
-            "runner_data": {"_session_str": session}, "stats": {"start_time": T0},
+            "trial_data": [
+                list(e.json_state(self.tune.parent)) for e in (self.entries if entries is None else entries)
+            ],
+            "runner_data": {"_session_str": session},
+            "stats": {"start_time": T0},
         }
         (self.tune / f"experiment_state-{session}.json").write_text(json.dumps(data, cls=TuneFunctionEncoder))
 
@@ -194,17 +247,31 @@ class TuneFolder(TuneExperimentWriter):
         space_file = root / f"{space['name']}.yaml"
         space_file.write_text(yaml.safe_dump(space, sort_keys=False), encoding="utf-8")
         fields: dict[str, Any] = {
-            "space_file": str(space_file), "name": name, "results_dir": str(self.results),
-            "tune_storage": str(self.results), "trials": space["trials"],
+            "space_file": str(space_file),
+            "name": name,
+            "results_dir": str(self.results),
+            "tune_storage": str(self.results),
+            "trials": space["trials"],
             "fixed": {**space["fixed"], "dataset": space["dataset"]},
-            "cpus_per_trial": 1.0, "gpus_per_trial": 0.0, "max_concurrent": 2, "created": "2026-11-27 20:14:20",
+            "cpus_per_trial": 1.0,
+            "gpus_per_trial": 0.0,
+            "max_concurrent": 2,
+            "created": "2026-11-27 20:14:20",
         }
         fields.update(plan)
         SweepPlan(**fields).save()
         self.fixed = fields["fixed"]
 
-    def sweep_trial(self, trial_id: str, status: str, params: dict[str, Any], curve: list[tuple[float, float]], *,
-                    baseline: dict[str, Any] | None = None, **kwargs: Any) -> Path:
+    def sweep_trial(
+        self,
+        trial_id: str,
+        status: str,
+        params: dict[str, Any],
+        curve: list[tuple[float, float]],
+        *,
+        baseline: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Path:
         """A search trial (``params``) or a baseline (``baseline``) with one (acc, excess) per epoch."""
         config = {**self.fixed, **params} if baseline is None else {**self.fixed, **baseline, "arm": "baseline"}
         rows = [metrics_row(a, e, i + 1, trial_id, config) for i, (a, e) in enumerate(curve)]
@@ -216,29 +283,53 @@ class TuneFolder(TuneExperimentWriter):
 def build_full(root: Path) -> TuneFolder:
     """A baseline and a search trial of every kind; the expected front is a2, a1, a3."""
     f = TuneFolder(root)
-    f.sweep_trial("b0000001", "TERMINATED", {}, [(0.80, 0.10), (0.86, 0.07), (0.89, 0.06)],
-                  baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"})
+    f.sweep_trial(
+        "b0000001",
+        "TERMINATED",
+        {},
+        [(0.80, 0.10), (0.86, 0.07), (0.89, 0.06)],
+        baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"},
+    )
     mlp = {"w_adv": 0.01, "disc_arch": "mlp"}
     f.sweep_trial("a0000001", "TERMINATED", mlp, [(0.7, 0.2), (0.85, 0.1), (0.90, 0.05)], start=1)
-    f.sweep_trial("a0000002", "TERMINATED", {"w_adv": 0.5, "disc_arch": "siamese_pool", "disc_depth": 2},
-                  [(0.7, 0.2), (0.9, 0.1), (0.92, 0.08)], start=2)
-    f.sweep_trial("a0000003", "TERMINATED", {"w_adv": 0.9, "disc_arch": "mlp"}, [(0.7, 0.2), (0.8, 0.1), (0.88, 0.02)],
-                  start=3)
-    f.sweep_trial("a0000004", "TERMINATED", {"w_adv": 0.02, "disc_arch": "mlp"},
-                  [(0.7, 0.2), (0.8, 0.1), (0.87, 0.06)], start=4)
+    f.sweep_trial(
+        "a0000002",
+        "TERMINATED",
+        {"w_adv": 0.5, "disc_arch": "siamese_pool", "disc_depth": 2},
+        [(0.7, 0.2), (0.9, 0.1), (0.92, 0.08)],
+        start=2,
+    )
+    f.sweep_trial(
+        "a0000003", "TERMINATED", {"w_adv": 0.9, "disc_arch": "mlp"}, [(0.7, 0.2), (0.8, 0.1), (0.88, 0.02)], start=3
+    )
+    f.sweep_trial(
+        "a0000004", "TERMINATED", {"w_adv": 0.02, "disc_arch": "mlp"}, [(0.7, 0.2), (0.8, 0.1), (0.87, 0.06)], start=4
+    )
     # ASHA stopped it after 1 of 3 epochs; its early values would dominate everything.
     f.sweep_trial("a0000005", "TERMINATED", {"w_adv": 0.03, "disc_arch": "mlp"}, [(0.99, 0.0)], start=5)
-    f.sweep_trial("a0000006", "ERROR", {"w_adv": 0.8, "disc_arch": "siamese_pool", "disc_depth": 4}, [(0.95, 0.0)],
-                  error=DIVERGED_ERROR_TXT, start=6)
-    f.sweep_trial("a0000007", "RUNNING", {"w_adv": 0.04, "disc_arch": "mlp"}, [(0.97, 0.0), (0.98, 0.0)],
-                  torn_tail=True, start=7)
-    f.sweep_trial("a0000008", "PENDING", {"w_adv": 0.05, "disc_arch": "siamese_pool", "disc_depth": 1}, [],
-                  folder=False)
-    f.sweep_trial("a0000009", "TERMINATED", {"w_adv": 0.06, "disc_arch": "mlp"},
-                  [(0.7, 0.2), (0.8, 0.1), (0.99, math.nan)], start=9)
+    f.sweep_trial(
+        "a0000006",
+        "ERROR",
+        {"w_adv": 0.8, "disc_arch": "siamese_pool", "disc_depth": 4},
+        [(0.95, 0.0)],
+        error=DIVERGED_ERROR_TXT,
+        start=6,
+    )
+    f.sweep_trial(
+        "a0000007", "RUNNING", {"w_adv": 0.04, "disc_arch": "mlp"}, [(0.97, 0.0), (0.98, 0.0)], torn_tail=True, start=7
+    )
+    f.sweep_trial(
+        "a0000008", "PENDING", {"w_adv": 0.05, "disc_arch": "siamese_pool", "disc_depth": 1}, [], folder=False
+    )
+    f.sweep_trial(
+        "a0000009",
+        "TERMINATED",
+        {"w_adv": 0.06, "disc_arch": "mlp"},
+        [(0.7, 0.2), (0.8, 0.1), (0.99, math.nan)],
+        start=9,
+    )
     # Started after Tune last saved its state: only its folder tells.
-    f.sweep_trial("a0000010", "RUNNING", {"w_adv": 0.07, "disc_arch": "mlp"}, [(0.999, 0.0)], in_state=False,
-                  start=10)
+    f.sweep_trial("a0000010", "RUNNING", {"w_adv": 0.07, "disc_arch": "mlp"}, [(0.999, 0.0)], in_state=False, start=10)
     # An older session's state (before a --resume) must not be the one read.
     f.save_state("2026-11-27_19-00-00", entries=[replace(e, last_result={}) for e in f.entries[:2]])
     # Tune's state keeps trials in the order it first cached them, not the order it created them.

@@ -1,4 +1,5 @@
 """trainable.checkpoint: checkpoint folders written atomically and read without running code."""
+
 from __future__ import annotations
 
 import json

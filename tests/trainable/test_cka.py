@@ -1,4 +1,5 @@
 """Debiased linear CKA: against the U-statistic definition of HSIC, and its known behaviour."""
+
 from __future__ import annotations
 
 import itertools
@@ -33,7 +34,9 @@ def _cka_brute(x: torch.Tensor, y: torch.Tensor) -> float:
 def test_debiased_equals_u_statistic_on_small_case() -> None:
     g = torch.Generator().manual_seed(3)
     x = torch.randn(7, 3, generator=g, dtype=torch.float64)
-    y = x @ torch.randn(3, 4, generator=g, dtype=torch.float64) + 0.5 * torch.randn(7, 4, generator=g, dtype=torch.float64)
+    y = x @ torch.randn(3, 4, generator=g, dtype=torch.float64) + 0.5 * torch.randn(
+        7, 4, generator=g, dtype=torch.float64
+    )
     assert linear_cka(x, y, debiased=True) == pytest.approx(_cka_brute(x, y), rel=1e-9)
 
 

@@ -185,7 +185,9 @@ def test_every_problem_at_once_unknown_keys_types_bounds_and_rules() -> None:
 
 def test_config_error_survives_pickling() -> None:
     error = pickle.loads(pickle.dumps(ConfigError(["epochs: bad", "lr: worse"])))
-    assert error.problems == ["epochs: bad", "lr: worse"] and str(error) == "invalid trial config: epochs: bad; lr: worse"
+    assert (
+        error.problems == ["epochs: bad", "lr: worse"] and str(error) == "invalid trial config: epochs: bad; lr: worse"
+    )
 
 
 def test_a_rule_that_reads_a_bad_value_is_not_checked() -> None:
@@ -236,7 +238,9 @@ def test_protocol_settings_and_their_rules() -> None:
     with pytest.raises(ConfigError, match="only disc_arch 'mlp' takes"):
         TrialConfig.from_dict({"features": "penultimate", "disc_arch": "siamese_strided"})
     # without a discriminator the features setting is inert, so any tower name is fine
-    TrialConfig.from_dict({"objective": "independent", "w_adv": 0.0, "features": "penultimate", "disc_arch": "siamese_pool"})
+    TrialConfig.from_dict(
+        {"objective": "independent", "w_adv": 0.0, "features": "penultimate", "disc_arch": "siamese_pool"}
+    )
     for bad in ({"val_size": -1}, {"eval_every": 0}, {"cka_examples": 3}, {"features": "logits"}):
         with pytest.raises(ConfigError):
             TrialConfig.from_dict(bad)

@@ -1,4 +1,5 @@
 """The trial's device choice: every combination of request, Ray's assignment and CUDA."""
+
 from __future__ import annotations
 
 import itertools
@@ -47,8 +48,10 @@ def test_choose_device(requested, assigned, available, count, expected) -> None:
 
 
 def test_cases_cover_every_kind_of_assignment_and_cuda_state() -> None:
-    kinds = {("none" if a is None else "empty" if not a else "one" if len(a) == 1 else "many", av, c > 0)
-             for a, av, c, _ in CASES}
+    kinds = {
+        ("none" if a is None else "empty" if not a else "one" if len(a) == 1 else "many", av, c > 0)
+        for a, av, c, _ in CASES
+    }
     for assigned_kind, available in itertools.product(("none", "empty", "one"), (False, True)):
         assert (assigned_kind, available, available) in kinds, (assigned_kind, available)
 

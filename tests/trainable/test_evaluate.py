@@ -1,4 +1,5 @@
 """collect_outputs across batches, and discriminator_accuracy on hand-made discriminators."""
+
 from __future__ import annotations
 
 import math
@@ -22,7 +23,7 @@ class Echo(nn.Module):
 
 
 def _batches(x: torch.Tensor, y: torch.Tensor, size: int):
-    return [(x[i:i + size], y[i:i + size]) for i in range(0, len(y), size)]
+    return [(x[i : i + size], y[i : i + size]) for i in range(0, len(y), size)]
 
 
 @pytest.mark.parametrize("rep_examples", [1, 4, 5, 10, 11, 13, 100])

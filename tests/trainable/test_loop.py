@@ -1,4 +1,5 @@
 """One trial without Ray: metrics, checkpoints, resume, divergence, the GPU code path on the CPU."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,6 @@ import pytest
 import torch
 
 from tests.helpers import require
-from trainable import load_pair
 from trainable.config import ConfigError, TrialConfig
 from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining, run_trial
@@ -86,11 +86,18 @@ def test_the_gpu_code_path_runs_on_the_cpu(classifier):
     torch.manual_seed(0)
     kw = dict(in_channels=1, image_size=8, num_classes=4, mean=(0.5,), std=(0.25,), width=0.25)
     nets = [create_classifier(classifier, **kw).to(memory_format=torch.channels_last) for _ in range(2)]
-    disc = create_discriminator("siamese_strided", rep_shape=tuple(nets[0].representation_shape), width=8,
-                                num_classes=4)
+    disc = create_discriminator(
+        "siamese_strided", rep_shape=tuple(nets[0].representation_shape), width=8, num_classes=4
+    )
     opt = torch.optim.AdamW([p for n in nets for p in n.parameters() if p.requires_grad], lr=3e-3)
-    step = JointStep(StepSettings("dice", "shared", w_adv=0.1, autocast_dtype=torch.bfloat16), nets[0], nets[1],
-                     opt, disc, torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999)))
+    step = JointStep(
+        StepSettings("dice", "shared", w_adv=0.1, autocast_dtype=torch.bfloat16),
+        nets[0],
+        nets[1],
+        opt,
+        disc,
+        torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+    )
     x = torch.rand(32, 1, 8, 8).to(memory_format=torch.channels_last)
     y = torch.arange(32) % 4
     losses = [step(x, y).classifier_loss.item() for _ in range(25)]
@@ -110,8 +117,9 @@ def test_cosine_factor_values() -> None:
 
 
 def test_every_step_uses_the_cosine_learning_rate() -> None:
-    config = TrialConfig.from_dict({**SMALL, "train_size": 320, "batch_size": 64, "epochs": 3, "lr": 0.004,
-                                    "objective": "dice"})
+    config = TrialConfig.from_dict(
+        {**SMALL, "train_size": 320, "batch_size": 64, "epochs": 3, "lr": 0.004, "objective": "dice"}
+    )
     training = PairTraining(config)
     used: list[float] = []
     training.opt.register_step_pre_hook(lambda opt, args, kwargs: used.append(opt.param_groups[0]["lr"]))

@@ -1,5 +1,6 @@
 """Tests for trainable/metrics.py: hand-computed cases (arithmetic in the comments)
 and the invariances each metric must have."""
+
 from __future__ import annotations
 
 import itertools
@@ -38,27 +39,25 @@ def bools(*values: bool) -> torch.Tensor:
 #   member 2: [.6 .4] [.8 .2] [.4 .6] -> argmax 0 0 1
 #   mean:     [.75 .25] [.6 .4] [.35 .65] -> argmax 0 0 1
 #   labels:    0 1 1
-PROBS_2x3 = torch.tensor([
-    [[0.9, 0.1], [0.4, 0.6], [0.3, 0.7]],
-    [[0.6, 0.4], [0.8, 0.2], [0.4, 0.6]],
-])
+PROBS_2x3 = torch.tensor(
+    [
+        [[0.9, 0.1], [0.4, 0.6], [0.3, 0.7]],
+        [[0.6, 0.4], [0.8, 0.2], [0.4, 0.6]],
+    ]
+)
 LABELS_3 = torch.tensor([0, 1, 1])
 
 
 # ------------------------------------------------------------ TP-agreement
 def test_tp_agreement_hand_case() -> None:
     # Columns (examples) have 3, 1, 1, 0 of the 3 models right.
-    correct = torch.tensor([[T, T, F, F],
-                            [T, F, T, F],
-                            [T, F, F, F]])
+    correct = torch.tensor([[T, T, F, F], [T, F, T, F], [T, F, F, F]])
     expected = torch.tensor([3 / 3, 1 / 3, 1 / 3, 0.0], dtype=torch.float64)
     assert torch.allclose(tp_agreement(correct), expected)
 
 
 def test_tp_agreement_histogram_hand_case() -> None:
-    correct = torch.tensor([[T, T, F, F],
-                            [T, F, T, F],
-                            [T, F, F, F]])
+    correct = torch.tensor([[T, T, F, F], [T, F, T, F], [T, F, F, F]])
     observed, expected = tp_agreement_histogram(correct)
     # Models right per example: 3, 1, 1, 0 -> k=0: 1/4, k=1: 2/4, k=2: 0, k=3: 1/4.
     assert torch.allclose(observed, torch.tensor([0.25, 0.5, 0.0, 0.25], dtype=torch.float64))
@@ -67,8 +66,7 @@ def test_tp_agreement_histogram_hand_case() -> None:
     #   P1 = .5*.5*.75 + .5*.5*.75 + .5*.5*.25           = .4375
     #   P2 = .5*.5*.75 (1,2) + .5*.5*.25 (1,3) + (2,3) .0625 = .3125
     #   P3 = .5*.5*.25                                   = .0625
-    assert torch.allclose(expected,
-                          torch.tensor([0.1875, 0.4375, 0.3125, 0.0625], dtype=torch.float64))
+    assert torch.allclose(expected, torch.tensor([0.1875, 0.4375, 0.3125, 0.0625], dtype=torch.float64))
     assert observed.sum().item() == pytest.approx(1.0)
     assert expected.sum().item() == pytest.approx(1.0)
 
@@ -121,13 +119,12 @@ def test_poisson_binomial_brute_force_m3() -> None:
 
 def test_poisson_binomial_small_cases() -> None:
     # Two fair coins: (1/4, 1/2, 1/4). No trials: zero successes for sure.
-    assert torch.allclose(poisson_binomial(torch.tensor([0.5, 0.5])),
-                          torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64))
-    assert torch.equal(poisson_binomial(torch.tensor([])),
-                       torch.tensor([1.0], dtype=torch.float64))
+    assert torch.allclose(
+        poisson_binomial(torch.tensor([0.5, 0.5])), torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64)
+    )
+    assert torch.equal(poisson_binomial(torch.tensor([])), torch.tensor([1.0], dtype=torch.float64))
     # Certain outcomes: one sure success, one sure failure -> exactly one.
-    assert torch.equal(poisson_binomial(torch.tensor([1.0, 0.0])),
-                       torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
+    assert torch.equal(poisson_binomial(torch.tensor([1.0, 0.0])), torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64))
 
 
 def test_poisson_binomial_rejects_bad_input() -> None:
@@ -264,8 +261,9 @@ def test_ece_of_a_perfectly_calibrated_and_a_useless_model() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("n_bins", [15, 10, 3])
 def test_ece_matches_torchmetrics(seed: int, n_bins: int) -> None:
-    tm = pytest.importorskip("torchmetrics.functional.classification",
-                             reason="torchmetrics is not installed (it is only a reference here)")
+    tm = pytest.importorskip(
+        "torchmetrics.functional.classification", reason="torchmetrics is not installed (it is only a reference here)"
+    )
     gen = torch.Generator().manual_seed(seed)
     num_classes = 3 + seed
     probs = torch.softmax(torch.randn(2, 500, num_classes, generator=gen) * (1 + seed), dim=-1)
@@ -284,7 +282,8 @@ def test_ece_of_members_is_ece_of_their_mean() -> None:
     probs = torch.softmax(torch.randn(2, 200, 5, generator=gen) * 3, dim=-1)
     labels = torch.randint(0, 5, (200,), generator=gen)
     assert expected_calibration_error(probs, labels) == pytest.approx(
-        expected_calibration_error(probs.mean(0), labels), abs=1e-7)
+        expected_calibration_error(probs.mean(0), labels), abs=1e-7
+    )
 
 
 def test_probability_inputs_are_validated() -> None:
@@ -321,16 +320,17 @@ def test_cka_hand_case() -> None:
     assert linear_cka(x, 2 * x + 5) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("shape_x, shape_y", [
-    ((40, 3), (40, 2)),     # D << N: the feature-space route
-    ((20, 50), (20, 30)),   # D >> N: the Gram route
-])
-def test_cka_matches_reference_on_both_routes(shape_x: tuple[int, int],
-                                               shape_y: tuple[int, int]) -> None:
+@pytest.mark.parametrize(
+    "shape_x, shape_y",
+    [
+        ((40, 3), (40, 2)),  # D << N: the feature-space route
+        ((20, 50), (20, 30)),  # D >> N: the Gram route
+    ],
+)
+def test_cka_matches_reference_on_both_routes(shape_x: tuple[int, int], shape_y: tuple[int, int]) -> None:
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(*shape_x, generator=gen) + 3.0  # offset: centering must matter
-    y = x[:, :1] * torch.randn(1, shape_y[1], generator=gen) \
-        + torch.randn(*shape_y, generator=gen)
+    y = x[:, :1] * torch.randn(1, shape_y[1], generator=gen) + torch.randn(*shape_y, generator=gen)
     assert linear_cka(x, y) == pytest.approx(_cka_by_centering_matrix(x, y), abs=1e-10)
 
 
@@ -346,8 +346,9 @@ def test_cka_invariant_to_isotropic_scaling() -> None:
     gen = torch.Generator().manual_seed(4)
     # float64 inputs: a float32 product 0.01 * y would already round away ~1e-9.
     x = torch.randn(50, 8, generator=gen, dtype=torch.float64)
-    y = x @ torch.randn(8, 6, generator=gen, dtype=torch.float64) \
-        + torch.randn(50, 6, generator=gen, dtype=torch.float64)
+    y = x @ torch.randn(8, 6, generator=gen, dtype=torch.float64) + torch.randn(
+        50, 6, generator=gen, dtype=torch.float64
+    )
     base = linear_cka(x, y)
     assert 0.0 < base < 1.0
     assert linear_cka(3.7 * x, y) == pytest.approx(base, abs=1e-9)
@@ -380,16 +381,24 @@ def test_pair_metrics_hand_case() -> None:
     assert set(m) == set(PAIR_METRIC_NAMES)
     # correct_1 = (T, T, T), correct_2 = (T, F, T)
     expected = {
-        "acc_1": 1.0, "acc_2": 2 / 3, "member_acc": 5 / 6, "min_member_acc": 2 / 3,
-        "ensemble_acc": 2 / 3, "ensemble_gain": 2 / 3 - 5 / 6,
+        "acc_1": 1.0,
+        "acc_2": 2 / 3,
+        "member_acc": 5 / 6,
+        "min_member_acc": 2 / 3,
+        "ensemble_acc": 2 / 3,
+        "ensemble_gain": 2 / 3 - 5 / 6,
         "disagreement": 1 / 3,  # argmax (0 1 1) vs (0 0 1)
         "double_fault": 0.0,
         "excess_agreement": 0.0,  # both right 2/3 - 1 * 2/3
         "q_statistic": 0.0,  # member 1 always right: 0/0 -> 0
         "ensemble_nll": 0.544919,
-        "tpa_0": 0.0, "tpa_1": 1 / 3, "tpa_2": 2 / 3,
+        "tpa_0": 0.0,
+        "tpa_1": 1 / 3,
+        "tpa_2": 2 / 3,
         # p = (1, 2/3): P0 = 0, P1 = 1 * 1/3, P2 = 1 * 2/3
-        "tpa_expected_0": 0.0, "tpa_expected_1": 1 / 3, "tpa_expected_2": 2 / 3,
+        "tpa_expected_0": 0.0,
+        "tpa_expected_1": 1 / 3,
+        "tpa_expected_2": 2 / 3,
     }
     for name, value in expected.items():
         assert m[name] == pytest.approx(value, abs=1e-6), name

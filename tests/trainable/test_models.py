@@ -1,4 +1,5 @@
 """Every registered classifier and discriminator: shapes, gradients, symmetry, init, errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,15 +30,18 @@ def _seed() -> None:
 
 def _classifier(name: str, geometry: tuple[int, int, int], **kw: object) -> Classifier:
     c, s, k = geometry
-    args: dict[str, object] = dict(in_channels=c, image_size=s, num_classes=k, mean=(0.5,) * c, std=(0.25,) * c,
-                                   width=WIDTH)
+    args: dict[str, object] = dict(
+        in_channels=c, image_size=s, num_classes=k, mean=(0.5,) * c, std=(0.25,) * c, width=WIDTH
+    )
     args.update(kw)
     return create_classifier(name, **args)  # type: ignore[arg-type]
 
 
 def _rep_shapes() -> list[tuple[int, ...]]:
     """The representation shapes the registered classifiers produce (8x8 and 32x32 inputs)."""
-    shapes = {_classifier(n, g).representation_shape for n in classifier_names() for g in (GEOMETRIES[0], GEOMETRIES[2])}
+    shapes = {
+        _classifier(n, g).representation_shape for n in classifier_names() for g in (GEOMETRIES[0], GEOMETRIES[2])
+    }
     return sorted(shapes)
 
 
@@ -156,8 +160,7 @@ def test_registered_discriminators() -> None:
 def test_discriminator_forward_backward(
     name: str, combine: str, num_classes: int | None, rep_shape: tuple[int, ...]
 ) -> None:
-    disc = create_discriminator(name, rep_shape=rep_shape, width=16, depth=2, combine=combine,
-                                num_classes=num_classes)
+    disc = create_discriminator(name, rep_shape=rep_shape, width=16, depth=2, combine=combine, num_classes=num_classes)
     z1 = torch.randn(BATCH, *rep_shape, requires_grad=True)
     z2 = torch.randn(BATCH, *rep_shape, requires_grad=True)
     y = torch.randint(0, 10, (BATCH,)) if num_classes else None

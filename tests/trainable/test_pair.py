@@ -1,4 +1,5 @@
 """trainable.pair: the pair built from a config, and loaded back from a checkpoint."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,9 +34,15 @@ def test_classifier_1_depends_on_the_seed_alone_and_the_global_rng_is_untouched(
     assert not torch.equal(_flat(dice[0]), _flat(other_seed[0]))
 
 
-@pytest.mark.parametrize("objective, embedding, classes", [
-    ("independent", True, None), ("seed", True, None), ("dice", True, 10), ("dice", False, None),
-])
+@pytest.mark.parametrize(
+    "objective, embedding, classes",
+    [
+        ("independent", True, None),
+        ("seed", True, None),
+        ("dice", True, 10),
+        ("dice", False, None),
+    ],
+)
 def test_the_discriminator_follows_the_objective(objective, embedding, classes) -> None:
     raw = {"objective": objective, "disc_class_embedding": embedding}
     if objective == "independent":
@@ -65,5 +72,3 @@ def test_load_pair_returns_the_trained_pair(tmp_path):
     assert not pair.net_1.training and not pair.net_2.training
     assert torch.equal(pair.test_predictions.long(), saved["outputs"].predictions)
     assert torch.equal(pair.test_labels, saved["outputs"].labels)
-
-

@@ -1,4 +1,5 @@
 """The redundancy probe finds shared information where it was planted, and none where not."""
+
 from __future__ import annotations
 
 import pytest

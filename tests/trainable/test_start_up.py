@@ -2,6 +2,7 @@
 
 Each check runs in a fresh interpreter, as a Ray worker starts one.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ HEAVY = ("torchmetrics", "torchvision", "matplotlib", "sklearn", "scipy")
 
 def _python(code: str, cache: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NETSEP_CACHE_DIR": str(cache)}
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -29,7 +31,9 @@ def _python(code: str, cache: Path) -> dict:
 def test_importing_the_trainable_pulls_in_nothing_heavy(tmp_path: Path) -> None:
     got = _python(
         "import json, sys, trainable.tune_function\n"
-        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))", tmp_path)
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))",
+        tmp_path,
+    )
     assert got == []
 
 

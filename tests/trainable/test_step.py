@@ -1,4 +1,5 @@
 """Properties of the joint step (DESIGN §3), proved on small real modules."""
+
 from __future__ import annotations
 
 import copy
@@ -26,7 +27,10 @@ def _pair_and_disc(objective: str, disc_arch: str = "mlp", seed: int = 0):
     net_1 = create_classifier("simple3", **kw)
     net_2 = create_classifier("simple3", **kw)
     disc = create_discriminator(
-        disc_arch, rep_shape=tuple(net_1.representation_shape), width=16, depth=2,
+        disc_arch,
+        rep_shape=tuple(net_1.representation_shape),
+        width=16,
+        depth=2,
         num_classes=NUM_CLASSES if objective == "dice" else None,
     )
     return net_1, net_2, disc
@@ -270,8 +274,13 @@ def test_classifier_gradient_is_exactly_the_formula(objective, w_ce, w_adv, disc
     opt = torch.optim.SGD(list(net_1.parameters()) + list(net_2.parameters()), lr=0.1)
     disc_opt = torch.optim.Adam(disc.parameters(), lr=1e-2, betas=(0.5, 0.999))
     settings = StepSettings(
-        objective=objective, pairing="split" if objective == "seed" else "shared", w_ce=w_ce, w_adv=w_adv,
-        dice_tau=DICE_TAU, disc_steps=disc_steps, label_smoothing=label_smoothing,
+        objective=objective,
+        pairing="split" if objective == "seed" else "shared",
+        w_ce=w_ce,
+        w_adv=w_adv,
+        dice_tau=DICE_TAU,
+        disc_steps=disc_steps,
+        label_smoothing=label_smoothing,
     )
     step = JointStep(settings, net_1, net_2, opt, disc, disc_opt, torch.Generator().manual_seed(1))
     x, y = _batch()

@@ -31,6 +31,7 @@ Modules: ``types`` (Split, DatasetInfo, the error), ``readers`` (IDX and CIFAR
 files), ``sources`` (the registry: where each dataset is), ``cache`` (the tensor
 cache), ``loading`` (``load_dataset``, subsets), ``device_data`` (batches).
 """
+
 from __future__ import annotations
 
 from trainable.data.cache import cache_path

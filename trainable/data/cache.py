@@ -9,6 +9,7 @@ Fashion-MNIST (55 MB, warm page cache, 2-core VM): a plain load 72 ms, the
 memory-mapped load 2 ms; a separate ``.npy`` memory-map per tensor was no faster
 (1 ms), so the cache stays one file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -90,12 +91,15 @@ def load_cached(name: str, source: Source) -> tuple[Split, Split, tuple[float, .
     train, test = source.read()
     _check_labels(name, source, train, test)
     mean, std = channel_stats(train.images)
-    _write_atomically(path, {
-        "train_images": train.images,
-        "train_labels": train.labels,
-        "test_images": test.images,
-        "test_labels": test.labels,
-        "mean": torch.tensor(mean, dtype=torch.float64),
-        "std": torch.tensor(std, dtype=torch.float64),
-    })
+    _write_atomically(
+        path,
+        {
+            "train_images": train.images,
+            "train_labels": train.labels,
+            "test_images": test.images,
+            "test_labels": test.labels,
+            "mean": torch.tensor(mean, dtype=torch.float64),
+            "std": torch.tensor(std, dtype=torch.float64),
+        },
+    )
     return train, test, mean, std

@@ -4,6 +4,7 @@ One gather does the random translate and the horizontal flip for the whole batch
 so batch preparation costs a small fraction of a training step (the airbench
 recipe; no per-sample ``DataLoader`` in the hot loop).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -41,8 +42,7 @@ class DeviceData:
         self.pad = max(1, round(info.height / 16))
         if self.pad >= min(info.height, info.width):
             raise ValueError(
-                f"images must be larger than the translate pad {self.pad}, but got "
-                f"{info.height}x{info.width}"
+                f"images must be larger than the translate pad {self.pad}, but got {info.height}x{info.width}"
             )
         self.train_images = train.images.to(self.device).contiguous()
         self.train_labels = train.labels.to(self.device)

@@ -1,4 +1,5 @@
 """``load_dataset``: a registered dataset's splits on the CPU, with a stable subset."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,14 @@ from trainable.data.cache import load_cached
 from trainable.data.sources import DATASETS
 from trainable.data.types import DatasetInfo, Split
 
-__all__ = ["DEFAULT_VAL_FRACTION", "load_dataset", "load_splits", "resolve_val_size", "split_validation", "stratified_subset"]
+__all__ = [
+    "DEFAULT_VAL_FRACTION",
+    "load_dataset",
+    "load_splits",
+    "resolve_val_size",
+    "split_validation",
+    "stratified_subset",
+]
 
 # Fixed seed of the train_size subset order: the same train_size always picks the same images.
 _SUBSET_SEED = 0

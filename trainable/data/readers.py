@@ -1,4 +1,5 @@
 """Readers of the dataset file formats: gzip'd IDX (MNIST family) and CIFAR-10's pickles."""
+
 from __future__ import annotations
 
 import gzip
@@ -30,9 +31,7 @@ def read_idx_gz(path: str | os.PathLike[str]) -> np.ndarray:
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = header + int(np.prod(shape, dtype=np.int64))
     if len(raw) != expected:
-        raise ValueError(
-            f"{path}: header shape {shape} needs {expected} bytes, but the file has {len(raw)}"
-        )
+        raise ValueError(f"{path}: header shape {shape} needs {expected} bytes, but the file has {len(raw)}")
     # copy(): frombuffer views the immutable bytes, and torch wants writable arrays.
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
 
@@ -44,18 +43,20 @@ class _CifarUnpickler(pickle.Unpickler):
     file someone put in a shared data folder could run arbitrary code (DESIGN §7b).
     """
 
-    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset({
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy._core.numeric", "_frombuffer"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("_codecs", "encode"),  # bytes pickled by Python 3 with protocol <= 2
-    })
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),  # bytes pickled by Python 3 with protocol <= 2
+        }
+    )
 
     def find_class(self, module: str, name: str) -> object:
         # The official files were written by numpy 1 (numpy.core); numpy 2 calls it numpy._core.
         if module.startswith("numpy.core."):
-            module = "numpy._core." + module[len("numpy.core."):]
+            module = "numpy._core." + module[len("numpy.core.") :]
         if (module, name) not in self._ALLOWED:
             raise pickle.UnpicklingError(
                 f"CIFAR-10 batch files may only contain numpy arrays, lists and bytes, "

@@ -7,6 +7,7 @@ Heavy libraries are imported only when a source needs them: scikit-learn when th
 digits are actually read (not when their cache is hit), torchvision only for a
 download.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -93,9 +94,7 @@ def _read_digits() -> tuple[Split, Split]:
     # Pixel values are counts 0..16 (4x4 blocks of a 32x32 bitmap); scale to 0..255.
     images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     labels = bunch.target.astype(np.int64)
-    train_idx, test_idx = train_test_split(
-        np.arange(len(labels)), test_size=0.25, stratify=labels, random_state=0
-    )
+    train_idx, test_idx = train_test_split(np.arange(len(labels)), test_size=0.25, stratify=labels, random_state=0)
     train = split_from_numpy(images[train_idx], labels[train_idx])
     return train, split_from_numpy(images[test_idx], labels[test_idx])
 

@@ -1,4 +1,5 @@
 """The plain types of the data package: splits, dataset facts, located sources, errors."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The networks: classifiers that expose their representation, and Siamese discriminators."""
+
 from __future__ import annotations
 
 from trainable.models.classifiers import Classifier, classifier_names, create_classifier

@@ -14,6 +14,7 @@ Two architectures are registered:
 Both take the input geometry from their arguments, so the same name works for 8x8
 digits, 28x28 Fashion-MNIST and 32x32 CIFAR-10.
 """
+
 from __future__ import annotations
 
 import math
@@ -152,8 +153,7 @@ def _check_geometry(
         problems.append(f"width must be a finite number > 0, got {width}")
     if len(mean) != in_channels or len(std) != in_channels:
         problems.append(
-            f"mean and std need one value per input channel ({in_channels}), "
-            f"got mean={tuple(mean)}, std={tuple(std)}"
+            f"mean and std need one value per input channel ({in_channels}), got mean={tuple(mean)}, std={tuple(std)}"
         )
     if any(not s > 0 for s in std):
         problems.append(f"std values must all be > 0, got {tuple(std)}")
@@ -195,8 +195,13 @@ class Simple3(Classifier):
         representation: str = "last_conv",
     ) -> None:
         super().__init__(
-            in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-            mean=mean, std=std, width=width, representation=representation,
+            in_channels=in_channels,
+            image_size=image_size,
+            num_classes=num_classes,
+            mean=mean,
+            std=std,
+            width=width,
+            representation=representation,
         )
         layers: list[nn.Module] = []
         c_prev, size = in_channels, image_size
@@ -296,8 +301,13 @@ class FastNet(Classifier):
         representation: str = "last_conv",
     ) -> None:
         super().__init__(
-            in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-            mean=mean, std=std, width=width, representation=representation,
+            in_channels=in_channels,
+            image_size=image_size,
+            num_classes=num_classes,
+            mean=mean,
+            std=std,
+            width=width,
+            representation=representation,
         )
         c_stem = _scaled(self.stem_channels, width)
         self.stem = nn.Sequential(
@@ -345,8 +355,13 @@ def create_classifier(
     """
     factory = _CLASSIFIERS.get(name)
     return factory(
-        in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-        mean=tuple(mean), std=tuple(std), width=width, representation=representation,
+        in_channels=in_channels,
+        image_size=image_size,
+        num_classes=num_classes,
+        mean=tuple(mean),
+        std=tuple(std),
+        width=width,
+        representation=representation,
     )
 
 

@@ -23,6 +23,7 @@ Combine rules (``combine``):
   sees which side is which, so D is *not* symmetric; it can learn anything the two
   symmetric rules can, at four times the head input.
 """
+
 from __future__ import annotations
 
 from typing import TypeVar
@@ -159,7 +160,13 @@ class SiamesePool(Discriminator):
     """
 
     def __init__(
-        self, *, rep_shape: tuple[int, ...], width: int, depth: int, init: str, combine: str,
+        self,
+        *,
+        rep_shape: tuple[int, ...],
+        width: int,
+        depth: int,
+        init: str,
+        combine: str,
         num_classes: int | None,
     ) -> None:
         c, h, w = _spatial(rep_shape, "siamese_pool")
@@ -172,8 +179,13 @@ class SiamesePool(Discriminator):
             c = width
         layers.append(nn.Flatten())
         super().__init__(
-            nn.Sequential(*layers), width * h * w, rep_shape=rep_shape, width=width, init=init,
-            combine=combine, num_classes=num_classes,
+            nn.Sequential(*layers),
+            width * h * w,
+            rep_shape=rep_shape,
+            width=width,
+            init=init,
+            combine=combine,
+            num_classes=num_classes,
         )
 
 
@@ -185,7 +197,13 @@ class SiameseStrided(Discriminator):
     """
 
     def __init__(
-        self, *, rep_shape: tuple[int, ...], width: int, depth: int, init: str, combine: str,
+        self,
+        *,
+        rep_shape: tuple[int, ...],
+        width: int,
+        depth: int,
+        init: str,
+        combine: str,
         num_classes: int | None,
     ) -> None:
         c, _, _ = _spatial(rep_shape, "siamese_strided")
@@ -199,8 +217,13 @@ class SiameseStrided(Discriminator):
             c = width
         layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         super().__init__(
-            nn.Sequential(*layers), width, rep_shape=rep_shape, width=width, init=init,
-            combine=combine, num_classes=num_classes,
+            nn.Sequential(*layers),
+            width,
+            rep_shape=rep_shape,
+            width=width,
+            init=init,
+            combine=combine,
+            num_classes=num_classes,
         )
 
 
@@ -216,7 +239,13 @@ class MLPDiscriminator(Discriminator):
     """Tower: global average pool, then (Linear -> ReLU) x depth. Accepts (C,) or (C, H, W)."""
 
     def __init__(
-        self, *, rep_shape: tuple[int, ...], width: int, depth: int, init: str, combine: str,
+        self,
+        *,
+        rep_shape: tuple[int, ...],
+        width: int,
+        depth: int,
+        init: str,
+        combine: str,
         num_classes: int | None,
     ) -> None:
         if len(rep_shape) not in (1, 3):
@@ -227,8 +256,13 @@ class MLPDiscriminator(Discriminator):
             layers += [nn.Linear(c, width), nn.ReLU(inplace=True)]
             c = width
         super().__init__(
-            nn.Sequential(*layers), width, rep_shape=rep_shape, width=width, init=init,
-            combine=combine, num_classes=num_classes,
+            nn.Sequential(*layers),
+            width,
+            rep_shape=rep_shape,
+            width=width,
+            init=init,
+            combine=combine,
+            num_classes=num_classes,
         )
 
 
@@ -265,8 +299,12 @@ def create_discriminator(
     if problems:
         raise ValueError("; ".join(problems))
     return factory(
-        rep_shape=tuple(int(d) for d in rep_shape), width=width, depth=depth, init=init,
-        combine=combine, num_classes=num_classes,
+        rep_shape=tuple(int(d) for d in rep_shape),
+        width=width,
+        depth=depth,
+        init=init,
+        combine=combine,
+        num_classes=num_classes,
     )
 
 

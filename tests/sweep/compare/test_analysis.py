@@ -1,4 +1,5 @@
 """Compare's per-arm and paired numbers from Run lists (no files)."""
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,15 @@ def _run(arm: str, seed: int, acc: float, status: str = "complete") -> Run:
 
 def _correctness(runs: list[Run], n: int = 4) -> Correctness:
     done = [r for r in runs if r.status == "complete"]
-    ensemble = np.array([[True] * round(r.metrics["ensemble_acc"] * n) + [False] * (n - round(r.metrics["ensemble_acc"] * n))
-                         for r in done])
-    return Correctness({(r.arm, r.seed): i for i, r in enumerate(done)}, np.stack([ensemble, ensemble], axis=1), ensemble)
+    ensemble = np.array(
+        [
+            [True] * round(r.metrics["ensemble_acc"] * n) + [False] * (n - round(r.metrics["ensemble_acc"] * n))
+            for r in done
+        ]
+    )
+    return Correctness(
+        {(r.arm, r.seed): i for i, r in enumerate(done)}, np.stack([ensemble, ensemble], axis=1), ensemble
+    )
 
 
 def test_diversity_metric_is_the_first_non_accuracy_objective() -> None:
@@ -33,8 +40,14 @@ def test_diversity_metric_is_the_first_non_accuracy_objective() -> None:
 
 
 def test_only_seeds_both_completed_are_paired() -> None:
-    runs = [_run("front-1", 1, 0.75), _run("baseline", 1, 0.5), _run("front-1", 2, 1.0), _run("baseline", 2, 0.5),
-            _run("front-1", 3, 1.0), _run("baseline", 3, 0.0, status="error")]
+    runs = [
+        _run("front-1", 1, 0.75),
+        _run("baseline", 1, 0.5),
+        _run("front-1", 2, 1.0),
+        _run("baseline", 2, 0.5),
+        _run("front-1", 3, 1.0),
+        _run("baseline", 3, 0.0, status="error"),
+    ]
     plan = _plan(["ensemble_acc", "disagreement"])
     correctness = _correctness(runs)
     (paired,) = pair_arms(plan, runs, correctness)
@@ -58,7 +71,8 @@ def test_no_paired_runs_say_nothing_can_be_concluded() -> None:
     (paired,) = pair_arms(plan, runs, _correctness(runs))
     assert paired.seeds == [] and paired.ensemble_acc.n == 0 and paired.mcnemar == {}
     assert paired.text == "No paired runs of front-1 and baseline finished, so nothing can be said."
-    assert headline([paired]) == ("No adversarial arm finished paired runs with its baseline; "
-                                  "nothing can be concluded yet.")
+    assert headline([paired]) == (
+        "No adversarial arm finished paired runs with its baseline; nothing can be concluded yet."
+    )
     arms = summarise_arms(plan, runs, _correctness(runs))
     assert arms[1].seeds == [] and len(arms[1].tpa_observed) == 0 and math.isnan(arms[1].stats["ensemble_acc"].mean)

@@ -1,4 +1,5 @@
 """run_compare_request from a typed request: the checks, the resources, the order of steps (no Ray)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,7 +39,7 @@ def no_ray(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ComparePlan, bool]]:
 def test_a_new_compare_plans_resolves_runs_and_reports(tmp_path: Path, no_ray, capsys) -> None:
     f = sweep_folder(tmp_path)
     assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1, first_seed=5)) == 0
-    (plan, resume), = no_ray
+    ((plan, resume),) = no_ray
     assert not resume and plan.seeds == [5, 6]
     assert (plan.cpus_per_trial, plan.gpus_per_trial, plan.max_concurrent) == (1.0, 0.0, 2)
     assert load_compare_plan(f.results / COMPARE_DIR) == plan

@@ -1,4 +1,5 @@
 """Compare's runs gathered from a hand-built Tune folder: runs.csv, correctness.npz, every status."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,16 +33,19 @@ def test_every_run_with_its_status_in_runs_csv(plan: ComparePlan) -> None:
     runs.writer.save_state()
     gathered = gather_runs(plan)
     rows = read_csv(Path(plan.compare_dir) / RUNS_CSV)
-    assert list(rows[0]) == ["arm", "seed", "trial_id", "status", "reason", "split", *METRICS,
-                            "checkpoint"]
+    assert list(rows[0]) == ["arm", "seed", "trial_id", "status", "reason", "split", *METRICS, "checkpoint"]
     assert [(r["arm"], r["seed"], r["status"]) for r in rows] == [
-        ("front-1", "1000", "complete"), ("front-1", "1001", "error"),
-        ("baseline", "1000", "complete"), ("baseline", "1001", "interrupted")]
+        ("front-1", "1000", "complete"),
+        ("front-1", "1001", "error"),
+        ("baseline", "1000", "complete"),
+        ("baseline", "1001", "interrupted"),
+    ]
     assert [(r.arm, r.seed, r.status) for r in gathered] == [(r["arm"], int(r["seed"]), r["status"]) for r in rows]
     by_key = {(r["arm"], r["seed"]): r for r in rows}
     assert by_key[("front-1", "1001")]["reason"].startswith("DivergedError: diverged at epoch 2, step 7")
     assert by_key[("baseline", "1001")]["reason"] == (
-        "RUNNING when the compare run stopped, after 1 of 3 epochs; --resume continues it")
+        "RUNNING when the compare run stopped, after 1 of 3 epochs; --resume continues it"
+    )
     done = by_key[("front-1", "1000")]
     assert done["epoch"] == "3" and done["checkpoint"].endswith("checkpoint_000002") and done["reason"] == ""
     assert float(done["ensemble_acc"]) == pytest.approx(runs.predictions[("front-1", 1000)][1].mean())
@@ -91,8 +95,16 @@ def test_without_the_tune_folder_the_saved_files_are_read(plan: ComparePlan) -> 
 
 
 def test_to_run_reads_arm_seed_and_metrics() -> None:
-    trial = TuneTrial("t", "trial_t", "TERMINATED", {"arm": "front-1", "seed": 7, "epochs": 1},
-                      ({"epoch": 1, "ensemble_acc": 0.5, "cka": "x"},), None, ("/c/checkpoint_000000",), None)
+    trial = TuneTrial(
+        "t",
+        "trial_t",
+        "TERMINATED",
+        {"arm": "front-1", "seed": 7, "epochs": 1},
+        ({"epoch": 1, "ensemble_acc": 0.5, "cka": "x"},),
+        None,
+        ("/c/checkpoint_000000",),
+        None,
+    )
     run = to_run(trial)
     assert (run.arm, run.seed, run.status, run.checkpoint) == ("front-1", 7, "complete", "/c/checkpoint_000000")
     assert run.metrics == {"ensemble_acc": 0.5, "epoch": 1}

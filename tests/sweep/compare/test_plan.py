@@ -1,4 +1,5 @@
 """Compare's plan from hand-built sweeps: arms, baselines, seeds, resources; nothing written."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ def test_arms_are_the_front_and_the_sweeps_baseline(tmp_path: Path) -> None:
     plan = plan_compare(f.results, seeds=2, top=2)
     assert _listing(tmp_path) == before  # plans, writes nothing (not even the sweep's report)
     assert [(a.name, a.source_trial, a.is_baseline) for a in plan.arms] == [
-        ("front-1", "a0000001", False), ("front-2", "a0000002", False), ("baseline", "b0000001", True),
-        ("deep-ensemble", "", True)]
+        ("front-1", "a0000001", False),
+        ("front-2", "a0000002", False),
+        ("baseline", "b0000001", True),
+        ("deep-ensemble", "", True),
+    ]
     assert plan.arms[0].config == {**f.fixed, "w_adv": 0.1, "disc_arch": "mlp"}  # no seed, no arm
     assert plan.arms[2].config == {**f.fixed, "objective": "independent", "w_adv": 0.0, "pairing": "shared"}
     # The deep ensemble: the matched baseline's settings, each member on its own data order and augmentation.
@@ -70,15 +74,26 @@ def test_mixed_pairings_without_sweep_baselines(tmp_path: Path) -> None:
     plan = plan_compare(f.results, seeds=1, top=2)
     bases = [a for a in plan.arms if a.is_baseline]
     assert [(b.name, b.source_trial, b.config["pairing"]) for b in bases] == [
-        ("baseline-shared", "", "shared"), ("baseline-split", "", "split"), ("deep-ensemble", "", "separate")]
+        ("baseline-shared", "", "shared"),
+        ("baseline-split", "", "split"),
+        ("deep-ensemble", "", "separate"),
+    ]
 
 
 def test_first_seed_and_run_order(tmp_path: Path) -> None:
     plan = plan_compare(sweep_folder(tmp_path).results, seeds=3, top=1, first_seed=7)
     assert plan.seeds == [7, 8, 9]
     assert [(c["seed"], c["arm"]) for c in plan.run_configs()] == [
-        (7, "front-1"), (7, "baseline"), (7, "deep-ensemble"), (8, "front-1"), (8, "baseline"),
-        (8, "deep-ensemble"), (9, "front-1"), (9, "baseline"), (9, "deep-ensemble")]
+        (7, "front-1"),
+        (7, "baseline"),
+        (7, "deep-ensemble"),
+        (8, "front-1"),
+        (8, "baseline"),
+        (8, "deep-ensemble"),
+        (9, "front-1"),
+        (9, "baseline"),
+        (9, "deep-ensemble"),
+    ]
 
 
 def test_an_empty_front_is_a_user_error(tmp_path: Path) -> None:
@@ -133,8 +148,9 @@ def test_resources_follow_the_sweeps_rules() -> None:
     gpus = resolve_compare_resources(_plan(), **kw, cluster_cpus=16, cluster_gpus=1, address="auto")
     assert (gpus.cpus_per_trial, gpus.gpus_per_trial, gpus.address) == (1.0, DEFAULT_GPU_FRACTION, "auto")
     assert gpus.max_concurrent == int(1 / DEFAULT_GPU_FRACTION)  # the GPU is what runs out first
-    asked = resolve_compare_resources(_plan(), cpus_per_trial=2.0, gpus_per_trial=0.5, max_concurrent=3,
-                                      cluster_cpus=8, cluster_gpus=2)
+    asked = resolve_compare_resources(
+        _plan(), cpus_per_trial=2.0, gpus_per_trial=0.5, max_concurrent=3, cluster_cpus=8, cluster_gpus=2
+    )
     assert (asked.cpus_per_trial, asked.gpus_per_trial, asked.max_concurrent) == (2.0, 0.5, 3)
 
 
@@ -143,7 +159,8 @@ def test_resources_a_cluster_cannot_give_are_user_errors() -> None:
     with pytest.raises(UserError, match="--gpus-per-trial: 0.5 asked for, but the Ray cluster has no GPU"):
         resolve_compare_resources(_plan(), **kw, gpus_per_trial=0.5, cluster_cpus=4, cluster_gpus=0)
     with pytest.raises(UserError, match="--cpus-per-trial: 8 asked for, but the Ray cluster has 4 CPUs"):
-        resolve_compare_resources(_plan(), cpus_per_trial=8.0, gpus_per_trial=0.0, max_concurrent=None,
-                                  cluster_cpus=4, cluster_gpus=0)
+        resolve_compare_resources(
+            _plan(), cpus_per_trial=8.0, gpus_per_trial=0.0, max_concurrent=None, cluster_cpus=4, cluster_gpus=0
+        )
     with pytest.raises(UserError, match="device=cpu with --gpus-per-trial > 0"):
         resolve_compare_resources(_plan("cpu"), **kw, gpus_per_trial=None, cluster_cpus=4, cluster_gpus=1)

@@ -5,6 +5,7 @@ hand, McNemar's exact p per seed by hand (binomial tail sums), from the predicti
 runs were built with; the verdict and headline text are checked against the numbers in
 ``paired.csv``.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,18 @@ from sweep.power import minimum_detectable_difference, seeds_needed
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, read_csv
 
-FILES = ("runs.csv", "correctness.npz", "arms.csv", "paired.csv", "mcnemar.csv", "tpa.csv", "tpa_within_pair.csv",
-         "tpa_within_pair.png", "front.png", "summary.md")
+FILES = (
+    "runs.csv",
+    "correctness.npz",
+    "arms.csv",
+    "paired.csv",
+    "mcnemar.csv",
+    "tpa.csv",
+    "tpa_within_pair.csv",
+    "tpa_within_pair.png",
+    "front.png",
+    "summary.md",
+)
 
 
 def _exact_mcnemar_p(only_arm: int, only_baseline: int) -> float:
@@ -37,8 +48,7 @@ def _exact_mcnemar_p(only_arm: int, only_baseline: int) -> float:
 def _compared(
     tmp_path: Path, p_right: dict[str, float], *, mixed: bool = False, top: int = 1, baseline: bool = True
 ) -> tuple[ComparePlan, CompareRuns]:
-    plan = plan_compare(sweep_folder(tmp_path, mixed=mixed, baseline=baseline).results, seeds=3, top=top,
-                        first_seed=50)
+    plan = plan_compare(sweep_folder(tmp_path, mixed=mixed, baseline=baseline).results, seeds=3, top=top, first_seed=50)
     plan.save()
     runs = CompareRuns(plan)
     runs.all_complete(p_right)
@@ -49,12 +59,17 @@ def _compared(
 def _check_paired_row(row: dict[str, str], runs: CompareRuns, seeds: list[int]) -> None:
     arm, base = row["arm"], row["baseline"]
     acc = {k: ens.mean() for k, (_, ens) in runs.predictions.items()}
-    interval = stats.ttest_rel([acc[(arm, s)] for s in seeds], [acc[(base, s)] for s in seeds]).confidence_interval(0.95)
+    interval = stats.ttest_rel([acc[(arm, s)] for s in seeds], [acc[(base, s)] for s in seeds]).confidence_interval(
+        0.95
+    )
     assert float(row["ensemble_acc_diff"]) == pytest.approx(np.mean([acc[(arm, s)] - acc[(base, s)] for s in seeds]))
-    assert float(row["ci95_low"]) == pytest.approx(interval.low) and float(row["ci95_high"]) == pytest.approx(interval.high)
+    assert float(row["ci95_low"]) == pytest.approx(interval.low) and float(row["ci95_high"]) == pytest.approx(
+        interval.high
+    )
     diffs = [acc[(arm, s)] - acc[(base, s)] for s in seeds]
-    assert float(row["t_p"]) == pytest.approx(stats.ttest_rel([acc[(arm, s)] for s in seeds],
-                                                              [acc[(base, s)] for s in seeds]).pvalue)
+    assert float(row["t_p"]) == pytest.approx(
+        stats.ttest_rel([acc[(arm, s)] for s in seeds], [acc[(base, s)] for s in seeds]).pvalue
+    )
     assert float(row["sd_diff"]) == pytest.approx(statistics.stdev(diffs))
     assert float(row["mde80"]) == pytest.approx(minimum_detectable_difference(statistics.stdev(diffs), len(seeds)))
     assert row["effect"] == "0.005" and row["seeds_needed"] == str(seeds_needed(0.005, statistics.stdev(diffs)) or "")
@@ -75,7 +90,10 @@ def test_paired_statistics_match_an_independent_recomputation(tmp_path: Path) ->
     plan, runs = _compared(tmp_path, {"front-1": 0.95, "front-2": 0.45, "baseline": 0.5}, top=2)
     report = write_compare_report(plan)
     folder = Path(plan.compare_dir)
-    assert all((folder / name).is_file() for name in FILES) and set(report.files) == set(FILES) - {"runs.csv", "correctness.npz"}
+    assert all((folder / name).is_file() for name in FILES) and set(report.files) == set(FILES) - {
+        "runs.csv",
+        "correctness.npz",
+    }
     paired = read_csv(folder / "paired.csv")
     assert [(r["arm"], r["baseline"]) for r in paired] == [("front-1", "baseline"), ("front-2", "baseline")]
     for row in paired:
@@ -89,7 +107,8 @@ def test_paired_statistics_match_an_independent_recomputation(tmp_path: Path) ->
     # Against the deep ensemble, from the predictions.
     acc = {k: ens.mean() for k, (_, ens) in runs.predictions.items()}
     assert float(div["deep_ensemble_diff"]) == pytest.approx(
-        np.mean([acc[("front-1", s)] - acc[("deep-ensemble", s)] for s in (50, 51, 52)]))
+        np.mean([acc[("front-1", s)] - acc[("deep-ensemble", s)] for s in (50, 51, 52)])
+    )
 
 
 def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -98,21 +117,29 @@ def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.C
     rows = {r["arm"]: r for r in read_csv(Path(plan.compare_dir) / "paired.csv")}
     win, lose = rows["front-1"], rows["front-2"]
     pp = lambda x: f"{100 * float(x):+.2f}"  # noqa: E731
-    assert report.headline.startswith("The best adversarial arm by mean ensemble accuracy is front-1. "
-                                      f"front-1 beats the baseline ensemble by {pp(win['ensemble_acc_diff'])} pp "
-                                      "in test ensemble accuracy over 3 paired seeds (95% CI "
-                                      f"[{pp(win['ci95_low'])}, {pp(win['ci95_high'])}] pp, paired t p = "
-                                      f"{float(win['t_p']):.3g}, Holm-adjusted over 2 arms p = "
-                                      f"{float(win['holm_p']):.3g}).")
+    assert report.headline.startswith(
+        "The best adversarial arm by mean ensemble accuracy is front-1. "
+        f"front-1 beats the baseline ensemble by {pp(win['ensemble_acc_diff'])} pp "
+        "in test ensemble accuracy over 3 paired seeds (95% CI "
+        f"[{pp(win['ci95_low'])}, {pp(win['ci95_high'])}] pp, paired t p = "
+        f"{float(win['t_p']):.3g}, Holm-adjusted over 2 arms p = "
+        f"{float(win['holm_p']):.3g})."
+    )
     # What the data exclude and the power, from the same row.
     low, high = 100 * float(win["ci95_low"]), 100 * float(win["ci95_high"])
-    assert f"Gains above {high:+.2f} pp and any loss (the difference is above {low:+.2f} pp) are excluded at 95 %." \
+    assert (
+        f"Gains above {high:+.2f} pp and any loss (the difference is above {low:+.2f} pp) are excluded at 95 %."
         in report.headline
-    assert (f"With 3 seeds (sd of the paired differences {100 * float(win['sd_diff']):.2f} pp) the minimum "
-            f"detectable difference at 80 % power is {100 * float(win['mde80']):.2f} pp; detecting +0.50 pp would "
-            f"take {win['seeds_needed'] or 'more than 1000'} seeds.") in report.headline
-    assert (f"Against the deep ensemble: {pp(win['deep_ensemble_diff'])} pp (95% CI [{pp(win['deep_ensemble_ci95_low'])}, "
-            f"{pp(win['deep_ensemble_ci95_high'])}] pp).") in report.headline
+    )
+    assert (
+        f"With 3 seeds (sd of the paired differences {100 * float(win['sd_diff']):.2f} pp) the minimum "
+        f"detectable difference at 80 % power is {100 * float(win['mde80']):.2f} pp; detecting +0.50 pp would "
+        f"take {win['seeds_needed'] or 'more than 1000'} seeds."
+    ) in report.headline
+    assert (
+        f"Against the deep ensemble: {pp(win['deep_ensemble_diff'])} pp (95% CI [{pp(win['deep_ensemble_ci95_low'])}, "
+        f"{pp(win['deep_ensemble_ci95_high'])}] pp)."
+    ) in report.headline
     assert f"Its excess_agreement differs by {float(win['diversity_diff']):+.4f}" in report.headline
     worse = report.paired[1].text
     assert worse.startswith(f"front-2 is worse than the baseline ensemble by {pp(lose['ensemble_acc_diff'])[1:]} pp")
@@ -131,18 +158,24 @@ def test_no_significant_difference_is_said_so(tmp_path: Path) -> None:
     row = read_csv(Path(plan.compare_dir) / "paired.csv")[0]
     text = report.paired[0].text
     assert float(row["ci95_low"]) < 0 < float(row["ci95_high"])  # equal accuracy: the interval straddles 0
-    assert text.startswith("No significant difference in test ensemble accuracy between front-1 and the baseline "
-                           f"ensemble: {100 * float(row['ensemble_acc_diff']):+.2f} pp over 3 paired seeds")
+    assert text.startswith(
+        "No significant difference in test ensemble accuracy between front-1 and the baseline "
+        f"ensemble: {100 * float(row['ensemble_acc_diff']):+.2f} pp over 3 paired seeds"
+    )
     assert report.headline.endswith(text)
 
 
 def test_mixed_pairings_are_compared_with_their_own_baseline(tmp_path: Path) -> None:
-    plan, runs = _compared(tmp_path, {"front-1": 0.9, "front-2": 0.6, "baseline-split": 0.5, "baseline-shared": 0.7},
-                           mixed=True, top=2)
+    plan, runs = _compared(
+        tmp_path, {"front-1": 0.9, "front-2": 0.6, "baseline-split": 0.5, "baseline-shared": 0.7}, mixed=True, top=2
+    )
     write_compare_report(plan)
     folder = Path(plan.compare_dir)
     paired = read_csv(folder / "paired.csv")
-    assert [(r["arm"], r["baseline"]) for r in paired] == [("front-1", "baseline-split"), ("front-2", "baseline-shared")]
+    assert [(r["arm"], r["baseline"]) for r in paired] == [
+        ("front-1", "baseline-split"),
+        ("front-2", "baseline-shared"),
+    ]
     for row in paired:
         _check_paired_row(row, runs, [50, 51, 52])
     arms = {r["arm"]: r for r in read_csv(folder / "arms.csv")}
@@ -156,9 +189,14 @@ def test_a_baseline_the_sweep_never_ran_is_reported_like_any_other(tmp_path: Pat
     folder = Path(plan.compare_dir)
     arms = {r["arm"]: r for r in read_csv(folder / "arms.csv")}
     assert (arms["baseline"]["source_trial"], arms["baseline"]["objective"], arms["baseline"]["n_seeds"]) == (
-        "", "independent", "3")
+        "",
+        "independent",
+        "3",
+    )
     _check_paired_row(read_csv(folder / "paired.csv")[0], runs, [50, 51, 52])
-    assert "- arms: `front-1` (sweep trial a0000001), `baseline`, `deep-ensemble`\n" in (folder / "summary.md").read_text()
+    assert (
+        "- arms: `front-1` (sweep trial a0000001), `baseline`, `deep-ensemble`\n" in (folder / "summary.md").read_text()
+    )
     assert report.paired[0].baseline == "baseline"
 
 
@@ -183,7 +221,8 @@ def test_arms_and_tpa_tables(tmp_path: Path) -> None:
     for (arm, seed), row in within.items():
         pair_right = runs.predictions[(arm, seed)][0].sum(axis=0)
         assert [float(row[c]) for c in ("both_wrong", "one_right", "both_right")] == pytest.approx(
-            [np.mean(pair_right == k) for k in range(3)])
+            [np.mean(pair_right == k) for k in range(3)]
+        )
 
 
 def test_error_and_interrupted_runs_are_reported_and_left_out(tmp_path: Path) -> None:
@@ -205,7 +244,10 @@ def test_error_and_interrupted_runs_are_reported_and_left_out(tmp_path: Path) ->
     assert row["n_seeds"] == "2"
     _check_paired_row(row, runs, [1000, 1001])
     assert {r["arm"]: r["n_seeds"] for r in read_csv(folder / "arms.csv")} == {
-        "front-1": "2", "baseline": "2", "deep-ensemble": "2"}
+        "front-1": "2",
+        "baseline": "2",
+        "deep-ensemble": "2",
+    }
     summary = (folder / "summary.md").read_text()
     assert "- runs: 6 complete of 9 planned" in summary
     assert "- front-1 seed 1002: error (DivergedError: diverged at epoch 2, step 7" in summary

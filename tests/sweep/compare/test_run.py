@@ -1,4 +1,5 @@
 """The compare experiment's Tune settings (building the Tuner itself needs Ray: the end-to-end test)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,8 +13,18 @@ from sweep.errors import UserError
 
 def _plan() -> ComparePlan:
     arms = [Arm("front-1", "t", {"epochs": 1}, False), Arm("baseline", "", {"epochs": 1}, True)]
-    return ComparePlan("/s", "/s/compare", [1000, 1001, 1002], arms, ["ensemble_acc"], ["max"],
-                       cpus_per_trial=2.0, gpus_per_trial=0.5, max_concurrent=3, max_failures=4)
+    return ComparePlan(
+        "/s",
+        "/s/compare",
+        [1000, 1001, 1002],
+        arms,
+        ["ensemble_acc"],
+        ["max"],
+        cpus_per_trial=2.0,
+        gpus_per_trial=0.5,
+        max_concurrent=3,
+        max_failures=4,
+    )
 
 
 def test_tune_spec_takes_everything_from_the_plan() -> None:

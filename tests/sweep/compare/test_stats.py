@@ -1,4 +1,5 @@
 """The compare mode's statistics on hand-computed cases."""
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,16 @@ def test_verdict_follows_the_paired_t_and_holm():
 
 
 def test_verdict_says_what_is_excluded_and_the_power():
-    text = verdict_text("front-1", "baseline", PairedCI(0.001, -0.002, 0.003, 3, 0.95), 0.5, 0.5, 1, POWER,
-                        deep=PairedCI(-0.004, -0.006, -0.002, 3, 0.95))
+    text = verdict_text(
+        "front-1",
+        "baseline",
+        PairedCI(0.001, -0.002, 0.003, 3, 0.95),
+        0.5,
+        0.5,
+        1,
+        POWER,
+        deep=PairedCI(-0.004, -0.006, -0.002, 3, 0.95),
+    )
     assert "Gains above +0.30 pp and losses beyond -0.20 pp are excluded at 95 %." in text
     assert "minimum detectable difference at 80 % power is 2.00 pp; detecting +0.50 pp would take 34 seeds" in text
     assert "Against the deep ensemble: -0.40 pp (95% CI [-0.60, -0.20] pp)." in text

@@ -1,4 +1,5 @@
 """Compare's summary.md and terminal text from a CompareReport (no files)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,10 +13,12 @@ from sweep.compare.summary import summary_text, terminal_text
 def _report() -> CompareReport:
     arms = [Arm("front-1", "a1", {"objective": "dice"}, False), Arm("baseline", "", {"objective": "independent"}, True)]
     plan = ComparePlan("/x/sweep", "/x/sweep/compare", [7, 8], arms, ["ensemble_acc"], ["max"])
-    runs = [Run("front-1", 7, "t1", "complete", "", {"ensemble_acc": 0.75}, "/c1"),
-            Run("baseline", 7, "t2", "complete", "", {"ensemble_acc": 0.5}, "/c2"),
-            Run("front-1", 8, "t3", "error", "ValueError: boom", {}, ""),
-            Run("baseline", 8, "t4", "interrupted", "PENDING when the compare run stopped", {}, "")]
+    runs = [
+        Run("front-1", 7, "t1", "complete", "", {"ensemble_acc": 0.75}, "/c1"),
+        Run("baseline", 7, "t2", "complete", "", {"ensemble_acc": 0.5}, "/c2"),
+        Run("front-1", 8, "t3", "error", "ValueError: boom", {}, ""),
+        Run("baseline", 8, "t4", "interrupted", "PENDING when the compare run stopped", {}, ""),
+    ]
     ensemble = np.array([[True, True, True, False], [True, True, False, False]])
     correctness = Correctness({("front-1", 7): 0, ("baseline", 7): 1}, np.stack([ensemble, ensemble], axis=1), ensemble)
     paired = pair_arms(plan, runs, correctness)

@@ -1,4 +1,5 @@
 """Compare reads each run's test_ metrics; a run from before final_test falls back to its plain names, with a note."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,7 @@ from tests.sweep.tune_folders import read_csv
 
 
 def test_test_values_win_and_no_validation_pair_metric_is_mixed_in() -> None:
-    last = {"ensemble_acc": 0.7, "test_ensemble_acc": 0.8, "cka": 0.3, "disc_acc": 0.6, "probe_acc": 0.55,
-            "epoch": 3}
+    last = {"ensemble_acc": 0.7, "test_ensemble_acc": 0.8, "cka": 0.3, "disc_acc": 0.6, "probe_acc": 0.55, "epoch": 3}
     metrics, split = read_test_metrics(last)
     assert split == "test"
     assert metrics == {"ensemble_acc": 0.8, "disc_acc": 0.6, "probe_acc": 0.55, "epoch": 3}  # no validation cka

@@ -1,4 +1,5 @@
 """The fully populated results folder most report tests read."""
+
 from __future__ import annotations
 
 from typing import Any

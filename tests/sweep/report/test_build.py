@@ -1,4 +1,5 @@
 """build_report: the folder read into a Report, nothing written."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """trials.csv and pareto.csv of the fully populated folder."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,19 @@ def test_trials_csv_statuses_params_metrics_checkpoints(full: tuple[TuneFolder, 
     by_id = {r["trial_id"]: r for r in rows}
     # Tune's order, then the folder Tune never recorded.
     assert [r["trial_id"] for r in rows] == ["b0000001"] + [f"a{n:07d}" for n in range(1, 11)]
-    assert list(rows[0])[:11] == ["trial_id", "arm", "status", "reason", "inert_adversary", "eval_split", "epochs",
-                                  "max_epochs", "w_adv", "disc_arch", "disc_depth"]
+    assert list(rows[0])[:11] == [
+        "trial_id",
+        "arm",
+        "status",
+        "reason",
+        "inert_adversary",
+        "eval_split",
+        "epochs",
+        "max_epochs",
+        "w_adv",
+        "disc_arch",
+        "disc_depth",
+    ]
     assert list(rows[0])[11:-1] == list(METRICS) and list(rows[0])[-1] == "checkpoint"
     assert {k: (r["arm"], r["status"], r["epochs"]) for k, r in by_id.items()} == {
         "b0000001": ("baseline", "complete", "3"),
@@ -32,7 +44,10 @@ def test_trials_csv_statuses_params_metrics_checkpoints(full: tuple[TuneFolder, 
         "a0000009": ("search", "complete", "3"),
         "a0000010": ("search", "interrupted", "1"),
     }
-    assert by_id["a0000006"]["reason"] == "DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite"
+    assert (
+        by_id["a0000006"]["reason"]
+        == "DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite"
+    )
     assert "RUNNING when the sweep stopped, after 2 of 3 epochs" in by_id["a0000007"]["reason"]
     assert "PENDING" in by_id["a0000008"]["reason"]
     assert "not yet recorded by Tune" in by_id["a0000010"]["reason"]

@@ -1,4 +1,5 @@
 """The one line of a Tune error.txt that says why a trial failed."""
+
 from __future__ import annotations
 
 from sweep.report import error_reason
@@ -7,7 +8,8 @@ from tests.sweep.tune_folders import DIVERGED_ERROR_TXT
 
 def test_error_reason_finds_the_trials_own_exception_in_the_last_failure() -> None:
     assert error_reason(DIVERGED_ERROR_TXT) == (
-        "DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite")
+        "DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite"
+    )
 
 
 def test_error_reason_of_a_chain_is_the_outermost_own_exception() -> None:

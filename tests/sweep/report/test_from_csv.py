@@ -1,4 +1,5 @@
 """A results folder without tune/: the report rebuilt from its own trials.csv."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,8 @@ def test_rebuilt_tables_equal_the_ones_from_tune(tmp_path: Path) -> None:
     again = write_report(f.results)
     assert {n: (f.results / n).read_bytes() for n in (TRIALS_CSV, PARETO_CSV)} == before
     assert [(t.trial_id, t.status, t.reason, t.params) for t in again.trials] == [
-        (t.trial_id, t.status, t.reason, t.params) for t in first.trials]
+        (t.trial_id, t.status, t.reason, t.params) for t in first.trials
+    ]
     assert [t.trial_id for t in again.pareto] == [t.trial_id for t in first.pareto]
     assert "rebuilt from trials.csv" in (f.results / SUMMARY_MD).read_text()
     assert again.baselines[0].config["pairing"] == "shared" and again.baselines[0].effective_pairing == "shared"
@@ -55,12 +57,11 @@ def test_the_published_results_rebuild_to_the_same_tables(tmp_path: Path) -> Non
     assert {r.pop("eval_split") for r in rebuilt_rows} == {""}  # the published file predates the column
     assert rebuilt_rows == read_csv(PUBLISHED / TRIALS_CSV)
     # 326f6d4f (disc_lr 1.4e-5) ended with disc_acc 0.495: chance. It was not on the front either.
-    assert inert == {"23924ceb": "", **{t: "no" for t in inert if t not in ("23924ceb", "326f6d4f")},
-                     "326f6d4f": "yes"}
+    assert inert == {"23924ceb": "", **{t: "no" for t in inert if t not in ("23924ceb", "326f6d4f")}, "326f6d4f": "yes"}
     assert [t.trial_id for t in report.pareto] == ["a78970ca", "4dce3bde", "06ef81dc", "d1c8e2e0"]
     published = (PUBLISHED / SUMMARY_MD).read_text()
     rebuilt = (folder / SUMMARY_MD).read_text()
-    section = published[published.index("## Pareto front"):published.index("## Files")]
+    section = published[published.index("## Pareto front") : published.index("## Files")]
     # The inert trial is no longer rankable: 7 rankable trials, not 8; the front is the same.
     assert section.replace("4 of 8 rankable", "4 of 7 rankable") in rebuilt
     # Published before the validation split: the summary cannot call these validation numbers.

@@ -1,4 +1,5 @@
 """optuna.db: the search trials as an Optuna study."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,18 @@ def test_optuna_db_round_trip(full: tuple[TuneFolder, Any]) -> None:
     assert ids == [f"a{n:07d}" for n in range(1, 11)]  # search trials only, in order; no baseline
     state = {t.user_attrs["tune_trial_id"]: t.state for t in trials}
     S = optuna.trial.TrialState
-    assert state == {"a0000001": S.COMPLETE, "a0000002": S.COMPLETE, "a0000003": S.COMPLETE, "a0000004": S.COMPLETE,
-                     "a0000005": S.PRUNED, "a0000006": S.FAIL, "a0000007": S.FAIL, "a0000008": S.FAIL,
-                     "a0000009": S.FAIL, "a0000010": S.FAIL}
+    assert state == {
+        "a0000001": S.COMPLETE,
+        "a0000002": S.COMPLETE,
+        "a0000003": S.COMPLETE,
+        "a0000004": S.COMPLETE,
+        "a0000005": S.PRUNED,
+        "a0000006": S.FAIL,
+        "a0000007": S.FAIL,
+        "a0000008": S.FAIL,
+        "a0000009": S.FAIL,
+        "a0000010": S.FAIL,
+    }
     by_id = {t.user_attrs["tune_trial_id"]: t for t in trials}
     a1, a2 = by_id["a0000001"], by_id["a0000002"]
     assert a1.values == [0.90, 0.05]

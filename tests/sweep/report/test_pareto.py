@@ -1,4 +1,5 @@
 """The Pareto front by hand."""
+
 from __future__ import annotations
 
 import math

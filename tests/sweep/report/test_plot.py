@@ -1,4 +1,5 @@
 """pareto.png for one, two and more objectives."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The protocol's flags in a sweep report: an inert adversary, and which split the numbers come from."""
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,13 @@ CURVE_GOOD = [(0.7, 0.2), (0.80, 0.10), (0.95, 0.01)]  # would dominate everythi
 
 def _folder(tmp_path: Path, **plan: object) -> TuneFolder:
     f = TuneFolder(tmp_path, **plan)
-    f.sweep_trial("b0000001", "TERMINATED", {}, [(0.7, 0.2), (0.8, 0.1), (0.86, 0.07)],
-                  baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"})
+    f.sweep_trial(
+        "b0000001",
+        "TERMINATED",
+        {},
+        [(0.7, 0.2), (0.8, 0.1), (0.86, 0.07)],
+        baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"},
+    )
     f.sweep_trial("a0000001", "TERMINATED", {"w_adv": 0.1, **MLP}, [(0.7, 0.2), (0.8, 0.1), (0.88, 0.06)], start=1)
     f.sweep_trial("a0000002", "TERMINATED", {"w_adv": 0.2, **MLP}, CURVE_GOOD, start=2)
     f.sweep_trial("a0000003", "TERMINATED", {"w_adv": 0.3, **MLP}, CURVE_GOOD, start=3)
@@ -53,9 +59,13 @@ def test_an_inert_adversary_is_flagged_kept_off_the_front_and_named(tmp_path: Pa
     assert [t.trial_id for t in report.pareto] == ["a0000001"]  # the two better-looking trials are inert
     rows = {r["trial_id"]: r for r in read_csv(f.results / TRIALS_CSV)}
     assert {k: r["inert_adversary"] for k, r in rows.items()} == {
-        "b0000001": "", "a0000001": "no", "a0000002": "yes", "a0000003": "yes"}
+        "b0000001": "",
+        "a0000001": "no",
+        "a0000002": "yes",
+        "a0000003": "yes",
+    }
     summary = (f.results / SUMMARY_MD).read_text()
-    inert = summary[summary.index("## Inert adversary"):summary.index("## Files")]
+    inert = summary[summary.index("## Inert adversary") : summary.index("## Files")]
     assert "2 complete search trials ended with `disc_acc` below 0.55" in inert
     assert "- `a0000002`: disc_acc 0.4950" in inert and "- `a0000003`: disc_acc - " in inert
     assert "a0000001" not in inert

@@ -1,4 +1,5 @@
 """Reading a results folder in every state it can be in: broken, crashed, behind a URI."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,9 @@ def test_unknown_folder_missing_space_and_missing_tune_are_user_errors(tmp_path:
 def test_no_experiment_state_yet_infers_statuses_from_folders(tmp_path: Path) -> None:
     f = TuneFolder(tmp_path)
     f.sweep_trial("a0000001", "RUNNING", {"w_adv": 0.1, "disc_arch": "mlp"}, [(0.8, 0.1)] * 3, start=1)
-    f.sweep_trial("a0000002", "RUNNING", {"w_adv": 0.2, "disc_arch": "mlp"}, [(0.9, 0.2)], start=2,
-            error=DIVERGED_ERROR_TXT)
+    f.sweep_trial(
+        "a0000002", "RUNNING", {"w_adv": 0.2, "disc_arch": "mlp"}, [(0.9, 0.2)], start=2, error=DIVERGED_ERROR_TXT
+    )
     # no save_state(): the driver died before Tune wrote one
     report = write_report(f.results)
     assert [(t.trial_id, t.status) for t in report.trials] == [("a0000001", "complete"), ("a0000002", "interrupted")]
@@ -65,10 +67,16 @@ def test_tune_folder_behind_a_uri_is_read(tmp_path: Path) -> None:
 
 def test_one_objective_and_several_baselines(tmp_path: Path) -> None:
     """The objective is searched: one baseline per pairing, each trial compared with its own."""
-    space = {**SPACE, "name": "single", "objectives": [{"metric": "ensemble_acc", "direction": "max"}],
-             "fixed": {"classifier": "simple3", "epochs": 2, "batch_size": 64},
-             "params": {"objective": {"type": "categorical", "choices": ["seed", "dice"]},
-                        "w_adv": {"type": "float", "low": 0.001, "high": 1.0, "log": True}}}
+    space = {
+        **SPACE,
+        "name": "single",
+        "objectives": [{"metric": "ensemble_acc", "direction": "max"}],
+        "fixed": {"classifier": "simple3", "epochs": 2, "batch_size": 64},
+        "params": {
+            "objective": {"type": "categorical", "choices": ["seed", "dice"]},
+            "w_adv": {"type": "float", "low": 0.001, "high": 1.0, "log": True},
+        },
+    }
     f = TuneFolder(tmp_path, space=space)
     fixed = {"objective": "independent", "w_adv": 0.0}
     f.sweep_trial("b0000001", "TERMINATED", {}, [(0.7, 0.1), (0.80, 0.1)], baseline={**fixed, "pairing": "shared"})

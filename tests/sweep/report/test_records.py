@@ -1,4 +1,5 @@
 """A Tune trial as the report sees it: a pure mapping."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,10 @@ def _space(tmp_path: Path):
 def test_to_record_keeps_params_in_space_order_and_metrics_as_reported(tmp_path: Path) -> None:
     space = _space(tmp_path)
     config = {"disc_arch": "mlp", "epochs": 2, "w_adv": 0.2, "batch_size": 64}
-    rows = ({"epoch": 1, "ensemble_acc": 0.7, "timestamp": 10.0},
-            {"epoch": 2, "ensemble_acc": 0.8, "cka": True, "disc_acc": "n/a", "timestamp": 20.0})
+    rows = (
+        {"epoch": 1, "ensemble_acc": 0.7, "timestamp": 10.0},
+        {"epoch": 2, "ensemble_acc": 0.8, "cka": True, "disc_acc": "n/a", "timestamp": 20.0},
+    )
     trial = TuneTrial("t1", "trial_t1", "TERMINATED", config, rows, None, ("/x/checkpoint_000001",), 5.0)
     record = to_record(trial, space)
     assert (record.arm, record.status, record.epochs, record.max_epochs) == (SEARCH_ARM, "complete", 2, 2)

@@ -1,4 +1,5 @@
 """summary.md, written from the numbers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,13 @@ def test_summary_is_written_from_the_numbers(full: tuple[TuneFolder, Any]) -> No
 
 def test_summary_when_no_front_member_beats_the_baseline(tmp_path: Path) -> None:
     f = TuneFolder(tmp_path)
-    f.sweep_trial("b0000001", "TERMINATED", {}, [(0.95, 0.01)] * 3,
-                  baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"})
+    f.sweep_trial(
+        "b0000001",
+        "TERMINATED",
+        {},
+        [(0.95, 0.01)] * 3,
+        baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"},
+    )
     f.sweep_trial("a0000001", "TERMINATED", {"w_adv": 0.1, "disc_arch": "mlp"}, [(0.90, 0.05)] * 3, start=1)
     f.sweep_trial("a0000002", "TERMINATED", {"w_adv": 0.2, "disc_arch": "mlp"}, [(0.80, 0.02)] * 3, start=2)
     f.save_state()
@@ -58,8 +64,14 @@ def test_summary_without_a_baseline(tmp_path: Path) -> None:
 
 def test_summary_with_a_failed_baseline(tmp_path: Path) -> None:
     f = TuneFolder(tmp_path)
-    f.sweep_trial("b0000001", "ERROR", {}, [(0.95, 0.01)], error="ValueError: boom\n",
-                  baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"})
+    f.sweep_trial(
+        "b0000001",
+        "ERROR",
+        {},
+        [(0.95, 0.01)],
+        error="ValueError: boom\n",
+        baseline={"objective": "independent", "w_adv": 0.0, "pairing": "shared"},
+    )
     f.sweep_trial("a0000001", "TERMINATED", {"w_adv": 0.1, "disc_arch": "mlp"}, [(0.90, 0.05)] * 3, start=1)
     f.save_state()
     write_report(f.results)

@@ -1,4 +1,5 @@
 """write_report and print_final on whole folders."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,9 @@ def test_every_file_is_written(full: tuple[TuneFolder, Any]) -> None:
     assert (folder.results / PARETO_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_print_final_shows_front_baseline_counts_and_folder(full: tuple[TuneFolder, Any],
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_print_final_shows_front_baseline_counts_and_folder(
+    full: tuple[TuneFolder, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     folder, report = full
     print_final(report)
     out = capsys.readouterr().out
@@ -42,8 +44,19 @@ def test_rebuilding_gives_the_same_files(full: tuple[TuneFolder, Any]) -> None:
 
     def study_content() -> list[tuple]:
         study = optuna.load_study(study_name="demo", storage=storage)
-        return [(t.number, t.state, t.values, t.params, t.user_attrs, t.intermediate_values,
-                 t.datetime_start, t.datetime_complete) for t in study.get_trials()]
+        return [
+            (
+                t.number,
+                t.state,
+                t.values,
+                t.params,
+                t.user_attrs,
+                t.intermediate_values,
+                t.datetime_start,
+                t.datetime_complete,
+            )
+            for t in study.get_trials()
+        ]
 
     first = study_content()
     write_report(folder.results)

@@ -1,4 +1,5 @@
 """Every data test gets its own empty cache folder (never the user's ~/.cache)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Tiny dataset folders in the real file formats, for the data tests."""
+
 from __future__ import annotations
 
 import gzip
@@ -77,8 +78,18 @@ def write_cifar_folder(root: Path, per_batch: int, n_test: int, seed: int) -> di
         }
         (folder / name).write_bytes(_numpy1_pickle(batch))
     meta = {
-        b"label_names": [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog",
-                         b"frog", b"horse", b"ship", b"truck"],
+        b"label_names": [
+            b"airplane",
+            b"automobile",
+            b"bird",
+            b"cat",
+            b"deer",
+            b"dog",
+            b"frog",
+            b"horse",
+            b"ship",
+            b"truck",
+        ],
         b"num_cases_per_batch": per_batch,
         b"num_vis": 3072,
     }

@@ -1,4 +1,5 @@
 """trainable.data.cache: written once, keyed by the source, reused."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,9 @@ def test_cache_is_written_once_and_reused(private_cache: Path, monkeypatch: pyte
     assert torch.equal(blob["train_images"], train.images)
 
 
-def test_cache_key_depends_on_the_source_folder(tmp_path: Path, private_cache: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_key_depends_on_the_source_folder(
+    tmp_path: Path, private_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = write_fashion_folder(tmp_path / "a", n_train=20, n_test=10, seed=1)
     second = write_fashion_folder(tmp_path / "b", n_train=20, n_test=10, seed=2)
     _, train_a, _ = load_dataset("fashion-mnist", data_dir=str(tmp_path / "a"), download=False)

@@ -1,4 +1,5 @@
 """trainable.data.device_data: batches, augmentation and their determinism."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,8 +11,9 @@ import torch
 from trainable.data import DatasetInfo, DeviceData, Split
 
 
-def make_device_data(images: torch.Tensor, labels: torch.Tensor, flip_ok: bool, augment: bool = True,
-                     test: Split | None = None) -> DeviceData:
+def make_device_data(
+    images: torch.Tensor, labels: torch.Tensor, flip_ok: bool, augment: bool = True, test: Split | None = None
+) -> DeviceData:
     _, c, h, w = images.shape
     info = DatasetInfo("synthetic", c, h, w, int(labels.max()) + 1, flip_ok, (0.5,) * c, (0.25,) * c)
     train = Split(images, labels)
@@ -25,7 +27,7 @@ def variants(image: np.ndarray, pad: int, flip_ok: bool) -> dict[tuple[int, int,
     padded = np.pad(image, ((0, 0), (pad, pad), (pad, pad)), mode="reflect")
     out = {}
     for dy, dx in itertools.product(range(-pad, pad + 1), repeat=2):
-        crop = padded[:, pad - dy: pad - dy + h, pad - dx: pad - dx + w]
+        crop = padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
         out[(dy, dx, False)] = crop
         if flip_ok:
             out[(dy, dx, True)] = crop[:, :, ::-1]

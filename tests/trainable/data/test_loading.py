@@ -1,4 +1,5 @@
 """trainable.data.loading: load_dataset's train_size subsets."""
+
 from __future__ import annotations
 
 from pathlib import Path

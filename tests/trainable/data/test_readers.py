@@ -1,4 +1,5 @@
 """trainable.data.readers: the IDX reader and the restricted CIFAR unpickler."""
+
 from __future__ import annotations
 
 import gzip

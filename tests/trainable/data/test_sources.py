@@ -1,4 +1,5 @@
 """trainable.data.sources: the registry and where each dataset is read from."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """trainable.data.types: a Split checks its dtypes and shapes."""
+
 from __future__ import annotations
 
 import pytest
