@@ -32,7 +32,7 @@ import yaml
 
 from tests.cluster.netns import REPO, LabNetwork, load_cluster_yaml
 from tests.cluster.sshd_hosts import APT_PACKAGES, SshLab, missing_ssh_requirements
-from tests.cluster.sweeps import read_csv, trial_results
+from tests.helpers import read_csv, trial_results
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
