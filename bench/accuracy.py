@@ -88,7 +88,9 @@ def case_config(case: AccuracyCase, objective: str, overrides: dict[str, Any], s
     ``independent`` uses the ``shared`` pairing, so it sees the data exactly as
     ``dice`` does (DESIGN §3: the baseline matches the arm it is compared with).
     """
-    raw: dict[str, Any] = {**case.config, "objective": objective, "device": "cpu", "seed": seed}
+    # val_size 0: a benchmark selects nothing, so it trains on the whole training split
+    # and scores the test split, as the accuracy targets (and the thesis's numbers) do.
+    raw: dict[str, Any] = {**case.config, "objective": objective, "device": "cpu", "seed": seed, "val_size": 0}
     if objective == "independent":
         raw.update(w_adv=0.0, pairing="shared")
     raw.update(overrides)

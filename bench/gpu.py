@@ -125,6 +125,7 @@ def _trial_config(s: GpuBenchSettings, classifier: str, objective: str, disc_arc
         "batch_size": s.batch_size,
         "objective": objective,
         "pairing": "shared",
+        "val_size": 0,  # a benchmark selects nothing: whole training split, scored on test
         "disc_arch": disc_arch,
         "device": s.device,
         "seed": s.seed,

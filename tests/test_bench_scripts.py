@@ -17,8 +17,8 @@ import pytest
 from tests.helpers import REPO, run_module
 
 
-def _run(module: str, *args: str) -> str:
-    return run_module(module, *args, timeout=300)
+def _run(module: str, *args: str, timeout: int = 300) -> str:
+    return run_module(module, *args, timeout=timeout)
 
 
 def _table_rows(stdout: str, header_start: str) -> list[list[str]]:

@@ -23,7 +23,9 @@ def test_run_trial_reports_every_metric_each_epoch(objective):
     history = run_trial({**SMALL, "objective": objective, **extra})
     assert [h["epoch"] for h in history] == [1, 2]
     for metrics in history:
-        assert set(metrics) == set(METRICS)
+        # every metric but the compare-only probe, and which split/epoch they come from
+        assert set(metrics) == (set(METRICS) - {"probe_acc"}) | {"eval_split", "evaluated_epoch"}
+        assert metrics["eval_split"] == "validation" and metrics["evaluated_epoch"] == metrics["epoch"]
         for name in ("acc_1", "acc_2", "ensemble_acc", "disagreement", "cka", "q_statistic", "ece"):
             assert math.isfinite(metrics[name]), name
         assert math.isnan(metrics["disc_acc"]) == (objective == "independent")
