@@ -17,6 +17,7 @@ import torch
 from tests.helpers import launch, read_csv, trial_epochs
 from trainable import load_pair
 from trainable.metrics import ensemble_accuracy
+from trainable.outputs import read_test_outputs
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,7 @@ def test_smoke_sweep_runs_every_trial_and_writes_the_report(smoke_sweep):
         assert float(row["ensemble_gain"]) == pytest.approx(ensemble - (acc_1 + acc_2) / 2, abs=1e-9)
         assert Path(row["checkpoint"]).is_dir()
     # Tune's progress table carried the objective columns; the front was printed at the end.
-    assert "ensemble_acc" in proc.stdout and "disagreement" in proc.stdout
+    assert "ensemble_acc" in proc.stdout and "excess_agreement" in proc.stdout
     assert "Pareto front" in proc.stdout and str(folder) in proc.stdout
     for name in ("pareto.csv", "pareto.png", "optuna.db", "summary.md", "sweep.json", "space.yaml"):
         assert (folder / name).is_file(), name
@@ -59,7 +60,7 @@ def test_the_sweeps_processes_use_the_sessions_cache(smoke_sweep):
 def test_optuna_study_holds_the_search_trials_and_its_front_is_pareto_csv(smoke_sweep):
     folder, _ = smoke_sweep
     study = optuna.load_study(study_name="smoke", storage=f"sqlite:///{folder / 'optuna.db'}")
-    assert [d.name for d in study.directions] == ["MAXIMIZE", "MAXIMIZE"]
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]  # ensemble_acc, excess_agreement
     assert len(study.trials) == 4  # the baseline is not a point of the searched space
     assert all(set(t.params) == {"w_ce", "w_adv", "disc_lr"} for t in study.trials)
     front_ids = sorted(t.user_attrs["tune_trial_id"] for t in study.best_trials)
@@ -74,15 +75,17 @@ def test_checkpoint_loads_without_ray_and_reproduces_the_reported_metric(smoke_s
     assert not pair.net_1.training
     # The per-example predictions saved with the checkpoint give the reported accuracy
     # (counted in float64: a float32 mean of 450 examples is off by ~1e-8).
-    preds, labels = pair.test_predictions.long(), pair.test_labels
+    # A sweep trial's checkpoint holds validation predictions (it never reads the test split).
+    saved = read_test_outputs(row["checkpoint"], split="validation")
+    preds, labels = torch.from_numpy(saved.member_predictions), torch.from_numpy(saved.labels)
     # float64: a float32 mean of 900 examples is off by ~1e-8 for most counts (746/900 is).
     assert float((preds[0] == labels).double().mean()) == pytest.approx(float(row["acc_1"]), abs=1e-9)
-    # And the loaded networks themselves give the same predictions on the test split.
-    from trainable.data import load_dataset
+    # And the loaded networks themselves give the same predictions on the validation split.
+    from trainable.data import load_splits
 
-    _, _, test = load_dataset("digits")
+    _, _, validation, _ = load_splits("digits")
     with torch.no_grad():
-        x = test.images.float() / 255
+        x = validation.images.float() / 255
         probs = torch.stack([torch.softmax(net(x)[0], -1) for net in (pair.net_1, pair.net_2)])
     assert torch.equal(probs.argmax(-1), preds)
     assert ensemble_accuracy(probs, labels) == pytest.approx(float(row["ensemble_acc"]), abs=1e-6)
