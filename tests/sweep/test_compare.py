@@ -71,7 +71,10 @@ def test_compare_writes_every_artifact(compared):
     # Every run scored the test split once, after its last epoch (final_test), and compare read those values.
     assert all(r["split"] == "test" for r in runs)
     summary = (compared / "summary.md").read_text()
-    assert "## Verdict" in summary and "paired t p =" in summary and "minimum detectable difference" in summary
+    assert "## Verdict" in summary and "paired t p =" in summary
+    # The power sentence: an MDE, or (two seeds whose paired differences are equal: sd 0,
+    # which tiny digits runs can give) the statement that power cannot be estimated.
+    assert "minimum detectable difference" in summary or "Power cannot be estimated" in summary
 
 
 def test_seeds_are_paired_across_arms(compared):
