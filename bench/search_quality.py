@@ -15,9 +15,11 @@ baseline is not a point of the search), on digits, ``--trials`` (16) trials of `
 stays 0, so two trials with the same params train the same way.
 
 Quality = the hypervolume dominated by the sweep's trials on the space's
-objectives (``ensemble_acc`` max, ``disagreement`` max, both fractions), against
-the reference point (0, 0): the area of the union of the boxes between (0, 0) and
-each trial, which is that of the Pareto front. Target: mean over the seeds of
+objectives (``ensemble_acc`` max and ``excess_agreement`` min), against the
+reference point made of each objective's worst possible value (``WORST``:
+accuracy 0; excess agreement, a covariance of two 0/1 variables, 0.25): the
+area of the union of the boxes between that point and each trial, which is that
+of the Pareto front. Target: mean over the seeds of
 TPE's hypervolume >= random search's.
 
 Read it knowing that TPE samples its first ``n_startup_trials`` (10, Optuna's
@@ -55,9 +57,42 @@ from bench.sweep_overhead import (
 from sweep.formatting import text_table
 from sweep.report import pareto_front
 
-__all__ = ["SAMPLERS", "SweepOutcome", "hypervolume_2d", "identical_prefix", "main", "run_one", "summarize"]
+__all__ = [
+    "SAMPLERS",
+    "WORST",
+    "SweepOutcome",
+    "hypervolume_2d",
+    "identical_prefix",
+    "main",
+    "reference_point",
+    "run_one",
+    "summarize",
+]
 
 SAMPLERS = ("tpe", "random")  # the space's default, and the reference it must match or beat
+
+# The worst value each objective can take: the hypervolume's reference point. Fractions
+# are in [0, 1]; excess_agreement = P(both right) - acc_1 * acc_2 is the covariance of two
+# 0/1 variables, so it lies in [-0.25, 0.25]; Yule's Q lies in [-1, 1].
+WORST: dict[str, float] = {
+    "acc_1": 0.0,
+    "acc_2": 0.0,
+    "member_acc": 0.0,
+    "min_member_acc": 0.0,
+    "ensemble_acc": 0.0,
+    "disagreement": 0.0,
+    "double_fault": 1.0,
+    "excess_agreement": 0.25,
+    "q_statistic": 1.0,
+}
+
+
+def reference_point(objectives: Sequence[str]) -> tuple[float, ...]:
+    """The hypervolume's reference: each objective's worst value (``WORST``)."""
+    unknown = [o for o in objectives if o not in WORST]
+    if unknown:
+        raise ValueError(f"no known worst value for objective(s) {unknown}; known: {', '.join(WORST)}")
+    return tuple(WORST[o] for o in objectives)
 SPACE = "loss_weights"
 STARTUP_TRIALS = 10  # Optuna's TPESampler default n_startup_trials (create_sampler keeps it)
 
@@ -110,9 +145,9 @@ class SweepOutcome:
     statuses: list[str]
 
     def hypervolume(self, first: int | None = None) -> float:
-        """Hypervolume of the first ``first`` trials (all when None), reference (0, 0)."""
+        """Hypervolume of the first ``first`` trials (all when None), reference: the worst point."""
         points = self.values if first is None else self.values[:first]
-        return hypervolume_2d(points, (0.0, 0.0), self.directions)
+        return hypervolume_2d(points, reference_point(self.objectives), self.directions)
 
 
 def _space_file(folder: Path, sampler: str, seed: int) -> Path:
@@ -322,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"Search quality on {SPACE} (digits, {epochs} epochs, batch 64"
         f"{f', train_size {train_size}' if train_size else ''}): hypervolume of "
-        f"{' x '.join(outcomes[0].objectives)} (both {'/'.join(outcomes[0].directions)}), reference (0, 0), "
+        f"{' x '.join(outcomes[0].objectives)} (both {'/'.join(outcomes[0].directions)}), reference {reference_point(outcomes[0].objectives)}, "
         f"{trials} trials per sweep, 2 concurrent"
     )
     print(table(summary, trials, startup))
@@ -345,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "batch_size": 64,
                 "train_size": train_size,
                 "samplers": list(SAMPLERS),
-                "reference_point": [0.0, 0.0],
+                "reference_point": list(reference_point(outcomes[0].objectives)),
                 "startup_trials": STARTUP_TRIALS,
                 "concurrent": 2,
             },

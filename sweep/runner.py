@@ -198,6 +198,10 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
         )
     _check_state_file(max(tune_dir.glob("experiment_state-*.json"), default=None))
     if states:
+        import optuna
+
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line for this trial run
         try:
             build_searcher(plan, space).restore(str(states[-1]))
         except (ValueError, KeyError, TypeError) as error:
@@ -205,6 +209,8 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
                 f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
                 "disk?); the sweep cannot continue from it"
             ) from None
+        finally:
+            optuna.logging.set_verbosity(verbosity)
 
 
 def _check_state_file(path: Path | None) -> None:

@@ -198,7 +198,8 @@ def test_defect_3_a_sweep_s_own_folder_may_be_resumed(home):
     [
         ("classifier=bogus", ["classifier", "bogus", "simple3"]),
         ("disc_arch=bogus", ["disc_arch", "bogus", "mlp"]),
-        ("batch_size=100000", ["batch_size", "100000", "training examples"]),
+        ("batch_size=5000", ["batch_size", "5000", "training examples"]),
+        ("batch_size=100000", ["batch_size", "100000", "65536"]),
         ("arm=baseline", ["arm", "set by netsep"]),
         ("train_size=100000", ["train_size", "100000"]),
     ],
@@ -310,3 +311,18 @@ def test_defect_10_the_name_rule_matches_the_whole_name(home, ray_never_starts, 
 def test_defect_10_resume_refuses_settings_it_would_ignore(home, ray_never_starts, capsys, flags, word):
     folder = _sweep_folder(home)
     _refused(capsys, ["--resume", str(folder), *flags], word, "sweep.json")
+
+
+@pytest.mark.parametrize(
+    "damaged, words",
+    [
+        ("experiment_state-x.json", ["experiment state is damaged", "cut short"]),
+        ("searcher-state-x.json", ["searcher state is damaged", "cut short"]),
+    ],
+)
+def test_defect_7_resume_refuses_a_cut_short_state_in_one_line(home, ray_never_starts, capsys, damaged, words):
+    folder = _sweep_folder(home)
+    (folder / "tune" / "tuner.pkl").write_bytes(b"")  # never read: the checks come first
+    (folder / "tune" / "experiment_state-x.json").write_text('{"trial_data": []}')
+    (folder / "tune" / damaged).write_text('{"trial_da')  # what a full disk leaves
+    _refused(capsys, ["--resume", str(folder)], str(folder / "tune" / damaged), *words)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.search_quality import hypervolume_2d
+from bench.search_quality import hypervolume_2d, reference_point
 from tests.helpers import run_module
 
 MAXMAX = ("max", "max")
@@ -162,8 +162,15 @@ def test_search_quality_quick_runs_both_samplers_and_scores_each(tmp_path: Path)
     assert set(sweeps) == {"tpe", "random"}
     for sweep in sweeps.values():
         assert sweep["statuses"] == ["complete"] * 3
-        assert all(0.0 <= v <= 1.0 for point in sweep["values"] for v in point)
-        assert sweep["hv"] == pytest.approx(hypervolume_2d(sweep["values"], (0.0, 0.0), MAXMAX))
+        # the shipped space's objectives: ensemble_acc (a fraction, max) and excess_agreement
+        # (a covariance of two 0/1 variables, min), scored against their worst values
+        assert sweep["objectives"] == ["ensemble_acc", "excess_agreement"]
+        assert sweep["directions"] == ["max", "min"]
+        assert all(0.0 <= acc <= 1.0 and -0.25 <= excess <= 0.25 for acc, excess in sweep["values"])
+        reference = reference_point(sweep["objectives"])
+        assert reference == (0.0, 0.25) and saved["settings"]["reference_point"] == list(reference)
+        assert sweep["hv"] == pytest.approx(hypervolume_2d(sweep["values"], reference, sweep["directions"]))
+        assert sweep["hv"] > 0.0  # every trial beats the worst point
     # The script's count of leading trials both samplers proposed alike is the length
     # of the common prefix of the two saved proposal lists (whatever Optuna's samplers
     # draw: how TPE starts up is Optuna's business, not this test's).

@@ -34,9 +34,8 @@ class LoadedPair:
     config: TrialConfig
     info: DatasetInfo
     epoch: int
-    test_predictions: torch.Tensor | None  # int16 [2, N] at the checkpoint's epoch
-    test_ensemble_predictions: torch.Tensor | None  # int16 [N]: argmax of the mean softmax
-    test_labels: torch.Tensor | None
+    # The saved per-example predictions are read by trainable.outputs.read_test_outputs
+    # (split "validation", or "test" after a final test), not kept here twice.
 
 
 def build_models(config: TrialConfig, info: DatasetInfo) -> tuple[nn.Module, nn.Module, nn.Module | None]:
@@ -104,7 +103,4 @@ def load_pair(checkpoint_dir: str | Path, device: str | torch.device = "cpu") ->
         config=config,
         info=info,
         epoch=int(state["epoch"]),
-        test_predictions=state.get("test_predictions"),
-        test_ensemble_predictions=state.get("test_ensemble_predictions"),
-        test_labels=state.get("test_labels"),
     )

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cluster.netns import (
-    REPO,
     LabNetwork,
-    listening_sockets,
     missing_requirements,
+    node_sockets,
 )
+from tests.helpers import REPO
 
 __all__ = ["APT_PACKAGES", "SSHD", "Machine", "SshLab", "missing_ssh_requirements"]
 
@@ -256,7 +256,7 @@ class SshLab:
     def _wait_for_sshd(self, machine: Machine, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if any(s.port == 22 and s.address == machine.ip for s in listening_sockets(self.net, machine.index)):
+            if any(s.port == 22 and s.address == machine.ip for s in node_sockets(self.net, machine.index)):
                 return
             if machine.init is not None and machine.init.poll() is not None:
                 break

@@ -156,11 +156,17 @@ def test_a_second_compare_does_not_overwrite_the_first(compared, tmp_path):
     assert proc.returncode == 2 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_resume_of_a_finished_compare_runs_nothing_again(compared, tmp_path):
-    """--resume restores the Tune experiment and its list searcher: no run repeats, the report is the same."""
+def test_resume_of_a_finished_compare_runs_nothing_again(compared, ray_head, tmp_path):
+    """--resume restores the Tune experiment and its list searcher: no run repeats, the report is the same.
+
+    The resumed compare joins the cluster its plan names (the test's head), so it needs that
+    head's token in its environment, like any client of a token-authenticated cluster.
+    """
     trials = sorted(p.name for p in (compared / "tune").glob("trial_*"))
     before = (compared / "paired.csv").read_text()
-    proc = launch("compare", str(compared.parent), "--resume", "--no-dashboard", cwd=tmp_path, timeout=300)
+    proc = launch(
+        "compare", str(compared.parent), "--resume", "--no-dashboard", cwd=tmp_path, timeout=300, env=ray_head.env
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert sorted(p.name for p in (compared / "tune").glob("trial_*")) == trials
     assert (compared / "paired.csv").read_text() == before

@@ -418,7 +418,7 @@ def test_pair_metrics_keys_types_and_identities() -> None:
     assert m["tpa_0"] == pytest.approx(m["double_fault"])
     assert m["tpa_0"] + m["tpa_1"] + m["tpa_2"] == pytest.approx(1.0)
     assert m["tpa_expected_0"] + m["tpa_expected_1"] + m["tpa_expected_2"] == pytest.approx(1.0)
-    assert m["cka"] == pytest.approx(linear_cka(*reps))
+    assert m["cka"] == pytest.approx(linear_cka(*reps, debiased=True))  # the unbiased estimator (DESIGN §4)
     assert "cka" not in pair_metrics(probs, labels)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,7 @@ from trainable import load_pair
 from trainable.config import TrialConfig
 from trainable.data import DatasetInfo
 from trainable.loop import run_trial
+from trainable.outputs import read_test_outputs
 from trainable.pair import build_models
 
 SMALL = {"dataset": "digits", "width": 0.25, "batch_size": 64, "epochs": 2, "cka_examples": 128}
@@ -64,11 +66,15 @@ def test_load_pair_returns_the_trained_pair(tmp_path):
 
     def save(metrics, training):
         training.save(tmp_path / f"epoch{training.epoch}")
-        saved["outputs"] = training.last_outputs
+        saved["outputs"] = training.last_val_outputs
 
     run_trial({**SMALL, "epochs": 1, "objective": "seed"}, on_epoch=save)
     pair = load_pair(tmp_path / "epoch1")
     assert pair.config.objective == "seed" and pair.epoch == 1 and pair.discriminator is not None
     assert not pair.net_1.training and not pair.net_2.training
-    assert torch.equal(pair.test_predictions.long(), saved["outputs"].predictions)
-    assert torch.equal(pair.test_labels, saved["outputs"].labels)
+    # A sweep trial saves its validation predictions (never the test split's).
+    outputs = read_test_outputs(tmp_path / "epoch1", split="validation")
+    assert np.array_equal(outputs.member_predictions, saved["outputs"].predictions.numpy())
+    assert np.array_equal(outputs.labels, saved["outputs"].labels.numpy())
+    with pytest.raises(KeyError, match="test_predictions"):
+        read_test_outputs(tmp_path / "epoch1")

@@ -13,6 +13,7 @@ from trainable.models import create_classifier, create_discriminator
 from trainable.step import (
     JointStep,
     StepSettings,
+    cross_half_partners,
     dice_adversarial_term,
     same_class_partners,
     seed_pairs,
@@ -159,6 +160,39 @@ def test_seed_targets_are_label_equality_not_xor():
     assert not torch.equal(seed_pairs(y_a, y_b), 1 - xor)
 
 
+def test_seed_cross_half_partners_are_one_same_and_one_other_class_image():
+    g = torch.Generator().manual_seed(0)
+    y_a = torch.tensor([0, 1, 2, 3, 1, 0])
+    y_b = torch.tensor([1, 0, 1, 2, 0, 2])  # class 3 has no image in half b
+    for _ in range(30):
+        same, same_ok, other, other_ok = cross_half_partners(y_a, y_b, g)
+        assert same_ok.tolist() == [True, True, True, False, True, True]
+        assert other_ok.all()
+        assert torch.equal(y_b[same][same_ok], y_a[same_ok])
+        assert (y_b[other] != y_a).all()
+
+
+def test_seed_cross_half_partners_cover_every_candidate():
+    # Uniform draws: over many batches each same-class candidate and each other-class
+    # candidate of half b is picked (no fixed partner).
+    g = torch.Generator().manual_seed(0)
+    y_a = torch.tensor([0])
+    y_b = torch.tensor([0, 1, 0, 2, 0, 1])
+    seen_same, seen_other = set(), set()
+    for _ in range(200):
+        same, _, other, _ = cross_half_partners(y_a, y_b, g)
+        seen_same.add(int(same[0]))
+        seen_other.add(int(other[0]))
+    assert seen_same == {0, 2, 4} and seen_other == {1, 3, 5}
+
+
+def test_seed_cross_half_partners_with_one_class_have_no_other():
+    same, same_ok, other, other_ok = cross_half_partners(
+        torch.tensor([2, 2]), torch.tensor([2, 2, 2]), torch.Generator().manual_seed(0)
+    )
+    assert same_ok.all() and not other_ok.any()
+
+
 def test_dice_negatives_are_other_images_of_the_same_class():
     g = torch.Generator().manual_seed(0)
     y = torch.tensor([0, 1, 0, 2, 1, 0, 3, 1, 2])  # class 3 is alone in the batch
@@ -211,7 +245,10 @@ def test_independent_objective_needs_no_discriminator_and_dice_needs_one():
 #   w_ce * (CE_1 + CE_2) + w_adv * A,
 # CE with label smoothing eps: -sum_c q_c log softmax_c, q = (1 - eps) onehot + eps / C;
 # A through the discriminator *after* its disc_steps updates:
-#   seed: mean softplus(D(z_1, z_2))  (BCE towards "different class"),
+#   seed: D trains on balanced cross-half pairs (one same-class and one other-class
+#         partner in half 2 for each image of half 1, target 1 = same class);
+#         A = mean softplus(D(z_1[i], z_2[same(i)])) over the same-class pairs only
+#         (BCE towards "different class"),
 #   dice: mean tau * tanh(D(z_1, z_2, y) / tau).
 DICE_TAU = 10.0
 
@@ -244,7 +281,11 @@ def _reference_grads(objective, settings, step, x, y):
     for _ in range(settings.disc_steps):
         z_1d, z_2d = z_1.detach(), z_2.detach()
         if objective == "seed":
-            d_logits, targets = disc(z_1d, z_2d), (y_1 == y_2).float()
+            same, same_ok, other, other_ok = cross_half_partners(y_1, y_2, generator)
+            pos = disc(z_1d[same_ok], z_2d[same[same_ok]])
+            neg = disc(z_1d[other_ok], z_2d[other[other_ok]])
+            d_logits = torch.cat([pos, neg])
+            targets = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
         else:
             partner, valid = same_class_partners(y_1, generator)
             pos, neg = disc(z_1d, z_2d, y_1), disc(z_1d[valid], z_2d[partner[valid]], y_1[valid])
@@ -256,7 +297,8 @@ def _reference_grads(objective, settings, step, x, y):
     eps = settings.label_smoothing
     loss = settings.w_ce * (_smoothed_ce(logits_1, y_1, eps) + _smoothed_ce(logits_2, y_2, eps))
     if objective == "seed":
-        adversarial = F.softplus(disc(z_1, z_2)).mean()
+        same, same_ok, _, _ = cross_half_partners(y_1, y_2, generator)
+        adversarial = F.softplus(disc(z_1[same_ok], z_2[same[same_ok]])).mean()
     else:
         adversarial = (DICE_TAU * torch.tanh(disc(z_1, z_2, y_1) / DICE_TAU)).mean()
     loss = loss + settings.w_adv * adversarial
