@@ -93,6 +93,8 @@ def reference_point(objectives: Sequence[str]) -> tuple[float, ...]:
     if unknown:
         raise ValueError(f"no known worst value for objective(s) {unknown}; known: {', '.join(WORST)}")
     return tuple(WORST[o] for o in objectives)
+
+
 SPACE = "loss_weights"
 STARTUP_TRIALS = 10  # Optuna's TPESampler default n_startup_trials (create_sampler keeps it)
 
