@@ -34,7 +34,7 @@ from sweep.sweep_commands import EXIT_INTERRUPTED, new_sweep, resume
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = ("run", "report", "compare", "validate")
+COMMANDS = ("run", "report", "compare", "validate", "study")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
             description="Run a netsep sweep: Optuna searches a YAML space, Ray Tune runs the trials.",
             epilog="Other commands: `launch.py report DIR` rebuilds a results folder's report; "
             "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
-            "`launch.py validate SPACE [key=value ...]` checks a space and settings without running.",
+            "`launch.py validate SPACE [key=value ...]` checks a space and settings without running; "
+            "`launch.py study STUDY` runs a pre-registered study (studies/*.yaml).",
         )
     )
     _add_report(
@@ -108,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
             prog="launch.py validate",
             description="Check a search space and key=value settings; print the resolved trial settings and "
             "the searched distributions. Runs nothing, writes nothing.",
+        )
+    )
+    _add_study(
+        commands.add_parser(
+            "study",
+            prog="launch.py study",
+            description="Run a pre-registered study (a YAML file in studies/): its arms, the matched "
+            "independent baseline and the deep ensemble over paired seeds, then compare's paired statistics.",
         )
     )
     return top
@@ -193,6 +202,22 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.set_defaults(handler=_compare_command)
+
+
+def _add_study(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", help="a study in studies/ by name (fmnist_dose) or a path to its YAML file")
+    p.add_argument("--storage", default=None, help="where the results folder <storage>/<name>/ goes (experiments)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the runs, the wall time and the expected MDE; run nothing"
+    )
+    p.add_argument("--resume", action="store_true", help="continue the study in <storage>/<name>/")
+    p.add_argument("--report-only", action="store_true", help="rebuild the report from <storage>/<name>/ alone")
+    p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
+    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
+    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
+    p.add_argument("--max-concurrent", type=_positive_int, default=None)
+    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
+    p.set_defaults(handler=_study_command)
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -294,6 +319,31 @@ def _compare_command(args: argparse.Namespace) -> int:
     from sweep.compare import run_compare_request
 
     return run_compare_request(compare_request(args))
+
+
+def _study_command(args: argparse.Namespace) -> int:
+    from sweep.study import StudyRequest, run_study_request
+
+    modes = [
+        flag
+        for flag, on in (("--dry-run", args.dry_run), ("--resume", args.resume), ("--report-only", args.report_only))
+        if on
+    ]
+    if len(modes) > 1:
+        raise UserError(f"study: {modes[0]} and {modes[1]} cannot be given together")
+    request = StudyRequest(
+        study=args.study,
+        storage=args.storage or DEFAULT_STORAGE,
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        resume=args.resume,
+        report_only=args.report_only,
+        dry_run=args.dry_run,
+        dashboard=not args.no_dashboard,
+    )
+    return run_study_request(request)
 
 
 def _validate_command(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ __all__ = [
     "TUNE_DIR",
     "SweepPlan",
     "build_plan",
+    "check_dataset",
     "check_wandb",
     "default_max_concurrent",
     "load_plan",
@@ -210,7 +211,7 @@ def resolve_settings(
     except ConfigError as err:
         raise UserError(f"command line / {space.source} fixed settings: " + "; ".join(err.problems)) from None
     _check_names(fixed, space)
-    _check_dataset(fixed)
+    check_dataset(fixed)
     return fixed
 
 
@@ -313,7 +314,7 @@ def _check_name_length(name: str, parent: Path) -> None:
         )
 
 
-def _check_dataset(fixed: Mapping[str, Any]) -> None:
+def check_dataset(fixed: Mapping[str, Any]) -> None:
     """Unknown dataset names, and a dataset that is not on this machine, are user errors."""
     from trainable.data import DatasetMissingError, dataset_names, load_dataset
 
@@ -322,11 +323,15 @@ def _check_dataset(fixed: Mapping[str, Any]) -> None:
         raise UserError(f"dataset: unknown dataset {name!r}; known: {', '.join(dataset_names())}")
     try:
         # Loads (and caches) it once here, so the trials find it ready; no download.
-        _, train, _ = load_dataset(name, fixed.get("data_dir"), fixed.get("train_size"), download=False)
+        # The training split as a trial sees it: without its validation images (val_size, None = 10 %).
+        _, train, _ = load_dataset(
+            name, fixed.get("data_dir"), fixed.get("train_size"), download=False, val_size=fixed.get("val_size")
+        )
     except DatasetMissingError as err:
         raise UserError(f"dataset {name!r}: {err}") from None
-    except ValueError as err:  # train_size larger than the training split
-        raise UserError(f"train_size: dataset {name!r}: {err}") from None
+    except ValueError as err:  # train_size or val_size larger than the training split
+        key = "val_size" if "val_size" in str(err) else "train_size"
+        raise UserError(f"{key}: dataset {name!r}: {err}") from None
     batch_size = int(fixed.get("batch_size", 0) or 0)
     examples = len(train.labels)
     if batch_size > examples:

@@ -197,6 +197,11 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
             "on it, but it cannot be resumed"
         )
     _check_state_file(max(tune_dir.glob("experiment_state-*.json"), default=None))
+    # Tune unpickles these on restore (search_gen_state is a pickle despite its .json name):
+    # a cut-short one stops the resumed sweep with "EOFError: Ran out of input".
+    newest_generator = max(tune_dir.glob("search_gen_state-*.json"), key=lambda p: p.stat().st_mtime, default=None)
+    for path in (tune_dir / "tuner.pkl", newest_generator):
+        _check_pickle_whole(path)
     if states:
         import optuna
 
@@ -211,6 +216,25 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
             ) from None
         finally:
             optuna.logging.set_verbosity(verbosity)
+
+
+def _check_pickle_whole(path: Path | None) -> None:
+    """A pickle Tune will read must end with the pickle STOP opcode ('.'); checked without unpickling it."""
+    if path is None or not path.exists():
+        return
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 1))
+            whole = size > 0 and f.read(1) == b"."
+    except OSError as error:
+        whole, size = False, f"unreadable: {error}"
+    if not whole:
+        raise UserError(
+            f"--resume: {path}: Tune's saved state is damaged (cut short, {size} bytes; a full disk?); "
+            "the sweep cannot continue from it, but `launch.py report` shows what finished"
+        )
 
 
 def _check_state_file(path: Path | None) -> None:

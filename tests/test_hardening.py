@@ -314,15 +314,20 @@ def test_defect_10_resume_refuses_settings_it_would_ignore(home, ray_never_start
 
 
 @pytest.mark.parametrize(
-    "damaged, words",
+    "damaged, content, words",
     [
-        ("experiment_state-x.json", ["experiment state is damaged", "cut short"]),
-        ("searcher-state-x.json", ["searcher state is damaged", "cut short"]),
+        ("experiment_state-x.json", b'{"trial_da', ["experiment state is damaged", "cut short"]),
+        ("searcher-state-x.json", b'{"trial_da', ["searcher state is damaged", "cut short"]),
+        # Tune's own pickles (search_gen_state despite its name): empty, or without the STOP opcode
+        ("search_gen_state-x.json", b"", ["saved state is damaged", "0 bytes"]),
+        ("tuner.pkl", pickle.dumps({"a": 1})[:-3], ["saved state is damaged", "cut short"]),
     ],
 )
-def test_defect_7_resume_refuses_a_cut_short_state_in_one_line(home, ray_never_starts, capsys, damaged, words):
+def test_defect_7_resume_refuses_a_cut_short_state_in_one_line(home, ray_never_starts, capsys, damaged, content, words):
     folder = _sweep_folder(home)
-    (folder / "tune" / "tuner.pkl").write_bytes(b"")  # never read: the checks come first
-    (folder / "tune" / "experiment_state-x.json").write_text('{"trial_data": []}')
-    (folder / "tune" / damaged).write_text('{"trial_da')  # what a full disk leaves
-    _refused(capsys, ["--resume", str(folder)], str(folder / "tune" / damaged), *words)
+    tune = folder / "tune"
+    (tune / "tuner.pkl").write_bytes(pickle.dumps(None))  # whole, and never unpickled by the checks
+    (tune / "search_gen_state-x.json").write_bytes(pickle.dumps({"counter": 0}))
+    (tune / "experiment_state-x.json").write_text('{"trial_data": []}')
+    (tune / damaged).write_bytes(content)  # what a full disk leaves
+    _refused(capsys, ["--resume", str(folder)], str(tune / damaged), *words)

@@ -21,7 +21,7 @@ from sweep.baselines import BASELINE_ARM, baseline_config, pairing_of
 from sweep.errors import UserError
 from sweep.plan import DEFAULT_GPU_FRACTION, default_max_concurrent
 from sweep.plan import PLAN_FILE as SWEEP_PLAN_FILE
-from sweep.report.build import Report, build_report
+from sweep.report.build import build_report
 from trainable.config import ConfigError, TrialConfig
 
 __all__ = [
@@ -30,6 +30,9 @@ __all__ = [
     "DEEP_ENSEMBLE_ARM",
     "Arm",
     "ComparePlan",
+    "baseline_arms",
+    "check_arms",
+    "deep_ensemble_arm",
     "plan_compare",
     "load_compare_plan",
     "resolve_compare_resources",
@@ -65,6 +68,7 @@ class ComparePlan:
     max_concurrent: int | None = None
     max_failures: int = 2  # retries of a run that raises, from its last checkpoint
     address: str | None = None
+    study: str = ""  # a study's name when the arms come from a study file (sweep_dir is "" then)
 
     @property
     def tune_path(self) -> str:
@@ -121,21 +125,30 @@ def _arm_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in _NOT_COMPARED}
 
 
-def _baseline_arms(report: Report, arms: list[Arm]) -> list[Arm]:
-    """One baseline per pairing the arms use: the sweep's own, else built from its fixed settings."""
+def baseline_arms(arms: list[Arm], fixed: dict[str, Any], ran: dict[str, tuple[str, dict[str, Any]]]) -> list[Arm]:
+    """One baseline per pairing the arms use: the one that ran (``ran[pairing]`` = (trial, config)),
+    else built from the ``fixed`` settings."""
     pairings = sorted({pairing_of(a.config) for a in arms})
     out = []
     for pairing in pairings:
-        ran = next((b for b in report.baselines if b.effective_pairing == pairing), None)
-        config = _arm_config(ran.config if ran is not None else baseline_config(report.plan.fixed, pairing))
+        trial, config = ran.get(pairing, ("", baseline_config(fixed, pairing)))
         name = BASELINE_ARM if len(pairings) == 1 else f"{BASELINE_ARM}-{pairing}"
-        out.append(Arm(name, ran.trial_id if ran is not None else "", config, True))
+        out.append(Arm(name, trial, _arm_config(config), True))
     return out
 
 
-def _deep_ensemble_arm(baseline: Arm) -> Arm:
+def deep_ensemble_arm(baseline: Arm) -> Arm:
     """The matched baseline's settings with each member on its own data order and augmentation."""
     return Arm(DEEP_ENSEMBLE_ARM, "", baseline_config(baseline.config, "separate"), True)
+
+
+def check_arms(arms: list[Arm], where: str, seed: int) -> None:
+    """Every arm's settings make a valid trial config (``UserError`` naming the arm otherwise)."""
+    for arm in arms:
+        try:
+            TrialConfig.from_dict({**arm.config, "seed": seed, "arm": arm.name, "final_test": True})
+        except ConfigError as error:
+            raise UserError(f"{where}: arm {arm.name}: " + "; ".join(error.problems)) from None
 
 
 def plan_compare(
@@ -150,13 +163,10 @@ def plan_compare(
             "(see its summary.md); finish it with --resume first"
         )
     front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False) for i, t in enumerate(report.pareto[:top])]
-    baselines = _baseline_arms(report, front)
-    arms = [*front, *baselines, _deep_ensemble_arm(baselines[0])]
-    for arm in arms:
-        try:
-            TrialConfig.from_dict({**arm.config, "seed": first_seed, "arm": arm.name, "final_test": True})
-        except ConfigError as error:
-            raise UserError(f"{sweep_dir}: arm {arm.name}: " + "; ".join(error.problems)) from None
+    ran = {b.effective_pairing: (b.trial_id, b.config) for b in reversed(report.baselines)}  # the first wins
+    baselines = baseline_arms(front, report.plan.fixed, ran)
+    arms = [*front, *baselines, deep_ensemble_arm(baselines[0])]
+    check_arms(arms, str(sweep_dir), first_seed)
     out = Path(compare_dir) if compare_dir else sweep_dir / COMPARE_DIR
     return ComparePlan(
         sweep_dir=str(sweep_dir.resolve()),

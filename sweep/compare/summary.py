@@ -27,7 +27,9 @@ def _what_ran(report: CompareReport) -> list[str]:
     lines = [
         "## What ran",
         "",
-        f"- sweep: `{plan.sweep_dir}`",
+        f"- study: `{plan.study}` (its file as run: `study.yaml` in this folder)"
+        if plan.study
+        else f"- sweep: `{plan.sweep_dir}`",
         f"- arms: {arms}",
         f"- seeds: {', '.join(map(str, plan.seeds))} (paired: seed s of every arm shares data order, "
         "augmentation and the first classifier's initialisation)",
@@ -125,7 +127,7 @@ def _split_note(report: CompareReport) -> list[str]:
 def summary_text(report: CompareReport) -> str:
     """The whole summary.md."""
     lines = [
-        f"# Compare: {Path(report.plan.sweep_dir).name}",
+        f"# Study: {report.plan.study}" if report.plan.study else f"# Compare: {Path(report.plan.sweep_dir).name}",
         "",
         *_split_note(report),
         "## Verdict",

@@ -1,0 +1,115 @@
+"""``launch.py study FILE``: check, estimate, run (or resume) a study, and write its report.
+
+    python launch.py study fmnist_dose --dry-run     # the plan, wall time and expected MDE; runs nothing
+    python launch.py study fmnist_dose               # run it into experiments/<name>/
+    python launch.py study fmnist_dose --resume      # continue it after an interrupt
+
+Every mistake in the file, the dataset or the folder is found before Ray starts.
+The runs and the report are compare's (``sweep.compare.run``, ``sweep.compare.report``),
+plus the dose-response figure of ``sweep.study.plots``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from sweep.compare.plan import ComparePlan, resolve_compare_resources
+from sweep.compare.report import print_compare, write_compare_report
+from sweep.compare.run import run_compare
+from sweep.errors import UserError
+from sweep.plan import check_dataset
+from sweep.resources import default_max_concurrent
+from sweep.study.estimate import estimate_study
+from sweep.study.file import Study, load_study
+from sweep.study.plan import STUDY_COPY, check_same_study, load_study_plan, plan_study, study_folder
+from sweep.study.plots import DOSE_RESPONSE_PNG, plot_dose_response
+from sweep.study.request import StudyRequest
+
+__all__ = ["run_study_request"]
+
+
+def _new_plan(study: Study, request: StudyRequest, folder: Path) -> ComparePlan:
+    if folder.exists():
+        raise UserError(
+            f"{folder}: the study's results folder exists already; continue it with --resume, "
+            "rebuild its report with --report-only, or move it away"
+        )
+    return plan_study(study, request.storage)
+
+
+def _check_data(plan: ComparePlan) -> None:
+    """The dataset of every distinct arm is here and large enough (no download, before Ray)."""
+    seen: list[dict] = []
+    for arm in plan.arms:
+        keys = {k: arm.config.get(k) for k in ("dataset", "data_dir", "train_size", "val_size", "batch_size")}
+        if keys not in seen:
+            seen.append(keys)
+            check_dataset(arm.config)
+
+
+def _print_estimate(plan: ComparePlan, study: Study, request: StudyRequest) -> None:
+    cpus = request.cpus_per_trial if request.cpus_per_trial is not None else 1.0
+    local_cpus = float(os.cpu_count() or 1)
+    concurrent = request.max_concurrent or default_max_concurrent(local_cpus, 0.0, cpus, 0.0)
+    estimate = estimate_study(plan, Path(request.storage), concurrent, threads=int(max(1, cpus)))
+    print(f"netsep: study {study.name} ({study.source})", flush=True)
+    for line in estimate.lines(study.effect, len(plan.seeds)):
+        print(f"  {line}")
+    where = "this machine's CPUs" if request.address is None else "this machine's CPUs (not the cluster's)"
+    print(f"  (timed on {where}, {concurrent} runs at a time; a GPU or a larger cluster is faster)", flush=True)
+
+
+def _write_report(plan: ComparePlan, effect: float) -> None:
+    report = write_compare_report(plan, effect)
+    path = Path(plan.compare_dir) / DOSE_RESPONSE_PNG
+    try:
+        plot_dose_response(path, plan, report.arms)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write the figure ({type(error).__name__}: {error})") from None
+    report.files[DOSE_RESPONSE_PNG] = path
+    print_compare(report)
+
+
+def run_study_request(request: StudyRequest) -> int:
+    """Run, resume, estimate or report a study; the exit code. User mistakes raise UserError."""
+    study = load_study(request.study)
+    folder = study_folder(study, request.storage)
+    if request.report_only:
+        _write_report(load_study_plan(folder), study.effect)
+        return 0
+    if request.resume:
+        check_same_study(study, folder)
+        plan = load_study_plan(folder)
+    else:
+        plan = _new_plan(study, request, folder)
+    _check_data(plan)
+    if not request.resume:
+        _print_estimate(plan, study, request)
+    if request.dry_run:
+        print("netsep: --dry-run: nothing was run")
+        return 0
+    from sweep.ray_connection import connect
+
+    info = connect(request.address or plan.address, dashboard=request.dashboard)
+    if info.dashboard_url:
+        print(f"netsep: Ray dashboard: {info.dashboard_url}")
+    if not request.resume or plan.cpus_per_trial is None or plan.gpus_per_trial is None:
+        plan = resolve_compare_resources(
+            plan,
+            cpus_per_trial=request.cpus_per_trial,
+            gpus_per_trial=request.gpus_per_trial,
+            max_concurrent=request.max_concurrent,
+            cluster_cpus=info.cpus,
+            cluster_gpus=info.gpus,
+            address=request.address if not request.resume else plan.address,
+        )
+    if not request.resume:
+        folder.mkdir(parents=True, exist_ok=False)
+        (folder / STUDY_COPY).write_text(study.text, encoding="utf-8")
+        plan = replace(plan, compare_dir=str(folder))
+    print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
+    run_compare(plan, resume=request.resume)
+    _write_report(plan, study.effect)
+    return 0

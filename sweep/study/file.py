@@ -1,0 +1,195 @@
+"""A study file: a pre-registered comparison of named arms over paired seeds.
+
+A study (``studies/<name>.yaml``, beside ``search_spaces/``) names its arms (each a
+set of trial settings over the shared ``fixed`` ones), the seeds, the primary
+metric and the smallest effect worth detecting. netsep adds the matched
+``independent`` baseline(s) and the deep-ensemble baseline itself, as compare does.
+Commit the file before running it: the git history is the pre-registration.
+
+The file is read like a search space (bounded safe YAML, ``sweep.spaces.yaml_reader``)
+and every problem is reported at once as ``file: key.path: rule, bad value``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sweep.baselines import BASELINE_ARM
+from sweep.errors import UserError
+from sweep.spaces.report import Report
+from sweep.spaces.rules import check_name, registries
+from sweep.spaces.yaml_reader import read_yaml
+from trainable.config import ConfigError, TrialConfig
+from trainable.problems import describe, did_you_mean, problem_lines
+
+__all__ = ["MAX_ARMS", "MAX_SEEDS", "STUDIES_DIR", "PRIMARY_METRICS", "Study", "load_study", "resolve_study_path"]
+
+STUDIES_DIR: Path = Path(__file__).resolve().parents[2] / "studies"
+MAX_ARMS = 64  # arms x seeds runs; 64 arms of 8 seeds is already weeks of CPU time
+MAX_SEEDS = 1000
+# Compare's statistics (paired t, Holm, power) are built on the ensemble's accuracy.
+PRIMARY_METRICS = ("ensemble_acc",)
+# An arm's name becomes a label in every table and a Tune parameter: short and plain.
+_ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}")
+_RESERVED_ARMS = (BASELINE_ARM, f"{BASELINE_ARM}-split", f"{BASELINE_ARM}-shared", "deep-ensemble")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # the results folder's name
+_SET_BY_NETSEP = ("seed", "arm", "final_test")  # every run sets these itself
+
+
+class _StudyFile(BaseModel):
+    """The top-level keys; ``fixed`` and each arm are checked against TrialConfig afterwards."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str
+    description: str = ""
+    dataset: str = TrialConfig.dataset
+    seeds: int = Field(ge=2, le=MAX_SEEDS)  # paired seeds per arm; >= 2 for an interval
+    first_seed: int = Field(1000, ge=0, lt=2**31)  # seeds first_seed .. first_seed + seeds - 1
+    primary: str = "ensemble_acc"
+    effect: float = Field(0.005, gt=0.0, lt=1.0)  # smallest difference worth detecting (0.005 = 0.5 pp)
+    deep_ensemble: bool = True  # also run the deep-ensemble reference arm
+    fixed: dict[Any, Any] = Field(default_factory=dict)
+    arms: dict[Any, Any] = Field(min_length=1, max_length=MAX_ARMS)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, name: str) -> str:
+        if not _NAME.fullmatch(name):
+            raise ValueError(
+                "must be a folder-safe name of at most 100 characters (letters, digits, '_', '-', '.'; "
+                f"not starting with '.' or '-'), got {name!r}"
+            )
+        return name
+
+    @field_validator("primary")
+    @classmethod
+    def _known_primary(cls, primary: str) -> str:
+        if primary not in PRIMARY_METRICS:
+            raise ValueError(f"must be one of {', '.join(PRIMARY_METRICS)} (the paired tests use it), got {primary!r}")
+        return primary
+
+
+_TOP_KEYS = list(_StudyFile.model_fields)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: every arm's full settings (``fixed`` under its own) without seed."""
+
+    name: str
+    description: str
+    source: Path
+    text: str  # the file as read: saved with the results, compared on --resume
+    seeds: list[int]
+    primary: str
+    effect: float
+    deep_ensemble: bool
+    fixed: dict[str, Any]  # dataset included
+    arms: dict[str, dict[str, Any]]  # name -> fixed | the arm's own settings
+
+
+def resolve_study_path(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Path:
+    """A study by name (``studies/<name>.yaml``) or a path to a YAML file."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.parent != Path("."):
+        if not path.is_file():
+            raise UserError(f"study: no such file {name_or_path!r}")
+        return path
+    candidate = studies_dir / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = sorted(p.stem for p in studies_dir.glob("*.yaml")) if studies_dir.is_dir() else []
+    raise UserError(
+        f"study: unknown study {name_or_path!r}{did_you_mean(name_or_path, known)} "
+        f"(in {studies_dir}: {', '.join(known) or 'none'}; or give a path to a YAML file)"
+    )
+
+
+def load_study(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Study:
+    """Read and validate a study file; ``UserError`` lists every problem."""
+    path = resolve_study_path(name_or_path, studies_dir)
+    shown = str(path)
+    raw = read_yaml(path, shown)
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else f"{type(raw).__name__} {describe(raw)}"
+        raise UserError(f"{shown}: the top level must be a mapping of keys ({', '.join(_TOP_KEYS)}), got {got}")
+    report = Report(shown)
+    top: _StudyFile | None = None
+    bad: set[str] = set()
+    try:
+        top = _StudyFile.model_validate(raw)
+    except ValidationError as error:
+        report.add_all(problem_lines(error, known_keys=_TOP_KEYS))
+        bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+    known = registries()
+    dataset = raw.get("dataset", TrialConfig.dataset)
+    check_name("dataset", dataset, "dataset", known, report)
+    fixed = _settings(raw.get("fixed", {}), "fixed", report) if "fixed" not in bad else {}
+    if isinstance(dataset, str):
+        fixed = {**fixed, "dataset": dataset}
+    arms = _arms(raw["arms"], fixed, report) if "arms" in raw and "arms" not in bad else {}
+    report.raise_if_any()
+    assert top is not None  # no problem reported means the top level validated
+    return Study(
+        name=top.name,
+        description=top.description,
+        source=path.resolve(),
+        text=path.read_text(encoding="utf-8"),
+        seeds=[top.first_seed + k for k in range(top.seeds)],
+        primary=top.primary,
+        effect=top.effect,
+        deep_ensemble=top.deep_ensemble,
+        fixed=fixed,
+        arms=arms,
+    )
+
+
+def _settings(raw: dict[Any, Any], path: str, report: Report) -> dict[str, Any]:
+    """The keys of ``raw`` that are trial settings a study may set; problems go to ``report``."""
+    out: dict[str, Any] = {}
+    known = registries()
+    keys = TrialConfig.field_names()
+    for key, value in raw.items():
+        where = f"{path}.{key}"
+        if key not in TrialConfig.model_fields:
+            report.add(where, f"unknown trial setting {describe(key)}{did_you_mean(key, keys)}")
+        elif key in _SET_BY_NETSEP or key == "dataset":
+            report.add(
+                where, f"{key!r} is set by netsep for each run (dataset: the top-level key), got {describe(value)}"
+            )
+        else:
+            check_name(key, value, where, known, report)
+            out[key] = value
+    return out
+
+
+def _arms(raw: dict[Any, Any], fixed: dict[str, Any], report: Report) -> dict[str, dict[str, Any]]:
+    arms: dict[str, dict[str, Any]] = {}
+    for name, settings in raw.items():
+        where = f"arms.{name}"
+        if not isinstance(name, str) or not _ARM_NAME.fullmatch(name):
+            report.add(where, f"an arm name is 1-40 letters, digits, '_', '.', '+', '-', got {describe(name)}")
+            continue
+        if name in _RESERVED_ARMS:
+            report.add(
+                where, f"{name!r} is the name of an arm netsep adds itself (reserved: {', '.join(_RESERVED_ARMS)})"
+            )
+            continue
+        if not isinstance(settings, dict):
+            report.add(where, f"must be a mapping of trial settings, got {describe(settings)}")
+            continue
+        config = {**fixed, **_settings(settings, where, report)}
+        try:
+            TrialConfig.from_dict({**config, "seed": 0, "final_test": True})
+        except ConfigError as error:
+            for problem in error.problems:
+                report.add(where, problem)
+            continue
+        arms[name] = config
+    return arms

@@ -1,0 +1,78 @@
+"""A study's dose-response figure: ensemble accuracy and the probe against ``w_adv``.
+
+One line per objective (its arms ordered by ``w_adv``, mean ± std over seeds); the
+baselines (w_adv is 0 for them by definition) as horizontal bands of mean ± std. An arm
+at ``w_adv = 0`` is drawn at the left edge of the log axis, labelled "0".
+Agg and no pyplot, as the other report figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sweep.compare.analysis import ArmSummary
+from sweep.compare.plan import ComparePlan
+
+__all__ = ["DOSE_RESPONSE_PNG", "dose_response_points", "plot_dose_response"]
+
+DOSE_RESPONSE_PNG = "dose_response.png"
+_PANELS = (("ensemble_acc", "ensemble accuracy (test)"), ("probe_acc", "redundancy probe (0.5 = none)"))
+
+
+def dose_response_points(arms: list[ArmSummary], metric: str) -> dict[str, list[tuple[float, float, float]]]:
+    """objective -> [(w_adv, mean, std)] of the non-baseline arms, by w_adv."""
+    lines: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for a in arms:
+        stat = a.stats.get(metric)
+        if a.arm.is_baseline or stat is None or not a.seeds:
+            continue
+        w_adv = float(a.arm.config.get("w_adv", 0.0))
+        lines[str(a.arm.config.get("objective", "dice"))].append((w_adv, stat.mean, stat.std))
+    return {k: sorted(v) for k, v in sorted(lines.items())}
+
+
+def _figure(figsize: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _zero_at(points: dict[str, list[tuple[float, float, float]]]) -> float:
+    """Where w_adv = 0 is drawn on the log axis: a decade below the smallest positive value."""
+    positive = [w for line in points.values() for w, _, _ in line if w > 0]
+    return min(positive) / 10 if positive else 1e-3
+
+
+def plot_dose_response(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
+    fig = _figure((11.0, 4.4))
+    axes = fig.subplots(1, len(_PANELS), squeeze=False)[0]
+    for ax, (metric, label) in zip(axes, _PANELS):
+        points = dose_response_points(arms, metric)
+        zero = _zero_at(points)
+        for objective, line in points.items():
+            xs = [w if w > 0 else zero for w, _, _ in line]
+            errs = [0.0 if math.isnan(s) else s for _, _, s in line]
+            ax.errorbar(xs, [m for _, m, _ in line], yerr=errs, marker="o", capsize=3, label=objective)
+        for a in arms:
+            stat = a.stats.get(metric)
+            if not a.arm.is_baseline or stat is None or not a.seeds or math.isnan(stat.mean):
+                continue
+            spread = 0.0 if math.isnan(stat.std) else stat.std
+            band = ax.axhspan(stat.mean - spread, stat.mean + spread, alpha=0.15, label=f"{a.arm.name} (± std)")
+            ax.axhline(stat.mean, color=band.get_facecolor(), alpha=0.8, linewidth=1)
+        ax.set_xscale("log")
+        ticks = sorted({w for line in points.values() for w, _, _ in line})
+        if ticks:
+            ax.set_xticks([w if w > 0 else zero for w in ticks], [f"{w:g}" for w in ticks])
+        ax.set_xlabel("w_adv")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Study {plan.study or Path(plan.compare_dir).name}: mean ± std over {len(plan.seeds)} seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
