@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError", "EXIT_USAGE"]
+__all__ = ["UserError", "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_USAGE"]
 
 EXIT_USAGE = 2  # the exit code for every user mistake (argparse uses 2 as well)
+EXIT_FAILED = 1  # the runs started but did not all finish (a failure, or Tune stopped early)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the shell's convention; SIGTERM gives 143
 
 
 class UserError(Exception):

@@ -202,6 +202,8 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
     newest_generator = max(tune_dir.glob("search_gen_state-*.json"), key=lambda p: p.stat().st_mtime, default=None)
     for path in (tune_dir / "tuner.pkl", newest_generator):
         _check_pickle_whole(path)
+    for path in sorted(tune_dir.glob("*/error.pkl")):  # Tune unpickles an errored trial's error at the end
+        _check_pickle_whole(path, "it holds only that trial's last error: delete it and resume")
     if states:
         import optuna
 
@@ -218,7 +220,7 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
             optuna.logging.set_verbosity(verbosity)
 
 
-def _check_pickle_whole(path: Path | None) -> None:
+def _check_pickle_whole(path: Path | None, remedy: str = "") -> None:
     """A pickle Tune will read must end with the pickle STOP opcode ('.'); checked without unpickling it."""
     if path is None or not path.exists():
         return
@@ -233,7 +235,7 @@ def _check_pickle_whole(path: Path | None) -> None:
     if not whole:
         raise UserError(
             f"--resume: {path}: Tune's saved state is damaged (cut short, {size} bytes; a full disk?); "
-            "the sweep cannot continue from it, but `launch.py report` shows what finished"
+            + (remedy or "the sweep cannot continue from it, but `launch.py report` shows what finished")
         )
 
 

@@ -13,13 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sweep.errors import UserError
+from sweep.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from sweep.requests import ResumeRequest, SweepRequest
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "new_sweep", "resume"]
-
-EXIT_FAILED = 1  # the sweep ran but stopped early, or every search trial failed
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), the shell's convention; SIGTERM gives 143
 
 
 def new_sweep(request: SweepRequest) -> int:

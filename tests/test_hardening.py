@@ -321,6 +321,7 @@ def test_defect_10_resume_refuses_settings_it_would_ignore(home, ray_never_start
         # Tune's own pickles (search_gen_state despite its name): empty, or without the STOP opcode
         ("search_gen_state-x.json", b"", ["saved state is damaged", "0 bytes"]),
         ("tuner.pkl", pickle.dumps({"a": 1})[:-3], ["saved state is damaged", "cut short"]),
+        ("trial_x/error.pkl", b"", ["saved state is damaged", "delete it and resume"]),
     ],
 )
 def test_defect_7_resume_refuses_a_cut_short_state_in_one_line(home, ray_never_starts, capsys, damaged, content, words):
@@ -329,5 +330,6 @@ def test_defect_7_resume_refuses_a_cut_short_state_in_one_line(home, ray_never_s
     (tune / "tuner.pkl").write_bytes(pickle.dumps(None))  # whole, and never unpickled by the checks
     (tune / "search_gen_state-x.json").write_bytes(pickle.dumps({"counter": 0}))
     (tune / "experiment_state-x.json").write_text('{"trial_data": []}')
+    (tune / damaged).parent.mkdir(exist_ok=True)
     (tune / damaged).write_bytes(content)  # what a full disk leaves
     _refused(capsys, ["--resume", str(folder)], str(tune / damaged), *words)

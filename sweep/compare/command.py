@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sweep.compare.analysis import CompareReport
 from sweep.compare.plan import (
     COMPARE_DIR,
     PLAN_FILE,
@@ -19,7 +20,7 @@ from sweep.compare.plan import (
 )
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.compare.request import CompareRequest
-from sweep.compare.run import run_compare
+from sweep.compare.session import run_then_report
 from sweep.errors import UserError
 
 __all__ = ["run_compare_request"]
@@ -74,6 +75,10 @@ def run_compare_request(request: CompareRequest) -> int:
             address=request.address if not request.resume else plan.address,
         )
     print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
-    run_compare(plan, resume=request.resume)
-    print_compare(write_compare_report(plan, request.effect))
-    return 0
+
+    def report() -> CompareReport:
+        written = write_compare_report(plan, request.effect)
+        print_compare(written)
+        return written
+
+    return run_then_report(plan, request.resume, report, f"python launch.py compare {request.sweep_dir} --resume")

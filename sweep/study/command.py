@@ -15,9 +15,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
+from sweep.compare.analysis import CompareReport
 from sweep.compare.plan import ComparePlan, resolve_compare_resources
 from sweep.compare.report import print_compare, write_compare_report
-from sweep.compare.run import run_compare
+from sweep.compare.session import run_then_report
 from sweep.errors import UserError
 from sweep.plan import check_dataset
 from sweep.resources import default_max_concurrent
@@ -61,7 +62,7 @@ def _print_estimate(plan: ComparePlan, study: Study, request: StudyRequest) -> N
     print(f"  (timed on {where}, {concurrent} runs at a time; a GPU or a larger cluster is faster)", flush=True)
 
 
-def _write_report(plan: ComparePlan, effect: float) -> None:
+def _write_report(plan: ComparePlan, effect: float) -> CompareReport:
     report = write_compare_report(plan, effect)
     path = Path(plan.compare_dir) / DOSE_RESPONSE_PNG
     try:
@@ -70,6 +71,7 @@ def _write_report(plan: ComparePlan, effect: float) -> None:
         raise UserError(f"{path}: cannot write the figure ({type(error).__name__}: {error})") from None
     report.files[DOSE_RESPONSE_PNG] = path
     print_compare(report)
+    return report
 
 
 def run_study_request(request: StudyRequest) -> int:
@@ -110,6 +112,5 @@ def run_study_request(request: StudyRequest) -> int:
         (folder / STUDY_COPY).write_text(study.text, encoding="utf-8")
         plan = replace(plan, compare_dir=str(folder))
     print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
-    run_compare(plan, resume=request.resume)
-    _write_report(plan, study.effect)
-    return 0
+    resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
+    return run_then_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)

@@ -20,9 +20,10 @@ from typing import Any
 from sweep.compare.plan import PLAN_FILE, Arm, ComparePlan
 from sweep.power import minimum_detectable_difference
 
-__all__ = ["TIMING_EXAMPLES", "Estimate", "estimate_study", "previous_sd", "time_epoch"]
+__all__ = ["RUN_OVERHEAD_S", "TIMING_EXAMPLES", "Estimate", "estimate_study", "previous_sd", "time_epoch"]
 
-TIMING_EXAMPLES = 2048  # training images in the timed epoch: a few seconds on one CPU core
+TIMING_EXAMPLES = 2048  # training images in the timed epoch (at most): a few seconds on one CPU core
+RUN_OVERHEAD_S = 10.0  # per run: Ray starts its actor, loads the data, writes checkpoints (measured ~5-15 s)
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,12 @@ class Estimate:
     mde: float  # minimum detectable difference at 80 % power with the planned seeds (NaN without sd)
 
     def lines(self, effect: float, seeds: int) -> list[str]:
-        hours = self.wall_seconds / 3600
+        wall = self.wall_seconds
+        shown = f"{wall / 3600:.1f} h" if wall >= 3600 else f"{wall / 60:.1f} min"
         out = [
             f"planned runs: {self.runs} ({self.runs // seeds} arms x {seeds} seeds), {self.concurrent} at a time",
-            f"estimated wall time: {hours:.1f} h ({self.wall_seconds / 60:.0f} min; one timed epoch of "
-            f"{TIMING_EXAMPLES} images per kind of arm, scaled to the arm's size)",
+            f"estimated wall time: {shown} (one short timed epoch per kind of arm, scaled to the arm's "
+            f"training images and epochs, plus {RUN_OVERHEAD_S:.0f} s per run)",
         ]
         if self.sd is None:
             out.append(
@@ -127,7 +129,9 @@ def estimate_study(plan: ComparePlan, storage: Path, concurrent: int, threads: i
         if kind not in per_image:
             per_image[kind] = time_epoch(arm.config, threads)
         epoch_seconds[arm.name] = per_image[kind] * _training_examples(arm.config)
-    run_seconds = [epoch_seconds[a.name] * int(a.config.get("epochs", 1)) for a in plan.arms] * len(plan.seeds)
+    run_seconds = [epoch_seconds[a.name] * int(a.config.get("epochs", 1)) + RUN_OVERHEAD_S for a in plan.arms] * len(
+        plan.seeds
+    )
     # Runs are packed `concurrent` at a time; the total divided evenly is the estimate.
     wall = sum(run_seconds) / max(1, concurrent)
     sd, source = previous_sd(plan, storage)

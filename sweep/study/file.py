@@ -189,7 +189,11 @@ def _arms(raw: dict[Any, Any], fixed: dict[str, Any], report: Report) -> dict[st
             TrialConfig.from_dict({**config, "seed": 0, "final_test": True})
         except ConfigError as error:
             for problem in error.problems:
-                report.add(where, problem)
+                key, sep, rule = problem.partition(": ")
+                # "w_adv: rule" -> "arms.x.w_adv: rule"; cross-key rules stay on the arm
+                report.add(f"{where}.{key}", rule) if sep and key in TrialConfig.model_fields else report.add(
+                    where, problem
+                )
             continue
         arms[name] = config
     return arms

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
-import sweep.compare.command as command
+import sweep.compare.session as session
 import sweep.ray_connection
 from sweep.compare import CompareRequest, run_compare_request
 from sweep.compare.plan import COMPARE_DIR, ComparePlan, load_compare_plan
@@ -32,7 +33,7 @@ def no_ray(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ComparePlan, bool]]:
             runs.writer.save_state()
 
     monkeypatch.setattr(sweep.ray_connection, "connect", connect)
-    monkeypatch.setattr(command, "run_compare", run_compare)
+    monkeypatch.setattr(session, "run_compare", run_compare)
     return started
 
 
@@ -80,3 +81,32 @@ def test_user_mistakes(tmp_path: Path, no_ray) -> None:
     with pytest.raises(UserError, match="no compare.json"):
         run_compare_request(CompareRequest(str(f.results), resume=True))
     assert no_ray == [] and not (f.results / COMPARE_DIR).exists()
+
+
+def test_a_compare_with_runs_that_did_not_complete_exits_1(tmp_path: Path, no_ray, monkeypatch, capsys) -> None:
+    def run_compare(plan: ComparePlan, resume: bool = False) -> None:
+        signal.signal(signal.SIGINT, lambda *args: None)  # as Tune's fit() does, and leaves in place
+        plan.save()
+        runs = CompareRuns(plan)
+        runs.run("front-1", plan.seeds[0], p_right=0.9)  # one run of six: the others errored
+        runs.writer.save_state()
+
+    monkeypatch.setattr(session, "run_compare", run_compare)
+    f = sweep_folder(tmp_path)
+    assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1)) == 1
+    err = capsys.readouterr().err
+    assert "1 of 6 runs completed" in err and f"compare {f.results} --resume" in err
+    assert (f.results / COMPARE_DIR / "summary.md").is_file()  # the report of what is there
+
+
+def test_ctrl_c_during_a_compare_writes_the_report_and_exits_130(tmp_path: Path, no_ray, monkeypatch, capsys) -> None:
+    def run_compare(plan: ComparePlan, resume: bool = False) -> None:
+        plan.save()
+        CompareRuns(plan).writer.save_state()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session, "run_compare", run_compare)
+    f = sweep_folder(tmp_path)
+    assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1)) == 130
+    assert "--resume" in capsys.readouterr().err
+    assert (f.results / COMPARE_DIR / "summary.md").is_file()
