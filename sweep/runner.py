@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,7 +47,10 @@ def tune_spec(
     if plan.wandb_project:
         from ray.air.integrations.wandb import WandbLoggerCallback
 
-        extra.insert(0, WandbLoggerCallback(project=plan.wandb_project, group=plan.name))
+        # Tune's logging actor may run on another node (--address), whose environment is not
+        # the driver's: hand the driver's WANDB_MODE / WANDB_DIR to wandb.init explicitly.
+        init = {k: os.environ[v] for k, v in (("mode", "WANDB_MODE"), ("dir", "WANDB_DIR")) if os.environ.get(v)}
+        extra.insert(0, WandbLoggerCallback(project=plan.wandb_project, group=plan.name, **init))
     return TuneSpec(
         name=TUNE_DIR,
         storage_path=plan.tune_storage,

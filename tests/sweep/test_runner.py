@@ -86,3 +86,20 @@ def test_build_tuner_writes_only_tune_s_own_state_and_starts_no_ray(planned):
     tune_dir = Path(plan.tune_path)
     assert (tune_dir / "tuner.pkl").is_file()
     assert sorted(p.name for p in Path(plan.results_dir).iterdir()) == ["tune"]  # no sweep.json yet
+
+
+def test_wandb_gets_the_driver_s_mode_and_folder_explicitly(planned, monkeypatch, tmp_path):
+    # Tune's logging actor may run on another node, whose environment is not the driver's.
+    from ray.air.integrations.wandb import WandbLoggerCallback
+
+    plan, space = planned
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    spec = tune_spec(replace(plan, wandb_project="proj"), space)
+    (callback,) = [c for c in spec.callbacks if isinstance(c, WandbLoggerCallback)]
+    assert callback.project == "proj" and callback.group == plan.name
+    assert callback.kwargs == {"mode": "offline", "dir": str(tmp_path / "wandb")}
+    monkeypatch.delenv("WANDB_MODE")
+    monkeypatch.delenv("WANDB_DIR")
+    (callback,) = [c for c in tune_spec(replace(plan, wandb_project="proj"), space).callbacks]
+    assert callback.kwargs == {}
