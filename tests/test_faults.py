@@ -17,6 +17,7 @@ import signal
 import socket
 import stat
 import textwrap
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -123,6 +124,20 @@ def _assert_each_trial_went_on_from_tunes_state(
         assert new == expected, (trial, before.get(trial), epochs, state.get(trial, {}).get("status"))
 
 
+def _settled_epochs(tune_dir: Path, quiet_s: float = 8.0, timeout_s: float = 120.0) -> dict[str, list[int]]:
+    """``trial_epochs`` once it has not changed for ``quiet_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    last, since = trial_epochs(tune_dir), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = trial_epochs(tune_dir)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return now
+    raise AssertionError(f"the killed driver's trials kept reporting for {timeout_s:.0f} s: {last}")
+
+
 def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
     drivers: list[Driver], tmp_path: Path, ray_head: RayHead
 ) -> None:
@@ -154,9 +169,11 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
     driver.kill()  # SIGKILL, the driver alone
     driver.stop()
     assert not driver.pids()
+    # The driver's trial actors live on the head until Ray notices their job died; one may
+    # still report an epoch meanwhile. Take the snapshot once the rows stopped changing.
+    before = _settled_epochs(tune_dir)
 
     # What the kill left: result rows, and Tune's last saved state (what --resume reads).
-    before = trial_epochs(tune_dir)
     state = {f"trial_{i}": s for i, s in tune_state(tune_dir).items()}
     params_before = {t: json.loads((tune_dir / t / "params.json").read_text()) for t in before}
     unrecorded = set(before) - set(state)  # started after Tune's last save: --resume cannot know them
