@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "write_text_atomically",
     "cell",
     "param_text",
     "num",
@@ -79,14 +81,29 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts is not None else "-"
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """``path.write_text`` that leaves the old file whole when it fails (a full disk, a signal).
+
+    Written to a hidden temporary file beside ``path``, then renamed over it (atomic on
+    one file system); a failed write removes the temporary file and re-raises.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """One CSV file, every value through ``cell``."""
+    """One CSV file, every value through ``cell``; written atomically."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(header))
     for row in rows:
         writer.writerow([cell(v) for v in row])
-    path.write_text(buffer.getvalue(), encoding="utf-8")
+    write_text_atomically(path, buffer.getvalue())
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

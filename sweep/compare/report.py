@@ -43,7 +43,7 @@ from sweep.compare.plots import plot_front, plot_within_pair
 from sweep.compare.stats import PairedCI
 from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
-from sweep.formatting import write_csv
+from sweep.formatting import write_csv, write_text_atomically
 
 __all__ = [
     "ARMS_CSV",
@@ -176,7 +176,7 @@ def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> C
         WITHIN_PAIR_CSV: lambda p: _write_within_pair_csv(p, arms),
         WITHIN_PAIR_PNG: lambda p: plot_within_pair(p, plan, arms),
         "front.png": lambda p: plot_front(p, plan, arms),
-        SUMMARY_MD: lambda p: p.write_text(summary_text(report), encoding="utf-8"),
+        SUMMARY_MD: lambda p: write_text_atomically(p, summary_text(report)),
     }
     try:
         for name, write in writers.items():

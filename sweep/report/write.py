@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sweep.errors import UserError
-from sweep.formatting import num, text_table
+from sweep.formatting import num, text_table, write_text_atomically
 from sweep.report.build import Report, build_report
 from sweep.report.csv_files import PARETO_CSV, write_pareto_csv, write_trials_csv
 from sweep.report.optuna_export import OPTUNA_DB, write_optuna_db
@@ -25,7 +25,7 @@ __all__ = ["write_report", "print_final"]
 
 
 def _write_summary(report: Report, path: Path) -> None:
-    path.write_text(summary_text(report), encoding="utf-8")
+    write_text_atomically(path, summary_text(report))
 
 
 _WRITERS: tuple[tuple[str, Callable[[Report, Path], None]], ...] = (
