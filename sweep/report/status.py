@@ -33,8 +33,13 @@ def trial_status(trial: TuneTrial, max_epochs: int, run: str = "sweep") -> tuple
         return ("complete" if epochs >= max_epochs else "stopped_early"), ""
     if epochs >= max_epochs and trial.results:
         return "complete", ""  # all epochs were reported; the driver died before Tune recorded the end
-    was = trial.status or "not yet recorded by Tune"
-    reason = f"{was} when the {run} stopped, after {epochs} of {max_epochs} epochs; --resume continues it"
+    if trial.status:
+        reason = f"{trial.status} when the {run} stopped, after {epochs} of {max_epochs} epochs; --resume continues it"
+    else:  # started after Tune last saved its state: a resume does not know it and runs a new trial instead
+        reason = (
+            f"not yet recorded by Tune when the {run} stopped, after {epochs} of {max_epochs} epochs; "
+            "--resume cannot continue it and runs a new trial in its place"
+        )
     if trial.error_text:
         reason += f" (an earlier attempt failed: {error_reason(trial.error_text)})"
     return "interrupted", reason

@@ -33,7 +33,8 @@ def test_interrupted_says_where_it_stopped_and_an_earlier_failure() -> None:
     assert reason == "PENDING when the compare run stopped, after 0 of 3 epochs; --resume continues it"
     status, reason = trial_status(_trial("", 2, DIVERGED_ERROR_TXT), 3)
     assert status == "interrupted" and reason.startswith(
-        "not yet recorded by Tune when the sweep stopped, after 2 of 3"
+        "not yet recorded by Tune when the sweep stopped, after 2 of 3 epochs; "
+        "--resume cannot continue it and runs a new trial in its place"
     )
     assert reason.endswith(
         "(an earlier attempt failed: DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite)"
