@@ -405,6 +405,10 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
         "--no-dashboard",
         "--trials",
         "2",
+        # 5 epochs: after the SIGTERM at the first result, the resumed copy still has most of
+        # its work ahead when its Ctrl-C comes (with 2, a fast machine finished it first).
+        "--epochs",
+        "5",
         "--storage",
         str(tmp_path / "exp"),
         "--name",
@@ -432,7 +436,7 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
     assert third.wait(420) == 0, third.tail()
     result_rows = read_csv(copy / "trials.csv")
     assert sorted(r["arm"] for r in result_rows) == ["baseline", "search", "search"]
-    assert all(r["status"] == "complete" and r["epochs"] == "2" for r in result_rows), result_rows
+    assert all(r["status"] == "complete" and r["epochs"] == "5" for r in result_rows), result_rows
     assert all(r["checkpoint"].startswith(str(copy)) for r in result_rows), result_rows
     assert _snapshot(original) == before, "resuming the copy wrote into the original folder"
 
