@@ -20,7 +20,15 @@ from typing import Any
 from sweep.compare.plan import PLAN_FILE, Arm, ComparePlan
 from sweep.power import minimum_detectable_difference
 
-__all__ = ["RUN_OVERHEAD_S", "TIMING_EXAMPLES", "Estimate", "estimate_study", "previous_sd", "time_epoch"]
+__all__ = [
+    "RUN_OVERHEAD_S",
+    "TIMING_EXAMPLES",
+    "Estimate",
+    "estimate_study",
+    "previous_sd",
+    "time_epoch",
+    "time_final_test",
+]
 
 TIMING_EXAMPLES = 2048  # training images in the timed epoch (at most): a few seconds on one CPU core
 RUN_OVERHEAD_S = 10.0  # per run: Ray starts its actor, loads the data, writes checkpoints (measured ~5-15 s)
@@ -42,7 +50,7 @@ class Estimate:
         out = [
             f"planned runs: {self.runs} ({self.runs // seeds} arms x {seeds} seeds), {self.concurrent} at a time",
             f"estimated wall time: {shown} (one short timed epoch per kind of arm, scaled to the arm's "
-            f"training images and epochs, plus {RUN_OVERHEAD_S:.0f} s per run)",
+            f"training images and epochs, plus its timed final test and probe and {RUN_OVERHEAD_S:.0f} s per run)",
         ]
         if self.sd is None:
             out.append(
@@ -59,25 +67,46 @@ class Estimate:
         return out
 
 
-def time_epoch(config: dict[str, Any], threads: int) -> float:
-    """Seconds per training image of one short epoch of ``config`` (evaluation included)."""
+def _timed_run(config: dict[str, Any], threads: int, examples: int, final_test: bool) -> float:
+    """Seconds of one 1-epoch run of ``config`` on ``examples`` training images, in this process."""
     import torch
 
     from trainable.config import TrialConfig
     from trainable.loop import PairTraining
 
-    size = config.get("train_size")
-    examples = TIMING_EXAMPLES if size is None else min(int(size), TIMING_EXAMPLES)
-    timed = TrialConfig.from_dict({**config, "seed": 0, "epochs": 1, "train_size": examples, "final_test": False})
+    timed = TrialConfig.from_dict({**config, "seed": 0, "epochs": 1, "train_size": examples, "final_test": final_test})
     before = torch.get_num_threads()
     torch.set_num_threads(max(1, threads))
     try:
         training = PairTraining(timed)
         start = time.perf_counter()
         training.run_epoch()
-        return (time.perf_counter() - start) / examples
+        return time.perf_counter() - start
     finally:
         torch.set_num_threads(before)
+
+
+def _timing_examples(config: dict[str, Any]) -> int:
+    size = config.get("train_size")
+    return TIMING_EXAMPLES if size is None else min(int(size), TIMING_EXAMPLES)
+
+
+def time_epoch(config: dict[str, Any], threads: int) -> float:
+    """Seconds per training image of one short epoch of ``config`` (validation included)."""
+    examples = _timing_examples(config)
+    return _timed_run(config, threads, examples, final_test=False) / examples
+
+
+def time_final_test(config: dict[str, Any], threads: int) -> float:
+    """Seconds a run spends once, after its last epoch: the test split and the redundancy probe.
+
+    The difference between the same short run with and without ``final_test``; it does
+    not grow with the training set (the test split and the probe's pairs are fixed).
+    """
+    examples = _timing_examples(config)
+    with_test = _timed_run(config, threads, examples, final_test=True)
+    without = _timed_run(config, threads, examples, final_test=False)
+    return max(0.0, with_test - without)
 
 
 def _training_examples(config: dict[str, Any]) -> int:
@@ -123,15 +152,18 @@ def previous_sd(plan: ComparePlan, storage: Path) -> tuple[float | None, str]:
 def estimate_study(plan: ComparePlan, storage: Path, concurrent: int, threads: int) -> Estimate:
     """Runs, wall time and expected MDE of ``plan``, run ``concurrent`` at a time."""
     per_image: dict[tuple[str, str], float] = {}
+    final: dict[tuple[str, str], float] = {}
     epoch_seconds: dict[str, float] = {}
     for arm in plan.arms:
         kind = _kind(arm)
         if kind not in per_image:
             per_image[kind] = time_epoch(arm.config, threads)
+            final[kind] = time_final_test(arm.config, threads)
         epoch_seconds[arm.name] = per_image[kind] * _training_examples(arm.config)
-    run_seconds = [epoch_seconds[a.name] * int(a.config.get("epochs", 1)) + RUN_OVERHEAD_S for a in plan.arms] * len(
-        plan.seeds
-    )
+    one_seed = [
+        epoch_seconds[a.name] * int(a.config.get("epochs", 1)) + final[_kind(a)] + RUN_OVERHEAD_S for a in plan.arms
+    ]
+    run_seconds = one_seed * len(plan.seeds)
     # Runs are packed `concurrent` at a time; the total divided evenly is the estimate.
     wall = sum(run_seconds) / max(1, concurrent)
     sd, source = previous_sd(plan, storage)

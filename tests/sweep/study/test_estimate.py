@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from sweep.power import minimum_detectable_difference
-from sweep.study.estimate import RUN_OVERHEAD_S, Estimate, estimate_study, previous_sd, time_epoch
+from sweep.study.estimate import (
+    RUN_OVERHEAD_S,
+    Estimate,
+    estimate_study,
+    previous_sd,
+    time_epoch,
+    time_final_test,
+)
 from sweep.study.file import load_study
 from sweep.study.plan import plan_study
 from tests.sweep.study.test_file import GOOD
@@ -54,6 +61,7 @@ def test_timing_an_epoch_is_positive_and_leaves_the_thread_count(tmp_path: Path)
     plan = _plan(tmp_path)
     seconds_per_image = time_epoch(plan.arms[0].config, threads=1)
     assert 0 < seconds_per_image < 1
+    assert 0 <= time_final_test(plan.arms[0].config, threads=1) < 60
     assert torch.get_num_threads() == before
 
 
@@ -61,10 +69,11 @@ def test_the_estimate_scales_runs_and_divides_by_concurrency(tmp_path: Path, mon
     import sweep.study.estimate as estimate
 
     monkeypatch.setattr(estimate, "time_epoch", lambda config, threads: 0.01)  # 10 ms per image
+    monkeypatch.setattr(estimate, "time_final_test", lambda config, threads: 4.0)  # test split + probe
     plan = _plan(tmp_path)
     one = estimate_study(plan, tmp_path / "exp", concurrent=1, threads=1)
-    # 5 arms x 3 seeds; 200 images x 10 ms x epochs (2, or 3 for seed-0.1) + the per-run overhead
-    per_seed = 4 * (200 * 0.01 * 2 + RUN_OVERHEAD_S) + (200 * 0.01 * 3 + RUN_OVERHEAD_S)
+    # 5 arms x 3 seeds; 200 images x 10 ms x epochs (2, or 3 for seed-0.1) + final test + overhead
+    per_seed = 4 * (200 * 0.01 * 2 + 4.0 + RUN_OVERHEAD_S) + (200 * 0.01 * 3 + 4.0 + RUN_OVERHEAD_S)
     assert one.runs == 15 and one.wall_seconds == pytest.approx(3 * per_seed)
     assert estimate_study(plan, tmp_path / "exp", concurrent=3, threads=1).wall_seconds == pytest.approx(per_seed)
     assert one.sd is None and math.isnan(one.mde)
