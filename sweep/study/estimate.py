@@ -1,7 +1,8 @@
 """Power before compute: a study's planned runs, their wall time, and the difference they can detect.
 
 The wall time comes from timing one short epoch of each kind of arm here (in this
-process, on the threads one run gets), scaled to the arm's training-set size; the
+process, on the threads one run gets), scaled to the arm's training-set size and
+epochs, plus the run's once-only final test and redundancy probe (timed too); the
 minimum detectable difference from the spread of paired differences that an
 earlier study or compare in the same storage folder measured against the same
 baseline settings. Both are estimates, printed as such; ``--dry-run`` stops after them.
