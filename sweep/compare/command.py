@@ -8,6 +8,7 @@ The command line turns argv into a ``CompareRequest``; this module never sees ar
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from sweep.compare.analysis import CompareReport
 from sweep.compare.plan import (
@@ -23,7 +24,18 @@ from sweep.compare.request import CompareRequest
 from sweep.compare.session import run_then_report
 from sweep.errors import UserError
 
-__all__ = ["run_compare_request"]
+__all__ = ["connect_and_resolve", "run_compare_request"]
+
+
+class StudyLike(Protocol):
+    """The request fields ``connect_and_resolve`` reads (CompareRequest and StudyRequest have them)."""
+
+    address: str | None
+    dashboard: bool
+    resume: bool
+    cpus_per_trial: float | None
+    gpus_per_trial: float | None
+    max_concurrent: int | None
 
 
 def _check(request: CompareRequest) -> None:
@@ -50,10 +62,31 @@ def _plan(request: CompareRequest, compare_dir: Path) -> ComparePlan:
     return plan_compare(request.sweep_dir, request.seeds, request.top, request.first_seed)
 
 
-def run_compare_request(request: CompareRequest) -> int:
-    """Run (or resume, or only report) a compare; the exit code. User mistakes raise UserError."""
+def connect_and_resolve(plan: ComparePlan, request: CompareRequest | StudyLike) -> ComparePlan:
+    """Join (or start) Ray for a compare or a study; a new run (or an old plan without them) gets its resources.
+
+    A resume keeps the resources and the cluster address its plan saved.
+    """
     from sweep.ray_connection import connect
 
+    info = connect(request.address or plan.address, dashboard=request.dashboard)
+    if info.dashboard_url:
+        print(f"netsep: Ray dashboard: {info.dashboard_url}")
+    if request.resume and plan.cpus_per_trial is not None and plan.gpus_per_trial is not None:
+        return plan
+    return resolve_compare_resources(
+        plan,
+        cpus_per_trial=request.cpus_per_trial,
+        gpus_per_trial=request.gpus_per_trial,
+        max_concurrent=request.max_concurrent,
+        cluster_cpus=info.cpus,
+        cluster_gpus=info.gpus,
+        address=request.address if not request.resume else plan.address,
+    )
+
+
+def run_compare_request(request: CompareRequest) -> int:
+    """Run (or resume, or only report) a compare; the exit code. User mistakes raise UserError."""
     compare_dir = Path(request.sweep_dir) / COMPARE_DIR
     _check_effect(request)
     if request.report_only:
@@ -61,19 +94,7 @@ def run_compare_request(request: CompareRequest) -> int:
         return 0
     _check(request)
     plan = _plan(request, compare_dir)
-    info = connect(request.address or plan.address, dashboard=request.dashboard)
-    if info.dashboard_url:
-        print(f"netsep: Ray dashboard: {info.dashboard_url}")
-    if not request.resume or plan.cpus_per_trial is None or plan.gpus_per_trial is None:
-        plan = resolve_compare_resources(
-            plan,
-            cpus_per_trial=request.cpus_per_trial,
-            gpus_per_trial=request.gpus_per_trial,
-            max_concurrent=request.max_concurrent,
-            cluster_cpus=info.cpus,
-            cluster_gpus=info.gpus,
-            address=request.address if not request.resume else plan.address,
-        )
+    plan = connect_and_resolve(plan, request)
     print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
 
     def report() -> CompareReport:

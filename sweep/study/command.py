@@ -16,7 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from sweep.compare.analysis import CompareReport
-from sweep.compare.plan import ComparePlan, resolve_compare_resources
+from sweep.compare.command import connect_and_resolve
+from sweep.compare.plan import ComparePlan
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.compare.session import run_then_report
 from sweep.errors import UserError
@@ -92,21 +93,7 @@ def run_study_request(request: StudyRequest) -> int:
     if request.dry_run:
         print("netsep: --dry-run: nothing was run")
         return 0
-    from sweep.ray_connection import connect
-
-    info = connect(request.address or plan.address, dashboard=request.dashboard)
-    if info.dashboard_url:
-        print(f"netsep: Ray dashboard: {info.dashboard_url}")
-    if not request.resume or plan.cpus_per_trial is None or plan.gpus_per_trial is None:
-        plan = resolve_compare_resources(
-            plan,
-            cpus_per_trial=request.cpus_per_trial,
-            gpus_per_trial=request.gpus_per_trial,
-            max_concurrent=request.max_concurrent,
-            cluster_cpus=info.cpus,
-            cluster_gpus=info.gpus,
-            address=request.address if not request.resume else plan.address,
-        )
+    plan = connect_and_resolve(plan, request)
     if not request.resume:
         folder.mkdir(parents=True, exist_ok=False)
         (folder / STUDY_COPY).write_text(study.text, encoding="utf-8")
