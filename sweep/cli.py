@@ -6,6 +6,8 @@
     python launch.py report experiments/<name>
     python launch.py compare experiments/<name> --seeds 3 --top 2
     python launch.py validate loss_weights [key=value ...]
+    python launch.py study fmnist_dose [--dry-run | --resume | --report-only]
+    python launch.py dashboard experiments/<name> [--port 8080]
 
 Every user mistake ends with exit code 2 and one message (``sweep.errors.UserError``);
 nothing is written under the results folder before the input has been validated.
@@ -34,7 +36,7 @@ from sweep.sweep_commands import EXIT_INTERRUPTED, new_sweep, resume
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = ("run", "report", "compare", "validate", "study")
+COMMANDS = ("run", "report", "compare", "validate", "study", "dashboard")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,7 +78,7 @@ def _non_negative_float(text: str) -> float:
 
 # ----------------------------------------------------------------------- parsers
 def build_parser() -> argparse.ArgumentParser:
-    """``launch.py`` with its four subcommands (``main`` inserts ``run`` when none is named)."""
+    """``launch.py`` with its subcommands (``main`` inserts ``run`` when none is named)."""
     top = _Parser(prog="launch.py", description="netsep: Optuna searches a YAML space, Ray Tune runs the trials.")
     commands = top.add_subparsers(dest="command", parser_class=_Parser)
     _add_run(
@@ -87,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
             epilog="Other commands: `launch.py report DIR` rebuilds a results folder's report; "
             "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
             "`launch.py validate SPACE [key=value ...]` checks a space and settings without running; "
-            "`launch.py study STUDY` runs a pre-registered study (studies/*.yaml).",
+            "`launch.py study STUDY` runs a pre-registered study (studies/*.yaml); "
+            "`launch.py dashboard DIR` shows a sweep's Optuna study, live, in optuna-dashboard.",
         )
     )
     _add_report(
@@ -117,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
             prog="launch.py study",
             description="Run a pre-registered study (a YAML file in studies/): its arms, the matched "
             "independent baseline and the deep ensemble over paired seeds, then compare's paired statistics.",
+        )
+    )
+    _add_dashboard(
+        commands.add_parser(
+            "dashboard",
+            prog="launch.py dashboard",
+            description="Serve a results folder's Optuna study (live while the sweep runs) with optuna-dashboard "
+            "on 127.0.0.1 (the optional extra: pip install -e '.[dashboard]').",
         )
     )
     return top
@@ -218,6 +229,19 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-concurrent", type=_positive_int, default=None)
     p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.set_defaults(handler=_study_command)
+
+
+def _add_dashboard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="a sweep's results folder, e.g. experiments/<name> (running or finished)")
+    p.add_argument("--port", type=_port, default=8080, help="port on 127.0.0.1 (default 8080)")
+    p.set_defaults(handler=_dashboard_command)
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port, 1..65535, got {text!r}")
+    return value
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -344,6 +368,12 @@ def _study_command(args: argparse.Namespace) -> int:
         dashboard=not args.no_dashboard,
     )
     return run_study_request(request)
+
+
+def _dashboard_command(args: argparse.Namespace) -> int:
+    from sweep.dashboard import DashboardRequest, run_dashboard
+
+    return run_dashboard(DashboardRequest(results_dir=args.dir, port=args.port))
 
 
 def _validate_command(args: argparse.Namespace) -> int:

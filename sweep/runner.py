@@ -25,6 +25,7 @@ from typing import Any
 
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
+from sweep.live_study import LIVE_STUDY_FILE, LiveStudy
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
 from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
@@ -67,8 +68,12 @@ def tune_spec(
     )
 
 
-def build_searcher(plan: SweepPlan, space: SearchSpace) -> SweepSearcher:
-    """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``."""
+def build_searcher(plan: SweepPlan, space: SearchSpace, *, live: bool = True) -> SweepSearcher:
+    """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``.
+
+    ``live``: its study moves into the results folder's ``optuna.journal`` once the
+    sweep runs (False for a searcher that only checks a saved state).
+    """
     from ray.tune.search.optuna import OptunaSearch
 
     from sweep.samplers import create_sampler, resumed_sampler
@@ -81,7 +86,8 @@ def build_searcher(plan: SweepPlan, space: SearchSpace) -> SweepSearcher:
         sampler=create_sampler(space.sampler, space.seed, n_objectives, conditional=space.is_conditional),
     )
     reseed = functools.partial(resumed_sampler, space.sampler, space.seed, n_objectives, space.is_conditional)
-    return SweepSearcher(optuna_search, planned_baselines(plan, space), reseed=reseed)
+    live_study = LiveStudy(Path(plan.results_dir) / LIVE_STUDY_FILE, plan.name, space.metric_names()) if live else None
+    return SweepSearcher(optuna_search, planned_baselines(plan, space), reseed=reseed, live=live_study)
 
 
 def build_scheduler(plan: SweepPlan) -> Any:
@@ -214,7 +220,7 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line for this trial run
         try:
-            build_searcher(plan, space).restore(str(states[-1]))
+            build_searcher(plan, space, live=False).restore(str(states[-1]))
         except (ValueError, KeyError, TypeError) as error:
             raise UserError(
                 f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "

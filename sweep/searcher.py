@@ -13,6 +13,10 @@
 Both searchers save their state as JSON (``searcher-state-*.json`` in Tune's folder),
 never as a pickle: ``--resume`` reads it back, and reading data runs no code
 (``sweep.study_state`` turns the Optuna study into data and back).
+
+With a ``LiveStudy`` the Optuna study moves into the results folder's journal file
+before the first proposal (and is rebuilt there on ``--resume``), so it can be
+watched while the sweep runs (``sweep.live_study``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.baselines import BASELINE_ARM
+from sweep.live_study import LiveStudy
 from sweep.study_state import rebuild_study, trials_to_json
 
 __all__ = ["STATE_FORMAT", "DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
@@ -64,22 +69,46 @@ class SweepSearcher(Searcher):
     CKPT_FILE_TMPL = "searcher-state-{}.json"  # Tune's default name ends in .pkl
 
     def __init__(
-        self, optuna_search: OptunaSearch, baselines: list[dict[str, Any]], *, reseed: Reseed | None = None
+        self,
+        optuna_search: OptunaSearch,
+        baselines: list[dict[str, Any]],
+        *,
+        reseed: Reseed | None = None,
+        live: LiveStudy | None = None,
     ) -> None:
         super().__init__(metric=optuna_search.metric, mode=optuna_search.mode)
         self.inner = optuna_search
         self.pending_baselines = [dict(b) for b in baselines]
         self.baseline_trial_ids: set[str] = set()
         self.reseed = reseed
+        self.live = live
+        # Attached lazily, in the driver, once the sweep runs: Tune pickles this searcher
+        # into tuner.pkl when the Tuner is made, and that copy must hold no open file.
+        self.live_attached = False
+
+    def _go_live(self) -> None:
+        """Move the study into the live journal (once; before the first proposal or on restore)."""
+        if self.live is None or self.live_attached:
+            return
+        old = self.study
+        numbers = {tune_id: trial.number for tune_id, trial in _tune_trials(self.inner)[0].items()}
+        study, running = self.live.attach(old)
+        _set_study(self.inner, study, {tune_id: running[n] for tune_id, n in numbers.items()})
+        self.live_attached = True
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return self.inner.set_search_properties(metric, mode, config, **spec)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        self._go_live()
         if self.pending_baselines:
             self.baseline_trial_ids.add(trial_id)
             return {**self.pending_baselines.pop(0), "arm": BASELINE_ARM}
-        return self.inner.suggest(trial_id)
+        config = self.inner.suggest(trial_id)
+        trial = _tune_trials(self.inner)[0].get(trial_id)
+        if trial is not None:  # the Tune trial's id in the study: its folder is tune/trial_<id>
+            trial.set_user_attr("tune_trial_id", trial_id)
+        return config
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if trial_id not in self.baseline_trial_ids:
@@ -117,6 +146,8 @@ class SweepSearcher(Searcher):
 
     def set_state(self, state: dict[str, Any]) -> None:
         _check_format(state, type(self).__name__)
+        if self.live_attached:
+            raise RuntimeError("set_state on a searcher whose study is already live")
         study = self.study
         numbered = rebuild_study(study, list(state["trials"]))
         live = {
@@ -127,6 +158,7 @@ class SweepSearcher(Searcher):
         self.baseline_trial_ids = {str(t) for t in state["baseline_trial_ids"]}
         if self.reseed is not None:
             study.sampler = self.reseed(len(state["trials"]))
+        self._go_live()  # the journal gets exactly the restored trials
 
     def save(self, checkpoint_path: str) -> None:
         _write_json(checkpoint_path, self.get_state())
@@ -138,7 +170,7 @@ class SweepSearcher(Searcher):
 # --------------------------------------------------------- Ray's OptunaSearch internals
 # Ray (2.52-2.60) has no public accessor for the study inside ``OptunaSearch`` nor for
 # its map from Tune trial ids to Optuna trials, and its own save/restore pickles them.
-# These three functions are the only places in netsep that touch those private
+# These four functions are the only places in netsep that touch those private
 # attributes, so a Ray upgrade that renames them breaks here and nowhere else.
 def optuna_study(search: OptunaSearch) -> optuna.Study:
     """The study inside Ray's ``OptunaSearch``.
@@ -161,6 +193,12 @@ def _tune_trials(search: OptunaSearch) -> tuple[dict[str, optuna.Trial], set[str
 def _set_tune_trials(search: OptunaSearch, live: dict[str, optuna.Trial], completed: set[str]) -> None:
     search._ot_trials = dict(live)
     search._completed_trials = set(completed)
+
+
+def _set_study(search: OptunaSearch, study: optuna.Study, live: dict[str, optuna.Trial]) -> None:
+    """``search`` proposes from ``study`` now; ``live`` maps running Tune trials to its trials."""
+    search._ot_study = study
+    _set_tune_trials(search, live, set(search._completed_trials))
 
 
 # ------------------------------------------------------------------ state files

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 
+from sweep.live_study import LIVE_STUDY_FILE, journal_storage
 from tests.helpers import read_csv, trial_epochs, trial_results
 from tests.processes import Driver, poll
 
@@ -104,3 +106,9 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
     for trial, epochs in partial.items():
         later = [r["epoch"] for r in after[trial][len(epochs) :]]
         assert later == list(range(epochs[-1] + 1, EPOCHS + 1)), (trial, epochs, later)
+    # The live Optuna study holds every search trial once, finished, numbered as proposed.
+    live = optuna.load_study(study_name=name, storage=journal_storage(folder / LIVE_STUDY_FILE)).get_trials()
+    search = sorted(r["trial_id"] for r in rows if r["arm"] == "search")
+    assert sorted(t.user_attrs["tune_trial_id"] for t in live) == search, [t.user_attrs for t in live]
+    assert [t.number for t in live] == list(range(SEARCH_TRIALS))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in live), [t.state for t in live]

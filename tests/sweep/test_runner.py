@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import optuna
 import pytest
 
 from sweep.baselines import BASELINE_ARM
+from sweep.live_study import LIVE_STUDY_FILE, journal_storage
 from sweep.plan import build_plan, resolve_resources
 from sweep.requests import SweepRequest
 from sweep.runner import build_scheduler, build_searcher, build_tuner, tune_spec
@@ -74,6 +76,9 @@ def test_the_searcher_proposes_the_planned_baselines_first(planned):
     assert sorted(c["pairing"] for c in (first, second)) == ["shared", "split"]
     assert set(third) >= {"w_adv", "objective", "epochs"} and "arm" not in third
     assert [d.name for d in searcher.study.directions] == ["MAXIMIZE", "MAXIMIZE"]
+    # The study is the live one in the results folder, and the search trial is in it.
+    live = optuna.load_study(study_name=plan.name, storage=journal_storage(Path(plan.results_dir) / LIVE_STUDY_FILE))
+    assert [t.params for t in live.trials] == [t.params for t in searcher.study.trials] and len(live.trials) == 1
 
 
 def test_build_tuner_writes_only_tune_s_own_state_and_starts_no_ray(planned):

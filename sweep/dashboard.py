@@ -1,0 +1,80 @@
+"""``launch.py dashboard DIR``: optuna-dashboard on a results folder's study, live or finished.
+
+It opens the searcher's live study (``optuna.journal``, written from a sweep's first
+trial on) while the sweep runs, so the Pareto front can be watched as it forms; a
+folder from before live studies has only the report's ``optuna.db``. The server
+listens on 127.0.0.1 only: from another machine, tunnel it (``ssh -L 8080:127.0.0.1:8080
+head``), as for Ray's own dashboard.
+
+optuna-dashboard is an optional extra (``pip install -e '.[dashboard]'``). It can edit
+a study (notes, deleting trials); the sweep's driver is the only process meant to
+write the live study, so look, do not edit, while a sweep runs.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sweep.errors import UserError
+from sweep.live_study import LIVE_STUDY_FILE, journal_storage
+from sweep.plan import PLAN_FILE
+
+__all__ = ["DashboardRequest", "dashboard_storage", "run_dashboard"]
+
+REPORT_DB = "optuna.db"  # written by the report (sweep.report.optuna_export)
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DashboardRequest:
+    results_dir: str
+    port: int = 8080
+
+
+def dashboard_storage(results_dir: str | Path) -> tuple[Path, Any]:
+    """(the study file, an Optuna storage on it) of a results folder; UserError when it has none."""
+    folder = Path(results_dir)
+    if not folder.is_dir():
+        raise UserError(f"dashboard: {str(folder)!r} is not a folder (give a sweep's results folder)")
+    if not (folder / PLAN_FILE).is_file():
+        raise UserError(f"dashboard: {str(folder)!r} is not a netsep results folder (it has no {PLAN_FILE})")
+    live, report = folder / LIVE_STUDY_FILE, folder / REPORT_DB
+    if live.is_file():
+        return live, journal_storage(live)
+    if report.is_file():
+        return report, f"sqlite:///{report.resolve()}"
+    raise UserError(
+        f"dashboard: {folder}: no Optuna study yet (neither {LIVE_STUDY_FILE}, written once the sweep's "
+        f"first trial is proposed, nor the report's {REPORT_DB})"
+    )
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            why = "in use" if error.errno == errno.EADDRINUSE else error.strerror
+            raise UserError(f"dashboard: --port {port}: {HOST}:{port} is {why}; choose another --port") from None
+
+
+def run_dashboard(request: DashboardRequest) -> int:
+    """Serve the folder's study until Ctrl-C; 0 when stopped that way."""
+    try:
+        import optuna_dashboard
+    except ImportError:
+        raise UserError(
+            "dashboard: optuna-dashboard is not installed; install the extra: pip install -e '.[dashboard]'"
+        ) from None
+    path, storage = dashboard_storage(request.results_dir)
+    _check_port_free(request.port)
+    print(f"netsep: optuna-dashboard on {path} at http://{HOST}:{request.port}/ (Ctrl-C stops it)", flush=True)
+    try:
+        optuna_dashboard.run_server(storage, host=HOST, port=request.port)
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -1,0 +1,103 @@
+"""The live Optuna study: the searcher's own storage is the results folder's journal.
+
+A real ``OptunaSearch`` in process (no Ray runtime): the study moves into
+``optuna.journal`` before the first proposal, every ask and tell lands there, the
+searcher still pickles (Tune writes it into ``tuner.pkl``), and a restore replaces
+the journal's study with the saved state's trials: none twice, none lost.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+from ray.tune.search.optuna import OptunaSearch
+
+from sweep.live_study import LIVE_STUDY_FILE, LiveStudy, journal_storage
+from sweep.searcher import DefineByRun, SweepSearcher
+from tests.sweep.test_searcher import BASELINE, FIXED, result, sample
+
+OBJECTIVES = ["ensemble_acc", "disagreement"]
+
+
+def make_live(folder: Path, baselines: int = 1, seed: int = 0) -> SweepSearcher:
+    inner = OptunaSearch(
+        space=DefineByRun(sample, FIXED),
+        metric=list(OBJECTIVES),
+        mode=["max", "max"],
+        sampler=optuna.samplers.RandomSampler(seed=seed),
+    )
+    live = LiveStudy(folder / LIVE_STUDY_FILE, "my-sweep", OBJECTIVES)
+    return SweepSearcher(inner, [BASELINE] * baselines, live=live)
+
+
+def journal_trials(folder: Path) -> list[optuna.trial.FrozenTrial]:
+    """What another process (the dashboard) reads from the file right now."""
+    study = optuna.load_study(study_name="my-sweep", storage=journal_storage(folder / LIVE_STUDY_FILE))
+    return study.get_trials(deepcopy=False)
+
+
+def test_nothing_is_written_until_the_first_proposal_and_the_searcher_pickles(tmp_path):
+    searcher = make_live(tmp_path)
+    assert not (tmp_path / LIVE_STUDY_FILE).exists()
+    pickle.loads(pickle.dumps(searcher))  # Tune's tuner.pkl holds the searcher
+    searcher.suggest("b")  # the baseline: the study goes live, with no Optuna trial
+    assert (tmp_path / LIVE_STUDY_FILE).exists()
+    assert journal_trials(tmp_path) == []
+
+
+def test_every_ask_and_tell_is_in_the_journal_as_it_happens(tmp_path):
+    searcher = make_live(tmp_path)
+    searcher.suggest("b")
+    config = searcher.suggest("t1")
+    searcher.suggest("t2")
+    searcher.on_trial_result("t1", result(1, acc=0.7))
+    running = journal_trials(tmp_path)
+    assert [t.state for t in running] == [TrialState.RUNNING, TrialState.RUNNING]
+    assert running[0].params["w_adv"] == config["w_adv"]
+    searcher.on_trial_complete("t1", result(3, acc=0.9, dis=0.2))
+    searcher.on_trial_complete("t2", result(2), error=True)
+    searcher.on_trial_complete("b", result(3))  # the baseline never reaches Optuna
+    done = journal_trials(tmp_path)
+    assert [t.state for t in done] == [TrialState.COMPLETE, TrialState.FAIL]
+    assert done[0].values == [0.9, 0.2]
+    study = optuna.load_study(study_name="my-sweep", storage=journal_storage(tmp_path / LIVE_STUDY_FILE))
+    assert study.metric_names == OBJECTIVES and len(study.best_trials) == 1
+
+
+def test_a_restore_replaces_the_journal_study_with_the_saved_trials(tmp_path):
+    # The driver saves its state after t1 and t2 were proposed, then tells t1, proposes
+    # t3, and dies. Tune resumes from the saved state: t2 runs on, t1 and t3 are run
+    # again. The journal must then hold the saved trials once each, not t3 as well.
+    first = make_live(tmp_path, baselines=0)
+    first.suggest("t1")
+    first.suggest("t2")
+    state = tmp_path / "searcher-state-0.json"
+    first.save(str(state))
+    first.on_trial_complete("t1", result(3))
+    first.suggest("t3")
+    assert len(journal_trials(tmp_path)) == 3
+
+    resumed = make_live(tmp_path, baselines=0)
+    resumed.restore(str(state))
+    trials = journal_trials(tmp_path)
+    assert [t.number for t in trials] == [0, 1] and {t.state for t in trials} == {TrialState.RUNNING}
+    resumed.on_trial_complete("t2", result(3, acc=0.8))  # the running trial is still told
+    assert journal_trials(tmp_path)[1].state == TrialState.COMPLETE
+    resumed.suggest("t4")
+    assert [t.number for t in journal_trials(tmp_path)] == [0, 1, 2]
+    assert len(optuna.get_all_study_names(journal_storage(tmp_path / LIVE_STUDY_FILE))) == 1
+
+
+def test_a_searcher_without_a_live_study_writes_nothing(tmp_path):
+    inner = OptunaSearch(
+        space=DefineByRun(sample, FIXED),
+        metric=OBJECTIVES,
+        mode=["max", "max"],
+        sampler=optuna.samplers.RandomSampler(),
+    )
+    searcher = SweepSearcher(inner, [])
+    searcher.suggest("t1")
+    assert list(tmp_path.iterdir()) == []
