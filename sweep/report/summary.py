@@ -245,7 +245,9 @@ def _files_section(report: Report) -> list[str]:
         f"- `{PARETO_CSV}`: the front, with each member's difference from the baseline",
         f"- `{PARETO_PNG}`: {drawn}, front highlighted, baseline marked",
         f"- `{OPTUNA_DB}`: Optuna study `{name}` of the search trials: "
-        f'`optuna.load_study(study_name="{name}", storage="sqlite:///{db}")` or `optuna-dashboard sqlite:///{db}`',
+        f'`optuna.load_study(study_name="{name}", storage="sqlite:///{db}")`',
+        f"- `optuna.journal`: the searcher's own study, written live from the first trial: "
+        f"`python launch.py dashboard {report.results_dir}` shows it (optuna-dashboard)",
         f"- `{SUMMARY_MD}`: this file (rebuild with `python launch.py report {report.results_dir}`)",
         f"- `{PLAN_FILE}`, `{SPACE_COPY}`: the plan and the space as run (`--resume` reads them)",
         f"- `{TUNE_DIR}/`: Ray Tune's experiment folder (per trial: params.json, result.json, checkpoints)",
