@@ -77,7 +77,18 @@ def main() -> int:
         raise SystemExit("needs Chromium: apt-get install -y chromium")
     tmp = Path(tempfile.mkdtemp(prefix="netsep-front-"))
     folder = tmp / "exp" / NAME
-    sweep_args = ["--space", "loss_weights", "--data", "digits", "--trials", "8", "--epochs", "3", "--max-concurrent", "1"]
+    sweep_args = [
+        "--space",
+        "loss_weights",
+        "--data",
+        "digits",
+        "--trials",
+        "8",
+        "--epochs",
+        "3",
+        "--max-concurrent",
+        "1",
+    ]
     sweep = subprocess.Popen(
         [sys.executable, "launch.py", *sweep_args, "--storage", str(tmp / "exp"), "--name", NAME, "--no-dashboard"],
         cwd=REPO,
