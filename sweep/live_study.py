@@ -14,10 +14,10 @@ Why a journal file and not SQLite:
 * optuna-dashboard and ``optuna.load_study`` read it directly.
 
 Only the sweep's driver writes it (Tune's searcher runs in the driver; trials never
-touch it). On ``--resume`` the study in the file is replaced by the one rebuilt from
-the searcher state Tune saved with its experiment, so it holds exactly the trials Tune
+touch it). On ``--resume`` the file is replaced by a new one rebuilt from the
+searcher state Tune saved with its experiment, so it holds exactly the trials Tune
 continues from: none twice (trials told to Optuna after Tune's last save are run again
-by Tune and told again), none lost.
+by Tune and told again), none lost. A dashboard open across a resume must be restarted.
 
 ``optuna.db`` (SQLite) stays what the report writes at the end: the same search trials
 rebuilt from Tune's records, with each trial's final metrics as user attributes.
@@ -27,6 +27,7 @@ Pure Optuna; no Ray.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,9 +37,10 @@ from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, Jou
 
 from sweep.study_state import rebuild_study, trials_to_json
 
-__all__ = ["LIVE_STUDY_FILE", "LiveStudy", "journal_storage"]
+__all__ = ["LIVE_STUDY_FILE", "REPLACED_SUFFIX", "LiveStudy", "journal_storage"]
 
 LIVE_STUDY_FILE = "optuna.journal"
+REPLACED_SUFFIX = ".replaced"  # the file a resume moved aside
 
 
 def journal_storage(path: str | Path) -> JournalStorage:
@@ -66,16 +68,19 @@ class LiveStudy:
         self.objectives = list(objectives)
 
     def attach(self, study: optuna.Study) -> tuple[optuna.Study, dict[int, optuna.Trial]]:
-        """A study in the journal with ``study``'s trials, sampler and directions.
+        """A study in a new journal file with ``study``'s trials, sampler and directions.
 
-        Any earlier study of this name in the file is deleted first: the trials that
-        count are the ones in ``study`` (new sweep: none; resume: Tune's saved state).
-        Returns the new study and its still-running trials by number, to be told later.
+        The trials that count are the ones in ``study`` (a new sweep: none; a resume:
+        Tune's saved state), so an earlier file is not read: it is moved aside to
+        ``optuna.journal.replaced`` (one copy kept), which also keeps a file cut short
+        on a full disk from stopping the resume. Returns the new study and its
+        still-running trials by number, to be told later.
         """
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)  # the results folder, normally there already
-        storage = journal_storage(self.path)
-        if self.name in {s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)}:
-            optuna.delete_study(study_name=self.name, storage=storage)
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)  # the results folder, normally there already
+        if path.exists():
+            os.replace(path, path.with_name(path.name + REPLACED_SUFFIX))
+        storage = journal_storage(path)
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created" is not news
         try:

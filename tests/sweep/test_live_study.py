@@ -15,7 +15,7 @@ import optuna
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
-from sweep.live_study import LIVE_STUDY_FILE, LiveStudy, journal_storage
+from sweep.live_study import LIVE_STUDY_FILE, REPLACED_SUFFIX, LiveStudy, journal_storage
 from sweep.searcher import DefineByRun, SweepSearcher
 from tests.sweep.test_searcher import BASELINE, FIXED, result, sample
 
@@ -33,10 +33,13 @@ def make_live(folder: Path, baselines: int = 1, seed: int = 0) -> SweepSearcher:
     return SweepSearcher(inner, [BASELINE] * baselines, live=live)
 
 
-def journal_trials(folder: Path) -> list[optuna.trial.FrozenTrial]:
+def journal_trials_at(path: Path) -> list[optuna.trial.FrozenTrial]:
     """What another process (the dashboard) reads from the file right now."""
-    study = optuna.load_study(study_name="my-sweep", storage=journal_storage(folder / LIVE_STUDY_FILE))
-    return study.get_trials(deepcopy=False)
+    return optuna.load_study(study_name="my-sweep", storage=journal_storage(path)).get_trials(deepcopy=False)
+
+
+def journal_trials(folder: Path) -> list[optuna.trial.FrozenTrial]:
+    return journal_trials_at(folder / LIVE_STUDY_FILE)
 
 
 def test_nothing_is_written_until_the_first_proposal_and_the_searcher_pickles(tmp_path):
@@ -89,6 +92,21 @@ def test_a_restore_replaces_the_journal_study_with_the_saved_trials(tmp_path):
     resumed.suggest("t4")
     assert [t.number for t in journal_trials(tmp_path)] == [0, 1, 2]
     assert len(optuna.get_all_study_names(journal_storage(tmp_path / LIVE_STUDY_FILE))) == 1
+    # The file before the resume is kept aside, once, and never read.
+    assert len(journal_trials_at(tmp_path / (LIVE_STUDY_FILE + REPLACED_SUFFIX))) == 3
+
+
+def test_a_damaged_journal_does_not_stop_a_resume(tmp_path):
+    first = make_live(tmp_path, baselines=0)
+    first.suggest("t1")
+    state = tmp_path / "searcher-state-0.json"
+    first.save(str(state))
+    with (tmp_path / LIVE_STUDY_FILE).open("ab") as f:
+        f.write(b'{"op_code": 5, "worker_id": "x", "trial_i')  # cut short on a full disk
+    (tmp_path / LIVE_STUDY_FILE).write_bytes((tmp_path / LIVE_STUDY_FILE).read_bytes() + b"garbage\n{}\n")
+    resumed = make_live(tmp_path, baselines=0)
+    resumed.restore(str(state))
+    assert [t.number for t in journal_trials(tmp_path)] == [0]
 
 
 def test_a_searcher_without_a_live_study_writes_nothing(tmp_path):
