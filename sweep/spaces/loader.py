@@ -11,13 +11,13 @@ them to TrialConfig (``sweep.spaces.rules``) and the corner check
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sweep.errors import UserError
+from sweep.paths import check_folder_name
 from sweep.samplers import SAMPLER_NAMES
 from sweep.spaces.corners import check_corners
 from sweep.spaces.model import (
@@ -53,7 +53,6 @@ SPACES_DIR: Path = Path(__file__).resolve().parents[2] / "search_spaces"
 MAX_TRIALS = 100_000
 # The name becomes the folder experiments/<name>-<timestamp>/: letters, digits, '_', '-', '.',
 # not starting with '.' or '-', and short enough for any file system (255 bytes a name).
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _NAME_MAX = 100
 
 
@@ -78,12 +77,7 @@ class _TopLevel(BaseModel):
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, name: str) -> str:
-        if not _NAME.fullmatch(name):
-            raise ValueError(
-                "must be a folder-safe name (letters, digits, '_', '-', '.'; not starting with '.' or '-'), "
-                f"got {name!r}"
-            )
-        return name
+        return check_folder_name(name)
 
     @field_validator("sampler")
     @classmethod

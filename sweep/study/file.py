@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
+from sweep.paths import check_folder_name
 from sweep.spaces.report import Report
 from sweep.spaces.rules import check_name, registries
 from sweep.spaces.yaml_reader import read_yaml
@@ -37,7 +38,6 @@ PRIMARY_METRICS = ("ensemble_acc",)
 # An arm's name becomes a label in every table and a Tune parameter: short and plain.
 _ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}")
 _RESERVED_ARMS = (BASELINE_ARM, f"{BASELINE_ARM}-split", f"{BASELINE_ARM}-shared", "deep-ensemble")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")  # the results folder's name
 _SET_BY_NETSEP = ("seed", "arm", "final_test")  # every run sets these itself
 
 
@@ -60,12 +60,7 @@ class _StudyFile(BaseModel):
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, name: str) -> str:
-        if not _NAME.fullmatch(name):
-            raise ValueError(
-                "must be a folder-safe name of at most 100 characters (letters, digits, '_', '-', '.'; "
-                f"not starting with '.' or '-'), got {name!r}"
-            )
-        return name
+        return check_folder_name(name, max_length=100)  # the results folder's name
 
     @field_validator("primary")
     @classmethod
