@@ -322,10 +322,13 @@ def check_dataset(fixed: Mapping[str, Any]) -> None:
     if name not in dataset_names():
         raise UserError(f"dataset: unknown dataset {name!r}; known: {', '.join(dataset_names())}")
     try:
-        # Loads (and caches) it once here, so the trials find it ready; no download.
+        # Loads (and caches) it once here, on the driver, which ships it to every trial
+        # (sweep.tune_assembly): a missing torchvision dataset is downloaded here, once,
+        # where the network allows (each network wait capped, DOWNLOAD_TIMEOUT_S), and
+        # otherwise the error says which files to put where.
         # The training split as a trial sees it: without its validation images (val_size, None = 10 %).
         _, train, _ = load_dataset(
-            name, fixed.get("data_dir"), fixed.get("train_size"), download=False, val_size=fixed.get("val_size")
+            name, fixed.get("data_dir"), fixed.get("train_size"), download=True, val_size=fixed.get("val_size")
         )
     except DatasetMissingError as err:
         raise UserError(f"dataset {name!r}: {err}") from None

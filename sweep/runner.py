@@ -30,7 +30,8 @@ from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
 from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
 from sweep.storage_check import check_storage_visible
-from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
+from sweep.storage_mirror import mirror_to_storage
+from sweep.tune_assembly import TuneSpec, common_dataset, make_tuner, restore_tuner
 
 __all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
 
@@ -65,6 +66,8 @@ def tune_spec(
         max_concurrent=plan.max_concurrent,
         callbacks=tuple(extra),
         reuse_actors=reuse_actors,
+        # A searched dataset (unusual) is read by each trial itself.
+        dataset=None if {"dataset", "data_dir"} & set(space.params) else common_dataset([plan.fixed]),
     )
 
 
@@ -267,6 +270,7 @@ def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | Non
     """Run the whole sweep; the report is not written yet."""
     tuner = build_tuner(plan, space, trainable)
     plan.save()
+    mirror_to_storage(plan.results_dir, plan.tune_storage)  # the plan next to Tune's folder from the start
     # Several nodes: every one must see --storage (nothing syncs trial folders since Ray 2.7).
     check_storage_visible(plan.tune_storage)
     return _outcome(tuner.fit(), plan, tune_spec(plan, space).num_samples)

@@ -16,7 +16,15 @@ from typing import Any
 
 from sweep.errors import UserError
 
-__all__ = ["TuneSpec", "trial_name", "make_tuner", "restore_tuner", "use_classic_progress_table"]
+__all__ = [
+    "TuneSpec",
+    "common_dataset",
+    "make_tuner",
+    "restore_tuner",
+    "shipped_dataset",
+    "trial_name",
+    "use_classic_progress_table",
+]
 
 Trainable = Callable[[dict[str, Any]], None]
 
@@ -37,6 +45,9 @@ class TuneSpec:
     max_concurrent: int | None = None  # None: the searcher limits concurrency itself
     callbacks: Sequence[Any] = field(default_factory=tuple)
     reuse_actors: bool = True  # False only to measure what reuse saves (bench/sweep_overhead.py)
+    # (dataset, data_dir) every trial uses: the driver reads it once and ships it to the
+    # trials through Ray's object store (worker nodes need no files). None: each trial reads its own.
+    dataset: tuple[str, str | None] | None = None
 
 
 def trial_name(trial: Any) -> str:
@@ -51,13 +62,35 @@ def use_classic_progress_table() -> None:
 
 
 def _with_resources(trainable: Trainable | None, spec: TuneSpec) -> Any:
+    import ray
     from ray import tune
 
     if trainable is None:
         from trainable.tune_function import train
 
         trainable = train
+        # Only once connected: the data goes into that cluster's object store (netsep
+        # always connects before it builds a Tuner; a Tuner built without Ray, in tests,
+        # has its trials read the files themselves).
+        if spec.dataset is not None and ray.is_initialized():
+            trainable = tune.with_parameters(train, shipped=shipped_dataset(*spec.dataset))
     return tune.with_resources(trainable, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
+
+
+def shipped_dataset(name: str, data_dir: str | None) -> Any:
+    """The dataset as this driver reads it (from its files or cache), to ship to every trial."""
+    from trainable.data import DatasetMissingError, load_shippable
+
+    try:
+        return load_shippable(name, data_dir, download=False)  # the plan's check got it already
+    except DatasetMissingError as err:
+        raise UserError(f"dataset {name!r}: {err}") from None
+
+
+def common_dataset(configs: Sequence[dict[str, Any]]) -> tuple[str, str | None] | None:
+    """The one (dataset, data_dir) of ``configs``, or None when they differ or name none."""
+    pairs = {(str(c.get("dataset", "digits")), c.get("data_dir")) for c in configs}
+    return next(iter(pairs)) if len(pairs) == 1 else None
 
 
 def make_tuner(spec: TuneSpec, search_alg: Any, *, trainable: Trainable | None = None, scheduler: Any = None) -> Any:

@@ -19,7 +19,7 @@ from torch import nn
 
 from trainable.checkpoint import read_state, write_checkpoint
 from trainable.config import TrialConfig
-from trainable.data import DeviceData, load_splits
+from trainable.data import DeviceData, ShippedDataset, load_splits
 from trainable.device import resolve_device
 from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
 from trainable.metrics import PAIR_METRIC_NAMES
@@ -69,12 +69,15 @@ def _classifier_optimizer(config: TrialConfig, nets: tuple[nn.Module, nn.Module]
 class PairTraining:
     """The state of one trial: data, models, optimizers, RNG, epoch counter."""
 
-    def __init__(self, config: TrialConfig, device: torch.device | None = None) -> None:
+    def __init__(
+        self, config: TrialConfig, device: torch.device | None = None, shipped: ShippedDataset | None = None
+    ) -> None:
+        """``shipped``: the dataset as the driver read it (then no file is read here)."""
         self.config = config
         self.device = device if device is not None else resolve_device(config.device)
         on_cuda = self.device.type == "cuda"
         self.info, train, validation, test = load_splits(
-            config.dataset, config.data_dir, config.train_size, config.val_size
+            config.dataset, config.data_dir, config.train_size, config.val_size, shipped=shipped
         )
         self.data = DeviceData(self.info, train, test, self.device, augment=config.augment, validation=validation)
         # What a sweep selects on: validation, or the test split only when val_size is 0.

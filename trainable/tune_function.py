@@ -21,6 +21,7 @@ import ray.tune
 import torch
 
 from trainable.config import TrialConfig
+from trainable.data import ShippedDataset
 from trainable.device import resolve_device
 from trainable.loop import DivergedError, PairTraining
 from trainable.metric_names import METRICS
@@ -41,7 +42,9 @@ def _report_divergence(err: DivergedError) -> None:
         ray.tune.report(result, checkpoint=ray.tune.Checkpoint.from_directory(folder))
 
 
-def train(config: dict[str, Any]) -> None:
+def train(config: dict[str, Any], shipped: ShippedDataset | None = None) -> None:
+    """One trial. ``shipped``: the dataset from the driver, through Ray's object store
+    (``tune.with_parameters``), so this node needs no dataset files."""
     cfg = TrialConfig.from_dict(config)
     # Ray logs a line per saved checkpoint; the progress table is what users watch.
     logging.getLogger("ray.train").setLevel(logging.WARNING)
@@ -51,7 +54,7 @@ def train(config: dict[str, Any]) -> None:
     if threads and threads.isdigit() and int(threads) > 0:
         torch.set_num_threads(int(threads))
     # The GPU Ray gave this trial (none when --gpus-per-trial is 0): see trainable.device.
-    training = PairTraining(cfg, resolve_device(cfg.device, assigned_gpu_ids=ray.get_gpu_ids()))
+    training = PairTraining(cfg, resolve_device(cfg.device, assigned_gpu_ids=ray.get_gpu_ids()), shipped=shipped)
     checkpoint = ray.tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sweep.compare.plan import TUNE_NAME, ComparePlan
 from sweep.errors import UserError
-from sweep.tune_assembly import TuneSpec, make_tuner, restore_tuner
+from sweep.tune_assembly import TuneSpec, common_dataset, make_tuner, restore_tuner
 
 __all__ = ["tune_spec", "run_compare"]
 
@@ -39,6 +39,7 @@ def tune_spec(plan: ComparePlan) -> TuneSpec:
         metric_columns=_METRIC_COLUMNS,
         parameter_columns=_PARAMETER_COLUMNS,
         max_concurrent=plan.max_concurrent,
+        dataset=common_dataset(plan.run_configs()),
     )
 
 

@@ -20,6 +20,7 @@ from sweep.report.optuna_export import OPTUNA_DB, write_optuna_db
 from sweep.report.plot import PARETO_PNG, write_plot
 from sweep.report.reading import TRIALS_CSV
 from sweep.report.summary import SUMMARY_MD, front_rows, summary_text
+from sweep.storage_mirror import mirror_to_storage
 
 __all__ = ["write_report", "print_final"]
 
@@ -47,6 +48,8 @@ def write_report(results_dir: Path) -> Report:
             report.files[name] = results_dir / name
     except (OSError, sqlite3.Error) as error:
         raise UserError(f"{results_dir}: cannot write the report there ({type(error).__name__}: {error})") from None
+    # An object-store --storage gets the plan and report next to Tune's folder.
+    mirror_to_storage(results_dir, report.plan.tune_storage)
     return report
 
 

@@ -182,3 +182,33 @@ def test_wandb_logs_every_trial_offline_with_its_metrics(tmp_path):
         for metric in ("ensemble_acc", "disagreement", "acc_1"):
             assert metric.encode() in run, metric
             assert json.dumps(float(row[metric])).encode() in run, (metric, row[metric])
+
+
+def test_an_object_store_storage_gets_the_plan_and_report_next_to_tunes_folder(tmp_path, ray_head):
+    # file:// stands in for s3://: Tune and netsep reach both through pyarrow. A job
+    # submitted with --working-dir runs in a copy that is removed afterwards, so
+    # everything must be in the storage.
+    bucket = tmp_path / "bucket"
+    proc = launch(
+        "--smoke-test",
+        "--trials",
+        "1",
+        "--epochs",
+        "1",
+        "--no-dashboard",
+        "--storage",
+        f"file://{bucket}",
+        "--name",
+        "uri",
+        *ray_head.client_args(),
+        cwd=tmp_path,
+        env=ray_head.env,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    local, remote = tmp_path / "experiments" / "uri", bucket / "uri"
+    files = ["optuna.db", "optuna.journal", "pareto.csv", "summary.md", "sweep.json", "space.yaml", "trials.csv"]
+    assert all((remote / name).is_file() for name in files), sorted(p.name for p in remote.iterdir())
+    assert (remote / "tune").is_dir() and not (local / "tune").exists()
+    assert (remote / "trials.csv").read_bytes() == (local / "trials.csv").read_bytes()
+    rows = read_csv(remote / "trials.csv")
+    assert len(rows) == 2 and {r["status"] for r in rows} == {"complete"}, rows

@@ -29,14 +29,23 @@ substitute.
 
 Modules: ``types`` (Split, DatasetInfo, the error), ``readers`` (IDX and CIFAR
 files), ``sources`` (the registry: where each dataset is), ``cache`` (the tensor
-cache), ``loading`` (``load_dataset``, subsets), ``device_data`` (batches).
+cache), ``loading`` (``load_dataset``, subsets, ``ShippedDataset``: the splits as the
+driver read them, carried to trials on nodes without the files), ``device_data`` (batches).
 """
 
 from __future__ import annotations
 
 from trainable.data.cache import cache_path
 from trainable.data.device_data import DeviceData
-from trainable.data.loading import load_dataset, load_splits, resolve_val_size, split_validation, stratified_subset
+from trainable.data.loading import (
+    ShippedDataset,
+    load_dataset,
+    load_shippable,
+    load_splits,
+    resolve_val_size,
+    split_validation,
+    stratified_subset,
+)
 from trainable.data.readers import read_cifar_batch, read_idx_gz
 from trainable.data.sources import DEBIAN_FASHION_MNIST_DIR, dataset_names
 from trainable.data.types import DatasetInfo, DatasetMissingError, Split, cache_dir
@@ -46,11 +55,13 @@ __all__ = [
     "DatasetInfo",
     "DatasetMissingError",
     "DeviceData",
+    "ShippedDataset",
     "Split",
     "cache_dir",
     "cache_path",
     "dataset_names",
     "load_dataset",
+    "load_shippable",
     "load_splits",
     "resolve_val_size",
     "split_validation",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -12,7 +14,9 @@ from trainable.data.types import DatasetInfo, Split
 
 __all__ = [
     "DEFAULT_VAL_FRACTION",
+    "ShippedDataset",
     "load_dataset",
+    "load_shippable",
     "load_splits",
     "resolve_val_size",
     "split_validation",
@@ -103,17 +107,57 @@ def load_dataset(
     return info, train, test
 
 
+@dataclass(frozen=True)
+class ShippedDataset:
+    """A dataset's decoded splits as one process read them, to hand to trials elsewhere.
+
+    The sweep's driver reads the dataset once and Ray's object store carries this to
+    every trial (``trainable.tune_function``), so a worker node needs no dataset files
+    and no network. ``name`` and ``data_dir`` say which trial settings it serves.
+    """
+
+    name: str
+    data_dir: str | None
+    train: Split  # the whole training split (validation not yet carved out)
+    test: Split
+    mean: tuple[float, ...]  # per channel, of the whole training split, in [0, 1] units
+    std: tuple[float, ...]
+    num_classes: int
+    flip_ok: bool
+
+    def serves(self, name: str, data_dir: str | None) -> bool:
+        return (name, data_dir) == (self.name, self.data_dir)
+
+    @property
+    def nbytes(self) -> int:
+        tensors = (self.train.images, self.train.labels, self.test.images, self.test.labels)
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def load_shippable(name: str, data_dir: str | None = None, download: bool = True) -> ShippedDataset:
+    """Read (or download, then cache) dataset ``name`` whole, as a ``ShippedDataset``."""
+    source = DATASETS.create(name, data_dir=data_dir, download=download)
+    train, test, mean, std = load_cached(name, source)
+    return ShippedDataset(name, data_dir, train, test, tuple(mean), tuple(std), source.num_classes, source.flip_ok)
+
+
 def load_splits(
     name: str,
     data_dir: str | None = None,
     train_size: int | None = None,
     val_size: int | None = None,
     download: bool = True,
+    shipped: ShippedDataset | None = None,
 ) -> tuple[DatasetInfo, Split, Split | None, Split]:
-    """``(info, train, validation, test)``; validation is None when ``val_size`` is 0."""
-    source = DATASETS.create(name, data_dir=data_dir, download=download)
-    train, test, mean, std = load_cached(name, source)
-    train, validation = split_validation(train, resolve_val_size(len(train), val_size))
+    """``(info, train, validation, test)``; validation is None when ``val_size`` is 0.
+
+    ``shipped``: the dataset as the driver read it; used instead of the files when it
+    serves ``(name, data_dir)``, so the same images are chosen either way.
+    """
+    data = (
+        shipped if shipped is not None and shipped.serves(name, data_dir) else load_shippable(name, data_dir, download)
+    )
+    train, validation = split_validation(data.train, resolve_val_size(len(data.train), val_size))
     if train_size is not None:
         train = stratified_subset(train, train_size)
     _, channels, height, width = train.images.shape
@@ -122,9 +166,9 @@ def load_splits(
         channels=int(channels),
         height=int(height),
         width=int(width),
-        num_classes=source.num_classes,
-        flip_ok=source.flip_ok,
-        mean=mean,
-        std=std,
+        num_classes=data.num_classes,
+        flip_ok=data.flip_ok,
+        mean=data.mean,
+        std=data.std,
     )
-    return info, train, validation, test
+    return info, train, validation, data.test

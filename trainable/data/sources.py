@@ -10,8 +10,11 @@ download.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,9 @@ __all__ = ["DATASETS", "DEBIAN_FASHION_MNIST_DIR", "dataset_names"]
 
 # Debian's dataset-fashion-mnist package installs the four IDX files here.
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+# Seconds one network operation of a download (connect, each read) may wait: torchvision
+# sets none, so an unreachable mirror behind a silent firewall would hang the sweep's start.
+DOWNLOAD_TIMEOUT_S = 30.0
 _FASHION_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
@@ -125,11 +131,22 @@ def _fashion_candidates(data_dir: str | None) -> list[Path]:
     return [root, torchvision_dir]
 
 
+@contextlib.contextmanager
+def _network_timeout(seconds: float) -> Iterator[None]:
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
 def _download_fashion(data_dir: str | None) -> BaseException | None:
     try:
         from torchvision.datasets import FashionMNIST
 
-        FashionMNIST(root=str(_datasets_root(data_dir)), train=True, download=True)
+        with _network_timeout(DOWNLOAD_TIMEOUT_S):
+            FashionMNIST(root=str(_datasets_root(data_dir)), train=True, download=True)
     except Exception as exc:  # noqa: BLE001 (network, checksum, disk: all mean "still missing")
         return exc
     return None
@@ -169,7 +186,8 @@ def _download_cifar(root: Path) -> BaseException | None:
     try:
         from torchvision.datasets import CIFAR10
 
-        CIFAR10(root=str(root), train=True, download=True)
+        with _network_timeout(DOWNLOAD_TIMEOUT_S):
+            CIFAR10(root=str(root), train=True, download=True)
     except Exception as exc:  # noqa: BLE001 (network, checksum, disk: all mean "still missing")
         return exc
     return None
