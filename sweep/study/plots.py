@@ -49,7 +49,12 @@ def _zero_at(points: dict[str, list[tuple[float, float, float]]]) -> float:
     return min(positive) / 10 if positive else 1e-3
 
 
+_BASELINE_COLORS = ("tab:gray", "tab:green", "tab:purple", "tab:brown")
+
+
 def plot_dose_response(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
+    from matplotlib.ticker import NullFormatter
+
     fig = _figure((11.0, 4.4))
     axes = fig.subplots(1, len(_PANELS), squeeze=False)[0]
     for ax, (metric, label) in zip(axes, _PANELS):
@@ -59,14 +64,19 @@ def plot_dose_response(path: Path, plan: ComparePlan, arms: list[ArmSummary]) ->
             xs = [w if w > 0 else zero for w, _, _ in line]
             errs = [0.0 if math.isnan(s) else s for _, _, s in line]
             ax.errorbar(xs, [m for _, m, _ in line], yerr=errs, marker="o", capsize=3, label=objective)
+        drawn = 0
         for a in arms:
             stat = a.stats.get(metric)
             if not a.arm.is_baseline or stat is None or not a.seeds or math.isnan(stat.mean):
                 continue
             spread = 0.0 if math.isnan(stat.std) else stat.std
-            band = ax.axhspan(stat.mean - spread, stat.mean + spread, alpha=0.15, label=f"{a.arm.name} (± std)")
-            ax.axhline(stat.mean, color=band.get_facecolor(), alpha=0.8, linewidth=1)
+            # One colour per baseline, none of them an objective's line colour.
+            color = _BASELINE_COLORS[drawn % len(_BASELINE_COLORS)]
+            drawn += 1
+            ax.axhspan(stat.mean - spread, stat.mean + spread, color=color, alpha=0.15, label=f"{a.arm.name} (± std)")
+            ax.axhline(stat.mean, color=color, alpha=0.9, linewidth=1, linestyle="--")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # only the w_adv values are labelled
         ticks = sorted({w for line in points.values() for w, _, _ in line})
         if ticks:
             ax.set_xticks([w if w > 0 else zero for w in ticks], [f"{w:g}" for w in ticks])
