@@ -67,6 +67,10 @@ class LiveStudy:
         self.name = name
         self.objectives = list(objectives)
 
+    def moved_to(self, results_dir: str | Path) -> LiveStudy:
+        """The same study in another results folder (a resumed copy writes its own journal)."""
+        return LiveStudy(Path(results_dir) / Path(self.path).name, self.name, self.objectives)
+
     def attach(self, study: optuna.Study) -> tuple[optuna.Study, dict[int, optuna.Trial]]:
         """A study in a new journal file with ``study``'s trials, sampler and directions.
 

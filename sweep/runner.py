@@ -281,6 +281,6 @@ def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | 
     spec = tune_spec(plan, space)
     tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
     check_storage_visible(plan.tune_storage)
-    with resuming_at(plan.tune_path):  # a copied or moved folder: new trials go here too
+    with resuming_at(plan.tune_path, plan.results_dir):  # a copied or moved folder: new trials and the study go here
         grid = tuner.fit()
     return _outcome(grid, plan, spec.num_samples)

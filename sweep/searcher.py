@@ -90,6 +90,8 @@ class SweepSearcher(Searcher):
         """Move the study into the live journal (once; before the first proposal or on restore)."""
         if self.live is None or self.live_attached:
             return
+        if _resumed_results_dir is not None:  # resumed, maybe as a copy: this folder's journal
+            self.live = self.live.moved_to(_resumed_results_dir)
         old = self.study
         numbers = {tune_id: trial.number for tune_id, trial in _tune_trials(self.inner)[0].items()}
         study, running = self.live.attach(old)
@@ -284,18 +286,23 @@ class ListSearcher(Searcher):
 # copy of a results folder wrote the new trials' checkpoints into the original. Ray
 # re-homes the trials it restores (TuneController._restore_trials); this does the
 # same for the experiment the new trials come from.
+# The same holds for the searcher itself: Tune unpickles it from tuner.pkl, so its live
+# study names the journal of the folder it was made in; a resumed copy must write its own.
 _resumed_tune_path: str | None = None
+_resumed_results_dir: str | None = None
 
 
 @contextlib.contextmanager
-def resuming_at(tune_path: str) -> Iterator[None]:
-    """While Tune restores an experiment: it lives at ``tune_path`` now (a local path or URI)."""
-    global _resumed_tune_path
-    previous, _resumed_tune_path = _resumed_tune_path, tune_path
+def resuming_at(tune_path: str, results_dir: str | None = None) -> Iterator[None]:
+    """While Tune restores an experiment: it lives at ``tune_path`` now (a local path or
+    URI), and its results folder (where the live study goes) at ``results_dir``."""
+    global _resumed_tune_path, _resumed_results_dir
+    previous = _resumed_tune_path, _resumed_results_dir
+    _resumed_tune_path, _resumed_results_dir = tune_path, results_dir
     try:
         yield
     finally:
-        _resumed_tune_path = previous
+        _resumed_tune_path, _resumed_results_dir = previous
 
 
 class RelocatableSearch(SearchGenerator):

@@ -131,7 +131,7 @@ def test_the_parser_builds_every_command():
 
 
 # --------------------------------------------------- a sweep that runs (real Ray)
-def failing_trainable(config: dict) -> None:
+def failing_trainable(config: dict, shipped: object = None) -> None:
     """Every trial raises at once (module level, so Ray's workers import it by name)."""
     raise RuntimeError(f"planted failure for arm {config.get('arm') or 'search'}")
 

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.live_study import LIVE_STUDY_FILE, REPLACED_SUFFIX, LiveStudy, journal_storage
-from sweep.searcher import DefineByRun, SweepSearcher
+from sweep.searcher import DefineByRun, SweepSearcher, resuming_at
 from tests.sweep.test_searcher import BASELINE, FIXED, result, sample
 
 OBJECTIVES = ["ensemble_acc", "disagreement"]
@@ -119,3 +119,22 @@ def test_a_searcher_without_a_live_study_writes_nothing(tmp_path):
     searcher = SweepSearcher(inner, [])
     searcher.suggest("t1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resumed_copy_writes_its_own_journal_not_the_originals(tmp_path):
+    # Tune unpickles the searcher made for the original folder; resuming the copy must
+    # leave the original untouched (tests/test_faults.py resumes a real copy).
+    original, copy = tmp_path / "original", tmp_path / "copy"
+    original.mkdir()
+    first = make_live(original, baselines=0)
+    first.suggest("t1")
+    state = original / "searcher-state-0.json"
+    first.save(str(state))
+    before = (original / LIVE_STUDY_FILE).read_bytes()
+    restored = pickle.loads(pickle.dumps(make_live(original, baselines=0)))  # as tuner.pkl holds it
+    with resuming_at(str(copy / "tune"), str(copy)):
+        restored.restore(str(state))
+        restored.suggest("t2")
+    assert (original / LIVE_STUDY_FILE).read_bytes() == before
+    assert not (original / (LIVE_STUDY_FILE + REPLACED_SUFFIX)).exists()
+    assert [t.number for t in journal_trials(copy)] == [0, 1]
