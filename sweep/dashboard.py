@@ -14,6 +14,7 @@ write the live study, so look, do not edit, while a sweep runs.
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,18 @@ def run_dashboard(request: DashboardRequest) -> int:
     path, storage = dashboard_storage(request.results_dir)
     _check_port_free(request.port)
     print(f"netsep: optuna-dashboard on {path} at http://{HOST}:{request.port}/ (Ctrl-C stops it)", flush=True)
+    # Ctrl-C and SIGTERM stop it, also where it was started with SIGINT ignored (a
+    # background job of a script inherits that, and Python then keeps it ignored).
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         optuna_dashboard.run_server(storage, host=HOST, port=request.port)
     except KeyboardInterrupt:
         pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
