@@ -15,47 +15,21 @@ model). A local Ray started here therefore
   ``ray.init`` turns 127.0.0.1 into the machine's address
   (``ray._private.services.resolve_ip_for_localhost``). They serve read-only metrics.
 
-A local Ray started here also has its idle worker processes import torch and the
-trainable before any trial asks for them (``PRELOAD_MODULES``, Ray's
-``preload_python_modules`` setting). Ray starts one idle worker per CPU when the
-driver connects, and Tune's trial actors take those workers, so the ~3-4 s of
-imports each trial worker pays once (bench/SWEEP.md) begin while the driver is
-still setting the sweep up instead of when Tune asks for the actor. The cost is
-memory: each idle worker holds ~0.45 GB once torch is imported, whether or not a
-trial uses it.
-
 Joining a cluster uses whatever that cluster was started with (``cluster.yaml`` keeps
-its dashboard on loopback and pins every port; docs/cluster.md shows the same
-preload for ``ray start``).
+its dashboard on loopback and pins every port).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sweep.errors import UserError
 
-__all__ = [
-    "PRELOAD_MODULES",
-    "RayInfo",
-    "cluster_resources",
-    "connect",
-    "local_init_options",
-    "private_token",
-    "source_checkout",
-]
-
-# What a trial worker imports anyway, in import order. torch._dynamo is on the list
-# because torch.optim imports it when the first optimizer is built (~1.2 s here),
-# inside the trial otherwise. A module a worker cannot import is skipped (Ray logs it).
-PRELOAD_MODULES = ("torch", "torch._dynamo", "ray.tune", "trainable.tune_function")
+__all__ = ["RayInfo", "cluster_resources", "connect", "private_token"]
 
 
 @dataclass(frozen=True)
@@ -68,14 +42,8 @@ class RayInfo:
     notes: tuple[str, ...] = ()  # what netsep changed on this machine to start Ray safely
 
 
-def connect(
-    address: str | None, *, dashboard: bool = True, num_cpus: int | None = None, preload: bool = True
-) -> RayInfo:
-    """``ray.init`` for a sweep; an unreachable ``address`` is a ``UserError``.
-
-    ``preload``: a local Ray's idle workers import ``PRELOAD_MODULES`` as they start
-    (False only to measure what that saves, in bench/sweep_efficiency.py).
-    """
+def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None = None) -> RayInfo:
+    """``ray.init`` for a sweep; an unreachable ``address`` is a ``UserError``."""
     import ray
 
     # Tune's own per-trial logs stay in the results folder; keep Ray quiet otherwise.
@@ -99,9 +67,12 @@ def connect(
         notes = (note,) if note else ()
         # The agent's metrics port listens on 0.0.0.0 without the token; nobody scrapes a local Ray.
         os.environ.setdefault("RAY_enable_metrics_collection", "0")
-        options = local_init_options(dashboard=dashboard, num_cpus=num_cpus, preload=preload)
-        with _workers_import_from(source_checkout() if preload else None):
-            ctx = ray.init(**options)
+        kwargs: dict = {"include_dashboard": dashboard, "logging_level": "ERROR"}
+        if dashboard:
+            kwargs["dashboard_host"] = "127.0.0.1"
+        if num_cpus is not None:
+            kwargs["num_cpus"] = num_cpus
+        ctx = ray.init(**kwargs)
     resources = ray.cluster_resources()
     url = None
     if ctx is not None and getattr(ctx, "dashboard_url", None):
@@ -114,50 +85,6 @@ def connect(
         gpus=float(resources.get("GPU", 0)),
         notes=notes,
     )
-
-
-def local_init_options(*, dashboard: bool, num_cpus: int | None, preload: bool) -> dict[str, Any]:
-    """``ray.init`` keywords for a local Ray netsep starts itself."""
-    options: dict[str, Any] = {"include_dashboard": dashboard, "logging_level": "ERROR"}
-    if dashboard:
-        options["dashboard_host"] = "127.0.0.1"
-    if num_cpus is not None:
-        options["num_cpus"] = num_cpus
-    # With RAY_ADDRESS set, ray.init(address=None) joins that cluster, which refuses
-    # a _system_config: the preload is then that cluster's business.
-    if preload and not os.environ.get("RAY_ADDRESS"):
-        options["_system_config"] = {"preload_python_modules": list(PRELOAD_MODULES)}
-    return options
-
-
-def source_checkout() -> Path | None:
-    """The netsep checkout this code runs from (``launch.py`` beside ``sweep/``), or None when installed."""
-    root = Path(__file__).resolve().parent.parent
-    return root if (root / "launch.py").is_file() and (root / "trainable").is_dir() else None
-
-
-@contextlib.contextmanager
-def _workers_import_from(root: Path | None) -> Iterator[None]:
-    """Put ``root`` on PYTHONPATH while ``ray.init`` starts the local Ray's processes.
-
-    Ray's idle workers start before they belong to any job, so they do not get the
-    driver's folder on their path as trial workers do; ``python launch.py`` run from a
-    checkout that was never ``pip install``-ed would then fail to preload the trainable
-    (and Ray would print the ImportError). The workers inherit the raylet's environment;
-    the driver's own is restored afterwards.
-    """
-    if root is None:
-        yield
-        return
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(root), *([before] if before else [])])
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
 
 
 def private_token(home: Path | None = None) -> str | None:
