@@ -13,7 +13,7 @@ A sweep of ``--trials`` (8) real trials (``trainable.tune_function.train``): the
 (``bench.sweep_overhead.timed_fit``), ``reuse_actors=True``.
 
 Ideal wall time = (sum over trials of a trial's own time) / concurrent. Target:
-wall time of ``Tuner.fit()`` <= 1.15 x ideal. Two readings of "a trial's own time":
+wall time of ``Tuner.fit()`` <= 1.10 x ideal (issue 11; it was 1.15). Two readings of "a trial's own time":
 
 - ``train_seconds``: what the trial reports, its training and test-set evaluation
   only (``trainable.loop.PairTraining``); building the nets, loading the data,
@@ -55,7 +55,7 @@ from bench.sweep_overhead import (
 
 __all__ = ["EFFICIENCY_TARGET", "Round", "main", "measure_round", "summarize"]
 
-EFFICIENCY_TARGET = 1.15  # wall <= this x ideal (the issue's target)
+EFFICIENCY_TARGET = 1.10  # wall <= this x ideal (issue 11's target; the first issue's was 1.15)
 CLOCKS = ("train_seconds", "time_total_s")
 
 

@@ -135,3 +135,41 @@ def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     assert _table_rows(stdout, "setting")[0][0].strip() == "fast: single"
     assert [row[0].strip() for row in _table_rows(stdout, "trials")] == ["1", "2"]
     assert len(_table_rows(stdout, "pair")) == 1
+
+
+def test_eval_share_quick_times_both_evaluations_and_prints_every_schedule(tmp_path: Path) -> None:
+    out = tmp_path / "eval_share.json"
+    stdout = _run("bench.eval_share", "--quick", "--json", str(out))
+    rows = _table_rows(stdout, "schedule")
+    assert [row[0].strip() for row in rows] == [
+        "test every epoch (before)",
+        "validation every epoch (eval_every 1, the default)",
+        "validation after the last epoch only",
+    ]
+    assert rows[1][-1].strip() in ("PASS", "FAIL")  # only the default schedule has a target
+    saved = json.loads(out.read_text())
+    epochs = saved["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(e["train_s"] > 0 and e["validation_s"] > 0 and e["test_s"] > 0 for e in epochs)
+    before, default, last_only = saved["rows"]
+    # The shares follow from the per-epoch times: the default evaluates validation every
+    # epoch, the last-only schedule once, the old protocol the test split every epoch.
+    train = sum(e["train_s"] for e in epochs)
+    val = sum(e["validation_s"] for e in epochs)
+    assert default["share"] == pytest.approx(val / (train + val))
+    assert last_only["eval_s"] == pytest.approx(epochs[-1]["validation_s"])
+    assert before["eval_s"] == pytest.approx(sum(e["test_s"] for e in epochs))
+    assert saved["split_sizes"] == {"train": 400, "validation": 135, "test": 450}
+
+
+def test_imports_quick_times_each_step_a_trial_worker_takes(tmp_path: Path) -> None:
+    from bench.imports import STEPS
+
+    out = tmp_path / "imports.json"
+    stdout = _run("bench.imports", "--quick", "--json", str(out))
+    rows = _table_rows(stdout, "step")
+    assert [row[0].strip() for row in rows] == [name for name, _ in STEPS] + ["total"]
+    saved = json.loads(out.read_text())
+    (run,) = saved["runs_s"]
+    assert len(run) == len(STEPS) and all(t >= 0 for t in run)
+    assert saved["median_total_s"] == pytest.approx(sum(run))
