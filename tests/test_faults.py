@@ -30,7 +30,7 @@ import pytest
 from sweep.samplers import create_sampler
 from sweep.spaces import load_space
 from tests.helpers import read_csv, trial_epochs, trial_results, tune_state
-from tests.processes import Driver, RayHead, listening_sockets, poll
+from tests.processes import Driver, RayHead, listening_sockets, poll, session_pids
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +134,20 @@ def _assert_each_trial_went_on_from_tunes_state(
         )
 
 
+def _trial_actors_on(head: RayHead) -> list[int]:
+    """Pids of Tune trial actors (``ray::ImplicitFunc...``) the head's raylet runs."""
+    pids = []
+    for pid in session_pids(head.process.pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if command.startswith("ray::ImplicitFunc"):
+            pids.append(pid)
+    return pids
+
+
 def _settled_epochs(tune_dir: Path, quiet_s: float = 8.0, timeout_s: float = 120.0) -> dict[str, list[int]]:
     """``trial_epochs`` once it has not changed for ``quiet_s`` seconds."""
     deadline = time.monotonic() + timeout_s
@@ -180,7 +194,11 @@ def test_driver_killed_mid_sweep_resumes_to_exactly_the_requested_trials(
     driver.stop()
     assert not driver.pids()
     # The driver's trial actors live on the head until Ray notices their job died; one may
-    # still report an epoch meanwhile. Take the snapshot once the rows stopped changing.
+    # still report an epoch meanwhile, and one the driver asked for just before it died may
+    # still be starting (under load that takes longer than any quiet period), making its
+    # trial folder late. Wait until Ray has ended them all, then take the snapshot once the
+    # rows stopped changing.
+    poll(lambda: not _trial_actors_on(ray_head), 180, "the killed driver's trial actors to end")
     before = _settled_epochs(tune_dir)
 
     # What the kill left: result rows, and Tune's last saved state (what --resume reads).
