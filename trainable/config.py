@@ -110,7 +110,11 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     disc_arch: str = "mlp"  # a name in trainable.models' discriminator registry
     # What the discriminator sees: the last conv feature map (after dropout) or the
     # penultimate vector (the input of the last linear layer, what the head uses; DICE's
-    # choice). Conv towers (siamese_*) need last_conv; mlp takes either.
+    # choice). Conv towers (siamese_*) need last_conv; mlp takes either. The default stays
+    # last_conv for both objectives: the registered studies features_last_conv and
+    # features_penultimate (docs/results/README.md) found no ensemble-accuracy difference
+    # between the two (penultimate - last_conv, paired over 8 seeds: dice -0.01 pp
+    # [-0.14, +0.13], seed +0.07 pp [-0.06, +0.21]).
     features: Literal["last_conv", "penultimate"] = "last_conv"
     disc_width: int = Field(64, ge=1, le=4_096)  # hidden units / channels per layer
     disc_depth: int = Field(2, ge=1, le=32)  # layers (blocks) per tower; pooling stops at 1x1
