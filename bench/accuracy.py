@@ -39,7 +39,17 @@ from sweep.formatting import text_table
 from trainable.config import ConfigError, TrialConfig
 from trainable.loop import PairTraining, run_trial
 
-__all__ = ["CASES", "QUICK_CASES", "AccuracyCase", "Result", "case_config", "format_table", "main", "run_case"]
+__all__ = [
+    "CASES",
+    "QUICK_CASES",
+    "AccuracyCase",
+    "Result",
+    "case_config",
+    "format_table",
+    "main",
+    "parse_setting",
+    "run_case",
+]
 
 
 @dataclass(frozen=True)
@@ -169,7 +179,7 @@ def format_table(results: Sequence[Result]) -> str:
     return text_table(header, lines)
 
 
-def _parse_override(text: str) -> tuple[str, Any]:
+def parse_setting(text: str) -> tuple[str, Any]:
     """``key=value``; the value is read as JSON when it parses (numbers, true, null), else kept as text."""
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -193,7 +203,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--set",
         dest="overrides",
         action="append",
-        type=_parse_override,
+        type=parse_setting,
         default=[],
         metavar="KEY=VALUE",
         help="override a TrialConfig key in every trial (repeatable)",

@@ -43,6 +43,7 @@ from typing import Any
 
 import torch
 
+from bench.accuracy import parse_setting
 from bench.sweep_overhead import format_table, load_average, machine_info
 from trainable.config import TrialConfig
 from trainable.evaluate import collect_outputs, evaluate_pair
@@ -129,22 +130,11 @@ def shares(epochs: Sequence[dict[str, float]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _setting(text: str) -> tuple[str, Any]:
-    """``key=value``; the value is read as JSON when it parses (numbers, true, null), else kept as text."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--set takes key=value (a TrialConfig key), got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.eval_share", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="a tiny digits run (2 epochs, 400 images): a smoke test")
     p.add_argument(
-        "--set", action="append", type=_setting, default=[], metavar="KEY=VALUE", help="change a trial setting"
+        "--set", action="append", type=parse_setting, default=[], metavar="KEY=VALUE", help="change a trial setting"
     )
     p.add_argument("--threads", type=int, help="torch threads (default: every CPU the process may use)")
     p.add_argument("--json", metavar="PATH", help="also write every number here")
