@@ -95,7 +95,7 @@ def measure(config: TrialConfig) -> dict[str, Any]:
         parts["metrics (evaluate_pair)"].append(metrics_s)
     sizes = {
         "train": training.data.num_train,
-        "validation": sum(int(y.shape[0]) for _, y in training.data.eval_batches("validation", 4096)),
+        "validation": int(outputs.labels.shape[0]),  # the last timed evaluation's outputs
         "test": training.data.num_test,
     }
     return {"epochs": epochs, "validation_parts_s": parts, "split_sizes": sizes}
