@@ -8,7 +8,7 @@ Run from the repository root::
 
 For each sampler seed (``--seeds``, default 0 1 2) and each sampler (``tpe``, the
 ``loss_weights`` space's own, and ``random``), one real sweep with the Tuner that
-``sweep.runner`` builds (``bench.sweep_overhead.timed_fit``): the ``loss_weights``
+``sweep.run.runner`` builds (``bench.sweep_overhead.timed_fit``): the ``loss_weights``
 space with only ``sampler`` and ``seed`` changed (and ``baseline: false``: the
 baseline is not a point of the search), on digits, ``--trials`` (16) trials of ``--epochs`` (3) epochs, batch 64,
 2 concurrent on a Ray with 2 CPUs. The trials' own seed (TrialConfig ``seed``)
@@ -317,7 +317,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     import ray
 
-    from sweep.ray_connection import connect
+    from sweep.backend.connection import connect
 
     args = _parse(argv)
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])

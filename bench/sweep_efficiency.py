@@ -257,7 +257,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     import ray
 
-    from sweep.ray_connection import connect
+    from sweep.backend.connection import connect
 
     args = _parse(argv)
     trials = args.trials or (2 if args.quick else 8)

@@ -6,7 +6,7 @@ Run from the repository root::
     python -m bench.sweep_overhead --json out.json  # also save every number
     python -m bench.sweep_overhead --quick          # a tiny smoke run: its timings mean nothing
 
-What is timed is the sweep exactly as ``sweep.runner.build_tuner`` builds it (the
+What is timed is the sweep exactly as ``sweep.run.runner.build_tuner`` builds it (the
 plan from ``build_plan``/``resolve_resources``, ``SweepSearcher`` around
 ``OptunaSearch`` with the space's define-by-run sampling, Tune's concurrency limit,
 the runner's ``RunConfig`` with its checkpoint and failure settings), with one substitution: the
@@ -19,7 +19,7 @@ Overhead per trial = wall time of ``Tuner.fit()`` / number of trials. Settings:
 - ``reuse_actors=True``: the runner's own setting. Target: <= 0.3 s per trial.
 - ``reuse_actors=False``: the same sweep with a fresh actor per trial, for
   comparison (DESIGN §6 measured ~1.3 s vs ~0.13 s).
-- ``run_sweep()``: the whole public call ``sweep.runner.run_sweep(plan, space,
+- ``run_sweep()``: the whole public call ``sweep.run.runner.run_sweep(plan, space,
   trainable=...)`` (saving the plan and building the Tuner included), as a check
   that the Tuner built here is the one the runner builds; same target.
 - ``reuse_actors=True, 2x trials``: the first setting with twice the trials. From
@@ -177,7 +177,7 @@ def bench_plan(
     exactly ``trials`` trials.
     """
     from sweep.plan import build_plan, resolve_resources
-    from sweep.requests import SweepRequest, parse_overrides
+    from sweep.requests import ClusterOptions, SweepRequest, parse_overrides
 
     request = SweepRequest(
         space=space,
@@ -186,7 +186,7 @@ def bench_plan(
         epochs=epochs,
         storage=storage,
         name=name,
-        max_concurrent=max_concurrent,
+        cluster=ClusterOptions(max_concurrent=max_concurrent),
         overrides=parse_overrides(overrides),
     )
     plan, loaded = build_plan(request)
@@ -212,14 +212,14 @@ def timed_fit(
 ) -> FitTiming:
     """Build the runner's Tuner (its trainable swapped for ``trainable`` when given) and time ``fit()``.
 
-    The Tuner is ``sweep.runner.build_tuner``'s, so the only change from a real
+    The Tuner is ``sweep.run.runner.build_tuner``'s, so the only change from a real
     sweep is ``reuse_actors`` (and the trainable, and any extra Tune ``callbacks``
     that observe it). Raises when a trial failed, or when Optuna did not record
     every trial as complete.
     """
     import optuna
 
-    from sweep.runner import build_searcher, build_tuner
+    from sweep.run.runner import build_searcher, build_tuner
 
     searcher = build_searcher(plan, space)  # kept, to read its Optuna study afterwards
     tuner = build_tuner(plan, space, trainable, searcher=searcher, callbacks=callbacks, reuse_actors=reuse_actors)
@@ -262,7 +262,7 @@ class Outcome:
 
 def _one_run(setting: str, storage: str, name: str, trials: int, cpus: float, gpus: float) -> float:
     """Wall seconds of one sweep of ``trials`` instant trials under ``setting``."""
-    from sweep.runner import run_sweep
+    from sweep.run.runner import run_sweep
 
     plan, space = bench_plan(storage, name, space="loss_weights", trials=trials, cpus=cpus, gpus=gpus)
     if setting == "run_sweep()":
@@ -275,7 +275,7 @@ def _one_run(setting: str, storage: str, name: str, trials: int, cpus: float, gp
 def run_benchmark(trials: int, rounds: int, storage: str, max_load: float | None) -> Outcome:
     import ray
 
-    from sweep.ray_connection import connect
+    from sweep.backend.connection import connect
 
     outcome = Outcome(
         settings={

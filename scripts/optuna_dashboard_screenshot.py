@@ -32,7 +32,7 @@ import optuna
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from sweep.live_study import LIVE_STUDY_FILE, journal_storage  # noqa: E402
+from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage  # noqa: E402
 
 NAME = "live-front"
 

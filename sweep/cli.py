@@ -20,19 +20,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from sweep.errors import EXIT_USAGE, UserError
+from sweep.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError
 from sweep.requests import (
+    DEFAULT_FIRST_SEED,
     DEFAULT_MAX_FAILURES,
     DEFAULT_STORAGE,
+    ClusterOptions,
+    CompareRequest,
+    DashboardRequest,
     ReportRequest,
     ResumeRequest,
+    StudyRequest,
     SweepRequest,
     ValidateRequest,
     parse_overrides,
 )
-from sweep.sweep_commands import EXIT_INTERRUPTED, new_sweep, resume
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -153,26 +156,13 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         help="where results folders live: a local or shared (NFS) path, or "
         f"s3://bucket/prefix on a cluster (default: ./{DEFAULT_STORAGE})",
     )
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, help="CPUs reserved by each trial (default: 1)")
-    p.add_argument(
-        "--gpus-per-trial",
-        type=_non_negative_float,
-        help="GPUs per trial; fractions pack several trials on one GPU "
-        "(default: 0.25 where the cluster has GPUs, else 0)",
-    )
-    p.add_argument(
-        "--max-concurrent", type=_positive_int, help="trials running at once (default: as many as the resources fit)"
-    )
-    p.add_argument(
-        "--address", help="join this Ray cluster (e.g. auto, or HEAD_IP:6379) instead of starting a local Ray"
-    )
+    _add_cluster_flags(p)
     p.add_argument(
         "--early-stop", metavar="METRIC", help="stop weak trials early with ASHA on this one metric (e.g. ensemble_acc)"
     )
     p.add_argument("--wandb", metavar="PROJECT", help="log every trial to this Weights & Biases project")
     p.add_argument("--max-failures", type=int, help=f"retries of a trial that raises (default: {DEFAULT_MAX_FAILURES})")
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted sweep in this results folder")
-    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.add_argument(
         "overrides",
         nargs="*",
@@ -194,13 +184,10 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--first-seed",
         type=int,
-        default=1000,
-        help="seeds are FIRST_SEED .. FIRST_SEED+K-1 (default 1000, away from the sweep's own seed)",
+        default=DEFAULT_FIRST_SEED,
+        help=f"seeds are FIRST_SEED .. FIRST_SEED+K-1 (default {DEFAULT_FIRST_SEED}, away from the sweep's own seed)",
     )
-    p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--max-concurrent", type=_positive_int, default=None)
+    _add_cluster_flags(p)
     p.add_argument("--resume", action="store_true", help="continue an interrupted compare run in DIR/compare")
     p.add_argument("--report-only", action="store_true", help="rebuild the compare report from DIR/compare alone")
     p.add_argument(
@@ -211,7 +198,6 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
         help="the smallest ensemble-accuracy difference worth detecting, as a fraction "
         "(default 0.005 = 0.5 pp): the verdict says how many seeds would detect it",
     )
-    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
     p.set_defaults(handler=_compare_command)
 
 
@@ -223,12 +209,39 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue the study in <storage>/<name>/")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from <storage>/<name>/ alone")
-    p.add_argument("--address", help="join this Ray cluster instead of starting a local Ray")
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--gpus-per-trial", type=_non_negative_float, default=None)
-    p.add_argument("--max-concurrent", type=_positive_int, default=None)
-    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
+    _add_cluster_flags(p)
     p.set_defaults(handler=_study_command)
+
+
+def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    """The five flags of every mode that runs trials (``sweep.requests.ClusterOptions``), declared once.
+
+    Defaults are None so that ``--resume`` of a sweep can tell which were given (it refuses them).
+    """
+    p.add_argument(
+        "--address", help="join this Ray cluster (e.g. auto, or HEAD_IP:6379) instead of starting a local Ray"
+    )
+    p.add_argument("--cpus-per-trial", type=_non_negative_float, help="CPUs reserved by each trial (default: 1)")
+    p.add_argument(
+        "--gpus-per-trial",
+        type=_non_negative_float,
+        help="GPUs per trial; fractions pack several trials on one GPU "
+        "(default: 0.25 where the cluster has GPUs, else 0)",
+    )
+    p.add_argument(
+        "--max-concurrent", type=_positive_int, help="trials running at once (default: as many as the resources fit)"
+    )
+    p.add_argument("--no-dashboard", action="store_true", help="start the local Ray without its dashboard")
+
+
+def _cluster(args: argparse.Namespace) -> ClusterOptions:
+    return ClusterOptions(
+        address=args.address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        dashboard=not args.no_dashboard,
+    )
 
 
 def _add_dashboard(p: argparse.ArgumentParser) -> None:
@@ -261,14 +274,10 @@ def sweep_request(args: argparse.Namespace) -> SweepRequest:
         epochs=args.epochs,
         name=args.name,
         storage=args.storage or DEFAULT_STORAGE,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
-        address=args.address,
+        cluster=_cluster(args),
         early_stop=args.early_stop,
         wandb=args.wandb,
         max_failures=DEFAULT_MAX_FAILURES if args.max_failures is None else args.max_failures,
-        dashboard=not args.no_dashboard,
         overrides=parse_overrides(args.overrides),
     )
 
@@ -277,22 +286,16 @@ def resume_request(args: argparse.Namespace) -> ResumeRequest:
     return ResumeRequest(results_dir=args.resume, address=args.address, dashboard=not args.no_dashboard)
 
 
-def compare_request(args: argparse.Namespace) -> Any:
-    from sweep.compare import CompareRequest
-
+def compare_request(args: argparse.Namespace) -> CompareRequest:
     return CompareRequest(
         sweep_dir=args.dir,
         seeds=args.seeds,
         top=args.top,
         first_seed=args.first_seed,
-        address=args.address,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
+        cluster=_cluster(args),
         resume=args.resume,
         report_only=args.report_only,
         effect=args.effect,
-        dashboard=not args.no_dashboard,
     )
 
 
@@ -327,7 +330,11 @@ def _run_command(args: argparse.Namespace) -> int:
                 f"settings saved in {Path(args.resume) / 'sweep.json'} (only --address and "
                 "--no-dashboard go with --resume); start a new sweep to change them"
             )
+        from sweep.run.command import resume
+
         return resume(resume_request(args))
+    from sweep.run.command import new_sweep
+
     return new_sweep(sweep_request(args))
 
 
@@ -346,7 +353,7 @@ def _compare_command(args: argparse.Namespace) -> int:
 
 
 def _study_command(args: argparse.Namespace) -> int:
-    from sweep.study import StudyRequest, run_study_request
+    from sweep.study import run_study_request
 
     modes = [
         flag
@@ -358,26 +365,22 @@ def _study_command(args: argparse.Namespace) -> int:
     request = StudyRequest(
         study=args.study,
         storage=args.storage or DEFAULT_STORAGE,
-        address=args.address,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
+        cluster=_cluster(args),
         resume=args.resume,
         report_only=args.report_only,
         dry_run=args.dry_run,
-        dashboard=not args.no_dashboard,
     )
     return run_study_request(request)
 
 
 def _dashboard_command(args: argparse.Namespace) -> int:
-    from sweep.dashboard import DashboardRequest, run_dashboard
+    from sweep.run.dashboard import run_dashboard
 
     return run_dashboard(DashboardRequest(results_dir=args.dir, port=args.port))
 
 
 def _validate_command(args: argparse.Namespace) -> int:
-    from sweep.validation import describe_space
+    from sweep.run.validate import describe_space
 
     request = ValidateRequest(space=args.space, overrides=parse_overrides(args.overrides))
     print(describe_space(request))

@@ -24,15 +24,10 @@ from sweep.baselines import baseline_configs
 from sweep.errors import UserError
 from sweep.paths import is_uri
 from sweep.requests import SMOKE_TEST, SweepRequest
-from sweep.resources import (
-    DEFAULT_GPU_FRACTION,
-    default_max_concurrent,
-    resolve_trial_resources,
-)
+from sweep.resources import resolve_trial_resources
 from sweep.spaces import SearchSpace, load_space
 
 __all__ = [
-    "DEFAULT_GPU_FRACTION",
     "PLAN_FILE",
     "SPACE_COPY",
     "TUNE_DIR",
@@ -40,7 +35,6 @@ __all__ = [
     "build_plan",
     "check_dataset",
     "check_wandb",
-    "default_max_concurrent",
     "load_plan",
     "planned_baselines",
     "resolve_resources",
@@ -164,14 +158,14 @@ def build_plan(request: SweepRequest) -> tuple[SweepPlan, SearchSpace]:
         tune_storage=tune_storage,
         trials=trials,
         fixed=fixed,
-        cpus_per_trial=request.cpus_per_trial,
-        gpus_per_trial=request.gpus_per_trial,
-        max_concurrent=request.max_concurrent,
+        cpus_per_trial=request.cluster.cpus_per_trial,
+        gpus_per_trial=request.cluster.gpus_per_trial,
+        max_concurrent=request.cluster.max_concurrent,
         early_stop=request.early_stop,
         wandb_project=request.wandb,
         max_failures=request.max_failures,
         baseline=space.baseline,
-        address=request.address,
+        address=request.cluster.address,
     )
     return plan, space
 
@@ -323,7 +317,7 @@ def check_dataset(fixed: Mapping[str, Any]) -> None:
         raise UserError(f"dataset: unknown dataset {name!r}; known: {', '.join(dataset_names())}")
     try:
         # Loads (and caches) it once here, on the driver, which ships it to every trial
-        # (sweep.tune_assembly): a missing torchvision dataset is downloaded here, once,
+        # (sweep.backend.tuner): a missing torchvision dataset is downloaded here, once,
         # where the network allows (each network wait capped, DOWNLOAD_TIMEOUT_S), and
         # otherwise the error says which files to put where.
         # The training split as a trial sees it: without its validation images (val_size, None = 10 %).

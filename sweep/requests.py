@@ -1,9 +1,12 @@
 """Typed requests: what a user asked for, before it is checked against anything.
 
 The command line (``sweep.cli``) turns argv into one of these frozen objects; the
-layers below (``sweep.plan``, the runner, the report) take the object and never see
+layers below (``sweep.plan``, the modes, the report) take the object and never see
 argparse. A request holds the user's words, typed: ``None`` means "not given, use
 the default", so the plan can tell an explicit choice from a default.
+
+Every mode that runs trials (sweep, compare, study) takes the same ``ClusterOptions``:
+where the runs go and what each reserves, declared once here and once in the CLI.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ import yaml
 from sweep.errors import UserError
 
 __all__ = [
+    "DEFAULT_FIRST_SEED",
     "DEFAULT_MAX_FAILURES",
     "DEFAULT_STORAGE",
     "SMOKE_TEST",
+    "ClusterOptions",
+    "CompareRequest",
+    "DashboardRequest",
     "ReportRequest",
     "ResumeRequest",
+    "StudyRequest",
     "SweepRequest",
     "ValidateRequest",
     "parse_overrides",
@@ -29,6 +37,7 @@ __all__ = [
 
 DEFAULT_STORAGE = "experiments"  # where results folders live unless --storage says otherwise
 DEFAULT_MAX_FAILURES = 2  # retries of a trial that raises
+DEFAULT_FIRST_SEED = 1000  # compare's first seed: away from a sweep's own seeds (the winner's curse)
 
 # --smoke-test: the Ray examples' convention, a real sweep that is done in ~2 minutes
 # on 2 CPU cores. Explicit flags (--data, --trials, --epochs, key=value) still win.
@@ -39,6 +48,17 @@ SMOKE_TEST: Mapping[str, Any] = {
     "epochs": 2,
     "fixed": {"batch_size": 64},
 }
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where a mode's runs go and what each one reserves (``--address``, ``--cpus-per-trial``, ...)."""
+
+    address: str | None = None  # a Ray cluster to join; None starts a local Ray
+    cpus_per_trial: float | None = None  # None: 1 (sweep.resources)
+    gpus_per_trial: float | None = None  # None: a quarter GPU where the cluster has GPUs, else 0
+    max_concurrent: int | None = None  # None: as many runs as the resources fit
+    dashboard: bool = True  # a local Ray's dashboard (on 127.0.0.1)
 
 
 @dataclass(frozen=True)
@@ -53,14 +73,10 @@ class SweepRequest:
     epochs: int | None = None  # epochs per trial (>= 1)
     name: str | None = None  # results folder name under storage
     storage: str = DEFAULT_STORAGE  # local path or URI
-    cpus_per_trial: float | None = None  # None: resolved from the cluster
-    gpus_per_trial: float | None = None
-    max_concurrent: int | None = None
-    address: str | None = None  # a Ray cluster to join; None starts a local Ray
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
     early_stop: str | None = None  # ASHA on this metric
     wandb: str | None = None  # Weights & Biases project
     max_failures: int = DEFAULT_MAX_FAILURES
-    dashboard: bool = True  # the local Ray's dashboard (on 127.0.0.1)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # key=value trial settings, typed
 
 
@@ -86,6 +102,40 @@ class ValidateRequest:
 
     space: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """``launch.py compare DIR``: retrain a sweep's front and its baselines over paired seeds."""
+
+    sweep_dir: str  # a finished sweep's results folder
+    seeds: int = 3  # seeds per arm (>= 2 for intervals)
+    top: int = 2  # Pareto configurations to retrain
+    first_seed: int = DEFAULT_FIRST_SEED  # seeds are first_seed .. first_seed + seeds - 1
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    resume: bool = False  # continue the interrupted compare run in <sweep_dir>/compare
+    report_only: bool = False  # rebuild the compare report from <sweep_dir>/compare alone
+    effect: float = 0.005  # the smallest ensemble-accuracy difference worth detecting (fraction: 0.005 = 0.5 pp)
+
+
+@dataclass(frozen=True)
+class StudyRequest:
+    """``launch.py study NAME``: run, resume, estimate or report a pre-registered study."""
+
+    study: str  # a study in studies/ by name, or a path to its YAML file
+    storage: str = DEFAULT_STORAGE  # the results folder is <storage>/<study name>/
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    resume: bool = False  # continue the study's runs in <storage>/<name>/
+    report_only: bool = False  # rebuild the report from <storage>/<name>/ alone
+    dry_run: bool = False  # print the plan, the estimated wall time and the expected MDE; run nothing
+
+
+@dataclass(frozen=True)
+class DashboardRequest:
+    """``launch.py dashboard DIR``: optuna-dashboard on a results folder's study."""
+
+    results_dir: str
+    port: int = 8080  # on 127.0.0.1
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:

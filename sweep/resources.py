@@ -1,13 +1,20 @@
 """Per-trial resources: the one place that turns flags plus a cluster's size into them.
 
-Used by a sweep (``sweep.plan.resolve_resources``) and by compare runs, so both
-reserve the same CPUs and GPU fractions and refuse the same impossible requests.
-Pure: numbers in, numbers out.
+Used by every mode that runs trials (sweep, compare, study), so all of them reserve
+the same CPUs and GPU fractions and refuse the same impossible requests:
+
+* ``resolve_trial_resources`` fills what the user left out from the cluster's totals;
+* ``check_trial_fits`` refuses a trial that no single node can hold. Ray places each
+  trial on one node, so a trial asking for more GPUs (or CPUs) than the largest node
+  has would wait forever as infeasible, even when the cluster as a whole has enough.
+
+Pure: numbers in, numbers out (``sweep.backend.connection`` reads the nodes from Ray).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sweep.errors import UserError
@@ -16,6 +23,7 @@ __all__ = [
     "DEFAULT_CPUS_PER_TRIAL",
     "DEFAULT_GPU_FRACTION",
     "TrialResources",
+    "check_trial_fits",
     "default_max_concurrent",
     "resolve_trial_resources",
 ]
@@ -70,3 +78,38 @@ def resolve_trial_resources(
         raise UserError("device=cpu with --gpus-per-trial > 0 would reserve GPUs that the trials never use")
     concurrent = max_concurrent or default_max_concurrent(cluster_cpus, cluster_gpus, cpus_per_trial, gpus_per_trial)
     return TrialResources(cpus_per_trial, gpus_per_trial, concurrent)
+
+
+_EPS = 1e-9  # Ray's resource amounts are fixed-point decimals; compare with a tolerance
+
+
+def check_trial_fits(cpus_per_trial: float, gpus_per_trial: float, nodes: Sequence[Mapping[str, float]]) -> None:
+    """Raise ``UserError`` unless some node has both the CPUs and the GPUs of one trial.
+
+    ``nodes``: each alive node's total resources as Ray reports them (``{"CPU": 8,
+    "GPU": 2, ...}``). Without any node (nothing to compare with) nothing is checked.
+    """
+    if not nodes:
+        return
+    max_gpus = max(float(n.get("GPU", 0.0)) for n in nodes)
+    max_cpus = max(float(n.get("CPU", 0.0)) for n in nodes)
+    if gpus_per_trial > max_gpus + _EPS:
+        raise UserError(
+            f"--gpus-per-trial: {gpus_per_trial:g} asked for, but a trial runs on one node and the "
+            f"largest node of the Ray cluster has {max_gpus:g} GPUs; use --gpus-per-trial <= {max_gpus:g}"
+        )
+    if cpus_per_trial > max_cpus + _EPS:
+        raise UserError(
+            f"--cpus-per-trial: {cpus_per_trial:g} asked for, but a trial runs on one node and the "
+            f"largest node of the Ray cluster has {max_cpus:g} CPUs; use --cpus-per-trial <= {max_cpus:g}"
+        )
+    fits = [
+        n
+        for n in nodes
+        if float(n.get("GPU", 0.0)) + _EPS >= gpus_per_trial and float(n.get("CPU", 0.0)) + _EPS >= cpus_per_trial
+    ]
+    if not fits:
+        raise UserError(
+            f"--cpus-per-trial {cpus_per_trial:g} with --gpus-per-trial {gpus_per_trial:g}: no node of the "
+            "Ray cluster has both at once (a trial runs on one node); lower one of them"
+        )

@@ -1,7 +1,7 @@
 """``launch.py``'s command line with a recording trainable in place of the real one.
 
 Test code only (tests/test_gpu_packing.py): the sweep goes through the real CLI
-(plan, Ray connection, resources, Tune, report) and ``sweep.runner.run_sweep``'s
+(plan, Ray connection, resources, Tune, report) and ``sweep.run.runner.run_sweep``'s
 public ``trainable=`` argument; each trial records what Ray assigned it and when it
 ran, waiting at a barrier until ``--expect`` trials have started, so "ran at once"
 is observed rather than hoped for. Usage::
@@ -55,14 +55,14 @@ def make_recorder(record_dir: str, expect: int, metrics: tuple[str, ...]) -> Cal
 
 
 def main(argv: list[str]) -> int:
-    import sweep.runner
+    import sweep.run.runner
     from sweep.cli import main as cli_main
     from trainable.metric_names import METRICS
 
     record_dir, expect, *launch_args = argv
     recorder = make_recorder(record_dir, int(expect), tuple(METRICS))
     # The CLI imports run_sweep when it runs a sweep, so this swaps the trainable only.
-    sweep.runner.run_sweep = functools.partial(sweep.runner.run_sweep, trainable=recorder)
+    sweep.run.runner.run_sweep = functools.partial(sweep.run.runner.run_sweep, trainable=recorder)
     return cli_main(launch_args)
 
 

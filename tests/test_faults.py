@@ -27,7 +27,7 @@ from typing import Any
 import optuna
 import pytest
 
-from sweep.samplers import create_sampler
+from sweep.search.samplers import create_sampler
 from sweep.spaces import load_space
 from tests.helpers import read_csv, trial_epochs, trial_results, tune_state
 from tests.processes import Driver, RayHead, listening_sockets, poll, session_pids
@@ -78,7 +78,7 @@ def _space(tmp_path: Path, name: str, fixed: str, params: str, trials: int, seed
 
 def _first_proposals(space_file: Path, n: int) -> list[dict[str, Any]]:
     """The searched params of the sweep's first ``n`` trials, asked of Optuna as the sweep asks
-    (its sampler, built by ``sweep.samplers``, one ``ask`` per trial; the random sampler
+    (its sampler, built by ``sweep.search.samplers``, one ``ask`` per trial; the random sampler
     ignores results)."""
     space = load_space(str(space_file))
     sampler = create_sampler(space.sampler, space.seed, len(space.objectives), conditional=space.is_conditional)

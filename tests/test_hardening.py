@@ -1,7 +1,7 @@
 """Issue 13's defects, each kept fixed by a test named after its number.
 
 These run ``sweep.cli.main`` in-process; Ray must not start for any user mistake, so
-``sweep.ray_connection.connect`` is replaced by a stand-in that fails the test if
+``sweep.backend.connection.connect`` is replaced by a stand-in that fails the test if
 called (except where a test says otherwise). The defects that need a real Ray
 (SIGTERM, a copied folder resumed, a full disk) are in ``tests/test_faults.py``.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-import sweep.ray_connection
+import sweep.backend.connection
 from sweep.cli import main
 from sweep.errors import UserError
 from sweep.plan import PLAN_FILE, SweepPlan, load_plan
 
-# Names that the fixes brought (sweep.requests, sweep.results_folder, ...) are imported
+# Names that the fixes brought (sweep.requests, sweep.folders, ...) are imported
 # inside the tests that use them, so that this file also runs against the code before
 # the fixes and shows each test failing there for its own reason.
 
@@ -52,7 +52,7 @@ def ray_never_starts(monkeypatch) -> list[Any]:
         calls.append(args)
         raise AssertionError("Ray was started for a mistake that should have been found before")
 
-    monkeypatch.setattr(sweep.ray_connection, "connect", connect)
+    monkeypatch.setattr(sweep.backend.connection, "connect", connect)
     return calls
 
 
@@ -108,7 +108,7 @@ def test_defect_1_two_sweeps_with_one_name_the_second_stops_before_ray(home, mon
             second.append((code, capsys.readouterr().err))
         raise UserError("stand-in: no Ray in this test")
 
-    monkeypatch.setattr(sweep.ray_connection, "connect", connect)
+    monkeypatch.setattr(sweep.backend.connection, "connect", connect)
     assert main(argv) == 2
     assert reached_ray == ["first"], "the second sweep got as far as starting Ray"
     code, err = second[0]
@@ -117,7 +117,7 @@ def test_defect_1_two_sweeps_with_one_name_the_second_stops_before_ray(home, mon
 
 
 def test_defect_1_the_folder_is_made_once_and_locked_while_used(tmp_path):
-    from sweep.results_folder import FolderLock, create_results_folder
+    from sweep.folders import FolderLock, create_results_folder
 
     folder = tmp_path / "exp" / "a"
     created = create_results_folder(folder)
@@ -171,7 +171,7 @@ def test_defect_3_resume_refuses_a_folder_of_another_user(home, ray_never_starts
 
 
 def test_defect_3_the_searcher_state_is_never_unpickled(home, tmp_path):
-    from sweep.searcher import SweepSearcher
+    from sweep.search.searcher import SweepSearcher
 
     marker = tmp_path / "pwned"
 
@@ -187,7 +187,7 @@ def test_defect_3_the_searcher_state_is_never_unpickled(home, tmp_path):
 
 
 def test_defect_3_a_sweep_s_own_folder_may_be_resumed(home):
-    from sweep.results_folder import check_private
+    from sweep.folders import check_private
 
     check_private(_sweep_folder(home, "private"))
 
@@ -263,7 +263,7 @@ def test_defect_6_resume_with_a_damaged_plan_is_one_line(home, ray_never_starts,
 
 # ------------------------------------------------------------------ defect 7
 def test_defect_7_a_full_disk_is_named_as_such(tmp_path):
-    from sweep.results_folder import disk_full_message
+    from sweep.folders import disk_full_message
 
     full = OSError(errno.ENOSPC, "No space left on device")
     wrapped = RuntimeError("Tune failed")
@@ -276,7 +276,7 @@ def test_defect_7_a_full_disk_is_named_as_such(tmp_path):
 
 # ------------------------------------------------------------------ defect 9
 def test_defect_9_the_local_token_is_private(tmp_path, monkeypatch):
-    from sweep.ray_connection import private_token
+    from sweep.backend.connection import private_token
 
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         monkeypatch.delenv(name, raising=False)

@@ -18,7 +18,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from sweep.live_study import LIVE_STUDY_FILE, journal_storage
+from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 from tests.helpers import read_csv, trial_epochs, trial_results, tune_state
 from tests.processes import Driver, poll
 

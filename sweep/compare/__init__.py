@@ -1,17 +1,22 @@
 """Compare mode: retrain a sweep's best configurations and its baseline over paired seeds.
 
-One module per job: ``request`` (what the user asks), ``plan`` (arms, seeds,
-resources; ``compare.json``), ``run`` (the Tune experiment), ``gather`` (runs.csv,
-correctness.npz), ``stats`` (paired statistics), ``analysis`` (per-arm and paired
-numbers), ``plots``, ``summary`` and ``report`` (the files), ``command`` (all of it
-from a request). Seed s of every arm shares the data order, the augmentation and the
-first classifier's initialisation (``trainable.loop.build_models``), so the
-differences are paired.
+One module per job (the request is ``sweep.requests.CompareRequest``):
+
+* ``plan``: arms, seeds, resources; ``compare.json``;
+* ``run``: the Tune experiment;
+* ``gather``: the runs into ``runs.csv`` and ``correctness.npz``;
+* ``stats``, ``power``: paired statistics; power, MDE and Holm;
+* ``analysis``, ``verdict``: per-arm and paired numbers, and what they say;
+* ``plots``, ``summary``, ``report``: the files;
+* ``command``: all of it from a request, and the run-then-report a study shares.
+
+Seed s of every arm shares the data order, the augmentation and the first
+classifier's initialisation (``trainable.loop.build_models``), so the differences
+are paired.
 """
 
 from __future__ import annotations
 
 from sweep.compare.command import run_compare_request
-from sweep.compare.request import CompareRequest
 
-__all__ = ["CompareRequest", "run_compare_request"]
+__all__ = ["run_compare_request"]

@@ -1,14 +1,16 @@
-"""Compare mode from a typed request: plan, connect to Ray, run, report.
+"""Compare mode from a typed request: plan, connect to Ray, check, run, report.
 
     python launch.py compare experiments/<name> --seeds 3 --top 2
 
 The command line turns argv into a ``CompareRequest``; this module never sees argparse.
+A study (``sweep.study.command``) runs its plan through the same ``connect_and_resolve``
+and ``run_and_report``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
 
 from sweep.compare.analysis import CompareReport
 from sweep.compare.plan import (
@@ -17,25 +19,14 @@ from sweep.compare.plan import (
     ComparePlan,
     load_compare_plan,
     plan_compare,
-    resolve_compare_resources,
+    with_resources,
 )
 from sweep.compare.report import print_compare, write_compare_report
-from sweep.compare.request import CompareRequest
-from sweep.compare.session import run_then_report
+from sweep.compare.run import run_compare
 from sweep.errors import UserError
+from sweep.requests import ClusterOptions, CompareRequest
 
-__all__ = ["connect_and_resolve", "run_compare_request"]
-
-
-class StudyLike(Protocol):
-    """The request fields ``connect_and_resolve`` reads (CompareRequest and StudyRequest have them)."""
-
-    address: str | None
-    dashboard: bool
-    resume: bool
-    cpus_per_trial: float | None
-    gpus_per_trial: float | None
-    max_concurrent: int | None
+__all__ = ["connect_and_resolve", "run_and_report", "run_compare_request"]
 
 
 def _check(request: CompareRequest) -> None:
@@ -62,26 +53,46 @@ def _plan(request: CompareRequest, compare_dir: Path) -> ComparePlan:
     return plan_compare(request.sweep_dir, request.seeds, request.top, request.first_seed)
 
 
-def connect_and_resolve(plan: ComparePlan, request: CompareRequest | StudyLike) -> ComparePlan:
-    """Join (or start) Ray for a compare or a study; a new run (or an old plan without them) gets its resources.
+def connect_and_resolve(plan: ComparePlan, cluster: ClusterOptions, resume: bool) -> ComparePlan:
+    """Join (or start) Ray for a compare or a study, resolve per-run resources, check that a run fits a node.
 
     A resume keeps the resources and the cluster address its plan saved.
     """
-    from sweep.ray_connection import connect
+    from sweep.backend.connection import connect
 
-    info = connect(request.address or plan.address, dashboard=request.dashboard)
+    info = connect(cluster.address or plan.address, dashboard=cluster.dashboard)
     if info.dashboard_url:
         print(f"netsep: Ray dashboard: {info.dashboard_url}")
-    if request.resume and plan.cpus_per_trial is not None and plan.gpus_per_trial is not None:
-        return plan
-    return resolve_compare_resources(
-        plan,
-        cpus_per_trial=request.cpus_per_trial,
-        gpus_per_trial=request.gpus_per_trial,
-        max_concurrent=request.max_concurrent,
-        cluster_cpus=info.cpus,
-        cluster_gpus=info.gpus,
-        address=request.address if not request.resume else plan.address,
+    if not (resume and plan.cpus_per_trial is not None and plan.gpus_per_trial is not None):
+        plan = with_resources(plan, cluster, info.cpus, info.gpus, address=plan.address if resume else cluster.address)
+    assert plan.cpus_per_trial is not None and plan.gpus_per_trial is not None
+    info.check_fits(plan.cpus_per_trial, plan.gpus_per_trial)
+    return plan
+
+
+def run_and_report(
+    plan: ComparePlan, resume: bool, write_report: Callable[[], CompareReport], resume_command: str
+) -> int:
+    """Run every (seed, arm) of ``plan`` and write the report whatever happened; the exit code.
+
+    Runs that did not complete after a whole run (errors beyond their retries) give
+    exit 1: an unfinished compare never exits 0.
+    """
+    from sweep.backend.session import run_then_report
+
+    def finish(outcome: object) -> str | None:
+        report = write_report()
+        planned = len(plan.arms) * len(plan.seeds)
+        complete = sum(r.status == "complete" for r in report.runs)
+        if complete < planned:
+            return (
+                f"{complete} of {planned} runs completed (see runs.csv and summary.md); "
+                f"`{resume_command}` continues the ones that were cut short"
+            )
+        return None
+
+    return run_then_report(
+        lambda: run_compare(plan, resume=resume), finish, resume_command=resume_command, folder=plan.compare_dir
     )
 
 
@@ -94,7 +105,7 @@ def run_compare_request(request: CompareRequest) -> int:
         return 0
     _check(request)
     plan = _plan(request, compare_dir)
-    plan = connect_and_resolve(plan, request)
+    plan = connect_and_resolve(plan, request.cluster, request.resume)
     print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
 
     def report() -> CompareReport:
@@ -102,4 +113,4 @@ def run_compare_request(request: CompareRequest) -> int:
         print_compare(written)
         return written
 
-    return run_then_report(plan, request.resume, report, f"python launch.py compare {request.sweep_dir} --resume")
+    return run_and_report(plan, request.resume, report, f"python launch.py compare {request.sweep_dir} --resume")

@@ -1,6 +1,6 @@
 """Compare mode's runs gathered from its Tune folder: ``runs.csv`` and ``correctness.npz``.
 
-Every run is read through ``sweep.experiment_folder`` and judged by
+Every run is read through ``sweep.report.tune_folder`` and judged by
 ``sweep.report.status`` (the sweep report's rules). Each complete run's
 per-example test predictions come from its last checkpoint, so every statistic
 can be recomputed without retraining. Without a Tune folder (a published or
@@ -18,11 +18,11 @@ import numpy as np
 
 from sweep.compare.plan import ComparePlan
 from sweep.errors import UserError
-from sweep.experiment_folder import TuneTrial, experiment_exists, read_experiment
 from sweep.formatting import write_csv
 from sweep.report.from_csv import number_from_cell
 from sweep.report.records import max_epochs_of, metric_value
 from sweep.report.status import trial_status
+from sweep.report.tune_folder import TuneTrial, experiment_exists, read_experiment
 from trainable.metric_names import METRICS
 
 __all__ = [

@@ -19,9 +19,10 @@ from typing import Any
 
 from sweep.baselines import BASELINE_ARM, baseline_config, pairing_of
 from sweep.errors import UserError
-from sweep.plan import DEFAULT_GPU_FRACTION, default_max_concurrent
 from sweep.plan import PLAN_FILE as SWEEP_PLAN_FILE
 from sweep.report.build import build_report
+from sweep.requests import DEFAULT_FIRST_SEED, ClusterOptions
+from sweep.resources import resolve_trial_resources
 from trainable.config import ConfigError, TrialConfig
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "deep_ensemble_arm",
     "plan_compare",
     "load_compare_plan",
-    "resolve_compare_resources",
+    "with_resources",
 ]
 
 COMPARE_DIR = "compare"  # under the sweep's results folder
@@ -152,7 +153,11 @@ def check_arms(arms: list[Arm], where: str, seed: int) -> None:
 
 
 def plan_compare(
-    sweep_dir: str | Path, seeds: int, top: int, first_seed: int = 1000, compare_dir: str | Path | None = None
+    sweep_dir: str | Path,
+    seeds: int,
+    top: int,
+    first_seed: int = DEFAULT_FIRST_SEED,
+    compare_dir: str | Path | None = None,
 ) -> ComparePlan:
     """Arms from a finished sweep's front plus matching baselines; validates, writes nothing."""
     sweep_dir = Path(sweep_dir)
@@ -178,24 +183,23 @@ def plan_compare(
     )
 
 
-def resolve_compare_resources(
-    plan: ComparePlan,
-    *,
-    cpus_per_trial: float | None,
-    gpus_per_trial: float | None,
-    max_concurrent: int | None,
-    cluster_cpus: float,
-    cluster_gpus: float,
-    address: str | None = None,
+def with_resources(
+    plan: ComparePlan, cluster: ClusterOptions, cluster_cpus: float, cluster_gpus: float, *, address: str | None
 ) -> ComparePlan:
-    """Per-run resources from the request and the cluster, by sweep.plan.resolve_resources' rules."""
-    gpus = gpus_per_trial if gpus_per_trial is not None else (DEFAULT_GPU_FRACTION if cluster_gpus > 0 else 0.0)
-    if gpus > 0 and cluster_gpus == 0:
-        raise UserError(f"--gpus-per-trial: {gpus:g} asked for, but the Ray cluster has no GPU")
-    cpus = cpus_per_trial if cpus_per_trial is not None else 1.0
-    if cpus > cluster_cpus:
-        raise UserError(f"--cpus-per-trial: {cpus:g} asked for, but the Ray cluster has {cluster_cpus:g} CPUs")
-    if gpus > 0 and any(arm.config.get("device") == "cpu" for arm in plan.arms):
-        raise UserError("device=cpu with --gpus-per-trial > 0 would reserve GPUs that the runs never use")
-    concurrent = max_concurrent or default_max_concurrent(cluster_cpus, cluster_gpus, cpus, gpus)
-    return replace(plan, cpus_per_trial=cpus, gpus_per_trial=gpus, max_concurrent=concurrent, address=address)
+    """``plan`` with per-run resources resolved from ``cluster`` by the sweep's own rules (``sweep.resources``)."""
+    devices = {arm.config.get("device") for arm in plan.arms}
+    resources = resolve_trial_resources(
+        cluster.cpus_per_trial,
+        cluster.gpus_per_trial,
+        cluster.max_concurrent,
+        cluster_cpus,
+        cluster_gpus,
+        device="cpu" if "cpu" in devices else None,
+    )
+    return replace(
+        plan,
+        cpus_per_trial=resources.cpus_per_trial,
+        gpus_per_trial=resources.gpus_per_trial,
+        max_concurrent=resources.max_concurrent,
+        address=address,
+    )

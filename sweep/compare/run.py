@@ -1,5 +1,5 @@
 """Compare mode's runs: one Ray Tune experiment under ``<compare>/tune``, parallel,
-checkpointed and resumable, built by ``sweep.tune_assembly`` like a sweep's.
+checkpointed and resumable, built by ``sweep.backend.tuner`` like a sweep's.
 
 A ``ListSearcher`` proposes the plan's (seed, arm) configs in order, so that Tune
 saves its position and a resume repeats no finished run.
@@ -8,13 +8,14 @@ saves its position and a resume repeats no finished run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tuner
 from sweep.compare.plan import TUNE_NAME, ComparePlan
 from sweep.errors import UserError
-from sweep.tune_assembly import TuneSpec, common_dataset, make_tuner, restore_tuner
 
-__all__ = ["tune_spec", "run_compare"]
+__all__ = ["CompareOutcome", "tune_spec", "run_compare"]
 
 _METRIC_COLUMNS = ("ensemble_acc", "member_acc", "disagreement", "epoch")  # the progress table
 _PARAMETER_COLUMNS = ("arm", "seed")
@@ -43,11 +44,22 @@ def tune_spec(plan: ComparePlan) -> TuneSpec:
     )
 
 
+@dataclass(frozen=True)
+class CompareOutcome:
+    planned: int  # runs of the plan: seeds x arms
+    ended: int  # runs Tune ended (complete or errored beyond their retries)
+
+    @property
+    def finished(self) -> bool:
+        """Tune ran every planned run to its end (it was not stopped early)."""
+        return self.ended >= self.planned
+
+
 def run_compare(
     plan: ComparePlan, resume: bool = False, *, trainable: Callable[[dict[str, Any]], None] | None = None
-) -> None:
+) -> CompareOutcome:
     """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run."""
-    from sweep.searcher import ListSearcher  # imports Ray: only when runs start
+    from sweep.search.searcher import ListSearcher  # imports Ray: only when runs start
 
     spec = tune_spec(plan)
     if resume:
@@ -56,4 +68,5 @@ def run_compare(
         plan.save()
         searcher = ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max")
         tuner = make_tuner(spec, searcher, trainable=trainable)
-    tuner.fit()
+    grid = tuner.fit()
+    return CompareOutcome(planned=spec.num_samples, ended=grid.num_terminated + grid.num_errors)

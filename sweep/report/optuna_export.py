@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sweep.errors import UserError
-from sweep.experiment_folder import epochs_done
 from sweep.plan import SPACE_COPY
 from sweep.report.build import Report
 from sweep.report.records import TrialRecord, metric_value
+from sweep.report.tune_folder import epochs_done
 from trainable.metric_names import METRICS
 
 __all__ = ["OPTUNA_DB", "write_optuna_db"]

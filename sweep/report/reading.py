@@ -2,7 +2,7 @@
 
 ``read_trials(results_dir)`` reads ``sweep.json`` and ``space.yaml`` and Ray Tune's
 experiment folder (``<results>/tune``, or the plan's URI when the experiment lives in
-an object store) through ``sweep.experiment_folder``. Without a Tune folder but with
+an object store) through ``sweep.report.tune_folder``. Without a Tune folder but with
 a ``trials.csv`` (a published or copied results folder), the records come from that
 file (``sweep.report.from_csv``), with a note.
 """
@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from sweep.errors import UserError
-from sweep.experiment_folder import experiment_exists, read_experiment
 from sweep.paths import is_uri
 from sweep.plan import PLAN_FILE, SPACE_COPY, TUNE_DIR, SweepPlan, load_plan
 from sweep.report.from_csv import records_from_csv
 from sweep.report.records import TrialRecord, to_record
+from sweep.report.tune_folder import experiment_exists, read_experiment
 from sweep.spaces import SearchSpace
 
 __all__ = ["TRIALS_CSV", "read_trials", "load_results_folder", "tune_location"]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sweep.baselines import BASELINE_ARM, pairing_of
-from sweep.experiment_folder import TuneTrial
 from sweep.report.status import Status, trial_status
+from sweep.report.tune_folder import TuneTrial
 from sweep.spaces import SearchSpace
 from trainable.config import TrialConfig
 from trainable.metric_names import METRICS

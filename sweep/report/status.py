@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sweep.experiment_folder import TuneTrial
 from sweep.report.errors import error_reason
+from sweep.report.tune_folder import TuneTrial
 
 __all__ = ["Status", "STATUSES", "trial_status"]
 

@@ -3,7 +3,7 @@
 ``write_report(results_dir)`` reads the folder (``sweep.report.build``) and
 (re)writes ``trials.csv``, ``pareto.csv``, ``optuna.db``, ``pareto.png`` and
 ``summary.md``. It works on any state the folder can be in, also after the driver
-died (see ``sweep.experiment_folder``). Nothing here starts Ray.
+died (see ``sweep.report.tune_folder``). Nothing here starts Ray.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from sweep.backend.storage_mirror import mirror_to_storage
 from sweep.errors import UserError
 from sweep.formatting import num, text_table, write_text_atomically
 from sweep.report.build import Report, build_report
@@ -20,7 +21,6 @@ from sweep.report.optuna_export import OPTUNA_DB, write_optuna_db
 from sweep.report.plot import PARETO_PNG, write_plot
 from sweep.report.reading import TRIALS_CSV
 from sweep.report.summary import SUMMARY_MD, front_rows, summary_text
-from sweep.storage_mirror import mirror_to_storage
 
 __all__ = ["write_report", "print_final"]
 

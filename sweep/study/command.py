@@ -16,18 +16,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from sweep.compare.analysis import CompareReport
-from sweep.compare.command import connect_and_resolve
+from sweep.compare.command import connect_and_resolve, run_and_report
 from sweep.compare.plan import ComparePlan
 from sweep.compare.report import print_compare, write_compare_report
-from sweep.compare.session import run_then_report
 from sweep.errors import UserError
 from sweep.plan import check_dataset
-from sweep.resources import default_max_concurrent
+from sweep.requests import StudyRequest
+from sweep.resources import DEFAULT_CPUS_PER_TRIAL, default_max_concurrent
 from sweep.study.estimate import estimate_study
 from sweep.study.file import Study, load_study
 from sweep.study.plan import STUDY_COPY, check_same_study, load_study_plan, plan_study, study_folder
 from sweep.study.plots import DOSE_RESPONSE_PNG, plot_dose_response
-from sweep.study.request import StudyRequest
 
 __all__ = ["run_study_request"]
 
@@ -52,14 +51,15 @@ def _check_data(plan: ComparePlan) -> None:
 
 
 def _print_estimate(plan: ComparePlan, study: Study, request: StudyRequest) -> None:
-    cpus = request.cpus_per_trial if request.cpus_per_trial is not None else 1.0
+    cluster = request.cluster
+    cpus = cluster.cpus_per_trial if cluster.cpus_per_trial is not None else DEFAULT_CPUS_PER_TRIAL
     local_cpus = float(os.cpu_count() or 1)
-    concurrent = request.max_concurrent or default_max_concurrent(local_cpus, 0.0, cpus, 0.0)
+    concurrent = cluster.max_concurrent or default_max_concurrent(local_cpus, 0.0, cpus, 0.0)
     estimate = estimate_study(plan, Path(request.storage), concurrent, threads=int(max(1, cpus)))
     print(f"netsep: study {study.name} ({study.source})", flush=True)
     for line in estimate.lines(study.effect, len(plan.seeds)):
         print(f"  {line}")
-    where = "this machine's CPUs" if request.address is None else "this machine's CPUs (not the cluster's)"
+    where = "this machine's CPUs" if cluster.address is None else "this machine's CPUs (not the cluster's)"
     print(f"  (timed on {where}, {concurrent} runs at a time; a GPU or a larger cluster is faster)", flush=True)
 
 
@@ -93,11 +93,11 @@ def run_study_request(request: StudyRequest) -> int:
     if request.dry_run:
         print("netsep: --dry-run: nothing was run")
         return 0
-    plan = connect_and_resolve(plan, request)
+    plan = connect_and_resolve(plan, request.cluster, request.resume)
     if not request.resume:
         folder.mkdir(parents=True, exist_ok=False)
         (folder / STUDY_COPY).write_text(study.text, encoding="utf-8")
         plan = replace(plan, compare_dir=str(folder))
     print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
     resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
-    return run_then_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)
+    return run_and_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)

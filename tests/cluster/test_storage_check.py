@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sweep.storage_check import check_storage_visible
+from sweep.backend.storage_check import check_storage_visible
 from tests.cluster.netns import LabNetwork, RayLab, missing_requirements
 
 PRIVATE_NODE = 2
@@ -67,7 +67,7 @@ def _check_on_head(ray_lab: RayLab, storage: str) -> dict[str, str]:
     code = textwrap.dedent(f"""
         import json, ray
         from sweep.errors import UserError
-        from sweep.storage_check import check_storage_visible
+        from sweep.backend.storage_check import check_storage_visible
         ray.init(address={ray_lab.address!r}, logging_level="ERROR", log_to_driver=False)
         try:
             check_storage_visible({storage!r}, timeout_s=240)

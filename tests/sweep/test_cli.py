@@ -113,15 +113,16 @@ def test_compare_turns_its_flags_into_a_typed_request(monkeypatch):
     request = seen[0]
     assert type(request).__name__ == "CompareRequest"
     assert (request.sweep_dir, request.seeds, request.top, request.first_seed) == ("exp/a", 4, 1, 7)
-    assert (request.max_concurrent, request.cpus_per_trial, request.gpus_per_trial) == (2, 0.5, None)
-    assert (request.resume, request.report_only, request.dashboard, request.address) == (True, False, False, None)
+    cluster = request.cluster
+    assert (cluster.max_concurrent, cluster.cpus_per_trial, cluster.gpus_per_trial) == (2, 0.5, None)
+    assert (request.resume, request.report_only, cluster.dashboard, cluster.address) == (True, False, False, None)
 
 
 def test_compare_defaults(monkeypatch):
     seen = []
     monkeypatch.setattr(sweep.compare, "run_compare_request", lambda request: seen.append(request) or 0)
     assert main(["compare", "exp/a"]) == 0
-    assert (seen[0].seeds, seen[0].top, seen[0].first_seed, seen[0].dashboard) == (3, 2, 1000, True)
+    assert (seen[0].seeds, seen[0].top, seen[0].first_seed, seen[0].cluster.dashboard) == (3, 2, 1000, True)
 
 
 def test_the_parser_builds_every_command():

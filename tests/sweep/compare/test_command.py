@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-import sweep.compare.session as session
-import sweep.ray_connection
-from sweep.compare import CompareRequest, run_compare_request
+import sweep.backend.connection
+import sweep.compare.command as command
+from sweep.backend.connection import RayInfo
+from sweep.compare import run_compare_request
 from sweep.compare.plan import COMPARE_DIR, ComparePlan, load_compare_plan
 from sweep.errors import UserError
-from sweep.ray_connection import RayInfo
+from sweep.requests import ClusterOptions, CompareRequest
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 
 
@@ -32,8 +33,8 @@ def no_ray(monkeypatch: pytest.MonkeyPatch) -> list[tuple[ComparePlan, bool]]:
             runs.all_complete({"front-1": 0.9, "baseline": 0.6})
             runs.writer.save_state()
 
-    monkeypatch.setattr(sweep.ray_connection, "connect", connect)
-    monkeypatch.setattr(session, "run_compare", run_compare)
+    monkeypatch.setattr(sweep.backend.connection, "connect", connect)
+    monkeypatch.setattr(command, "run_compare", run_compare)
     return started
 
 
@@ -54,7 +55,10 @@ def test_a_second_compare_is_refused_and_resume_continues(tmp_path: Path, no_ray
     run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
     with pytest.raises(UserError, match="a compare run exists already; continue it with --resume"):
         run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
-    assert run_compare_request(CompareRequest(str(f.results), resume=True, cpus_per_trial=2.0)) == 0
+    assert (
+        run_compare_request(CompareRequest(str(f.results), resume=True, cluster=ClusterOptions(cpus_per_trial=2.0)))
+        == 0
+    )
     first, (resumed, resume) = no_ray
     assert resume and resumed.cpus_per_trial == 1.0  # a resume keeps the plan's resources
 
@@ -62,7 +66,7 @@ def test_a_second_compare_is_refused_and_resume_continues(tmp_path: Path, no_ray
 def test_report_only_rebuilds_without_ray(tmp_path: Path, no_ray, monkeypatch) -> None:
     f = sweep_folder(tmp_path)
     run_compare_request(CompareRequest(str(f.results), seeds=2, top=1))
-    monkeypatch.setattr(sweep.ray_connection, "connect", lambda *a, **k: pytest.fail("report-only started Ray"))
+    monkeypatch.setattr(sweep.backend.connection, "connect", lambda *a, **k: pytest.fail("report-only started Ray"))
     (f.results / COMPARE_DIR / "paired.csv").unlink()
     assert run_compare_request(CompareRequest(str(f.results), report_only=True)) == 0
     assert (f.results / COMPARE_DIR / "paired.csv").is_file()
@@ -77,7 +81,7 @@ def test_user_mistakes(tmp_path: Path, no_ray) -> None:
     with pytest.raises(UserError, match="--top: must be a whole number >= 1, got -1"):
         run_compare_request(CompareRequest(str(f.results), top=-1))
     with pytest.raises(UserError, match="--gpus-per-trial: 0.25 asked for, but the Ray cluster has no GPU"):
-        run_compare_request(CompareRequest(str(f.results), gpus_per_trial=0.25))
+        run_compare_request(CompareRequest(str(f.results), cluster=ClusterOptions(gpus_per_trial=0.25)))
     with pytest.raises(UserError, match="no compare.json"):
         run_compare_request(CompareRequest(str(f.results), resume=True))
     assert no_ray == [] and not (f.results / COMPARE_DIR).exists()
@@ -91,7 +95,7 @@ def test_a_compare_with_runs_that_did_not_complete_exits_1(tmp_path: Path, no_ra
         runs.run("front-1", plan.seeds[0], p_right=0.9)  # one run of six: the others errored
         runs.writer.save_state()
 
-    monkeypatch.setattr(session, "run_compare", run_compare)
+    monkeypatch.setattr(command, "run_compare", run_compare)
     f = sweep_folder(tmp_path)
     assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1)) == 1
     err = capsys.readouterr().err
@@ -105,7 +109,7 @@ def test_ctrl_c_during_a_compare_writes_the_report_and_exits_130(tmp_path: Path,
         CompareRuns(plan).writer.save_state()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(session, "run_compare", run_compare)
+    monkeypatch.setattr(command, "run_compare", run_compare)
     f = sweep_folder(tmp_path)
     assert run_compare_request(CompareRequest(str(f.results), seeds=2, top=1)) == 130
     assert "--resume" in capsys.readouterr().err

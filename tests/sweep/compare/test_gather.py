@@ -11,7 +11,7 @@ import pytest
 from sweep.compare.gather import CORRECTNESS_NPZ, RUNS_CSV, collect_runs, gather_runs, read_correctness, to_run
 from sweep.compare.plan import ComparePlan, plan_compare
 from sweep.errors import UserError
-from sweep.experiment_folder import TuneTrial
+from sweep.report.tune_folder import TuneTrial
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, read_csv
 from trainable.metric_names import METRICS

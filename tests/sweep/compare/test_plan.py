@@ -14,10 +14,11 @@ from sweep.compare.plan import (
     ComparePlan,
     load_compare_plan,
     plan_compare,
-    resolve_compare_resources,
+    with_resources,
 )
 from sweep.errors import UserError
-from sweep.plan import DEFAULT_GPU_FRACTION
+from sweep.requests import ClusterOptions
+from sweep.resources import DEFAULT_GPU_FRACTION
 from tests.sweep.compare.folders import sweep_folder
 from tests.sweep.tune_folders import TuneFolder
 
@@ -142,25 +143,21 @@ def _plan(device: str | None = None) -> ComparePlan:
 
 
 def test_resources_follow_the_sweeps_rules() -> None:
-    kw = {"cpus_per_trial": None, "gpus_per_trial": None, "max_concurrent": None}
-    cpu_only = resolve_compare_resources(_plan(), **kw, cluster_cpus=4, cluster_gpus=0)
+    cpu_only = with_resources(_plan(), ClusterOptions(), 4, 0, address=None)
     assert (cpu_only.cpus_per_trial, cpu_only.gpus_per_trial, cpu_only.max_concurrent) == (1.0, 0.0, 4)
-    gpus = resolve_compare_resources(_plan(), **kw, cluster_cpus=16, cluster_gpus=1, address="auto")
+    gpus = with_resources(_plan(), ClusterOptions(), 16, 1, address="auto")
     assert (gpus.cpus_per_trial, gpus.gpus_per_trial, gpus.address) == (1.0, DEFAULT_GPU_FRACTION, "auto")
     assert gpus.max_concurrent == int(1 / DEFAULT_GPU_FRACTION)  # the GPU is what runs out first
-    asked = resolve_compare_resources(
-        _plan(), cpus_per_trial=2.0, gpus_per_trial=0.5, max_concurrent=3, cluster_cpus=8, cluster_gpus=2
+    asked = with_resources(
+        _plan(), ClusterOptions(cpus_per_trial=2.0, gpus_per_trial=0.5, max_concurrent=3), 8, 2, address=None
     )
     assert (asked.cpus_per_trial, asked.gpus_per_trial, asked.max_concurrent) == (2.0, 0.5, 3)
 
 
 def test_resources_a_cluster_cannot_give_are_user_errors() -> None:
-    kw = {"cpus_per_trial": None, "max_concurrent": None}
     with pytest.raises(UserError, match="--gpus-per-trial: 0.5 asked for, but the Ray cluster has no GPU"):
-        resolve_compare_resources(_plan(), **kw, gpus_per_trial=0.5, cluster_cpus=4, cluster_gpus=0)
+        with_resources(_plan(), ClusterOptions(gpus_per_trial=0.5), 4, 0, address=None)
     with pytest.raises(UserError, match="--cpus-per-trial: 8 asked for, but the Ray cluster has 4 CPUs"):
-        resolve_compare_resources(
-            _plan(), cpus_per_trial=8.0, gpus_per_trial=0.0, max_concurrent=None, cluster_cpus=4, cluster_gpus=0
-        )
+        with_resources(_plan(), ClusterOptions(cpus_per_trial=8.0, gpus_per_trial=0.0), 4, 0, address=None)
     with pytest.raises(UserError, match="device=cpu with --gpus-per-trial > 0"):
-        resolve_compare_resources(_plan("cpu"), **kw, gpus_per_trial=None, cluster_cpus=4, cluster_gpus=1)
+        with_resources(_plan("cpu"), ClusterOptions(), 4, 1, address=None)

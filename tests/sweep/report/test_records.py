@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from sweep.experiment_folder import TuneTrial
 from sweep.report.records import SEARCH_ARM, to_record, trial_params
+from sweep.report.tune_folder import TuneTrial
 from sweep.spaces import load_space
 from tests.sweep.tune_folders import SPACE
 from trainable.metric_names import METRICS

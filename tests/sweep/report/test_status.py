@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sweep.experiment_folder import TuneTrial
 from sweep.report.status import STATUSES, trial_status
+from sweep.report.tune_folder import TuneTrial
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT
 
 

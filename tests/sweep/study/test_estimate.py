@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sweep.power import minimum_detectable_difference
+from sweep.compare.power import minimum_detectable_difference
 from sweep.study.estimate import (
     RUN_OVERHEAD_S,
     Estimate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sweep.errors import UserError
-from sweep.resources_check import check_trial_fits
+from sweep.resources import check_trial_fits
 
 NODES = [{"CPU": 8.0, "GPU": 2.0, "memory": 1e9}, {"CPU": 16.0}]
 

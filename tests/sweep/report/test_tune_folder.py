@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sweep.errors import UserError
-from sweep.experiment_folder import epochs_done, experiment_exists, parse_results, read_experiment
+from sweep.report.tune_folder import epochs_done, experiment_exists, parse_results, read_experiment
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, T0, TuneExperimentWriter
 
 

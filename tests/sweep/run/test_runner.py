@@ -1,4 +1,4 @@
-"""The sweep's Tune assembly (``sweep.runner``), built without starting Ray."""
+"""The sweep's Tune assembly (``sweep.run.runner``), built without starting Ray."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import optuna
 import pytest
 
 from sweep.baselines import BASELINE_ARM
-from sweep.live_study import LIVE_STUDY_FILE, journal_storage
 from sweep.plan import build_plan, resolve_resources
 from sweep.requests import SweepRequest
-from sweep.runner import build_scheduler, build_searcher, build_tuner, tune_spec
+from sweep.run.runner import build_scheduler, build_searcher, build_tuner, tune_spec
+from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 
 SPACE = """\
 name: tiny

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from sweep.errors import UserError
-from sweep.samplers import SAMPLER_NAMES, create_sampler
+from sweep.search.samplers import SAMPLER_NAMES, create_sampler
 from sweep.spaces import (
     SPACES_DIR,
     CategoricalParam,

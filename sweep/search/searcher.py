@@ -12,11 +12,11 @@
 
 Both searchers save their state as JSON (``searcher-state-*.json`` in Tune's folder),
 never as a pickle: ``--resume`` reads it back, and reading data runs no code
-(``sweep.study_state`` turns the Optuna study into data and back).
+(``sweep.search.state`` turns the Optuna study into data and back).
 
 With a ``LiveStudy`` the Optuna study moves into the results folder's journal file
 before the first proposal (and is rebuilt there on ``--resume``), so it can be
-watched while the sweep runs (``sweep.live_study``).
+watched while the sweep runs (``sweep.search.live_study``).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.baselines import BASELINE_ARM
-from sweep.live_study import LiveStudy
-from sweep.study_state import rebuild_study, trials_to_json
+from sweep.search.live_study import LiveStudy
+from sweep.search.state import rebuild_study, trials_to_json
 
 __all__ = ["STATE_FORMAT", "DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
 

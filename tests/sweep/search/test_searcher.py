@@ -19,7 +19,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from sweep.baselines import BASELINE_ARM
-from sweep.searcher import DefineByRun, ListSearcher, SweepSearcher
+from sweep.search.searcher import DefineByRun, ListSearcher, SweepSearcher
 
 FIXED = {"objective": "dice", "epochs": 3, "dataset": "digits"}
 BASELINE = {**FIXED, "objective": "independent", "w_adv": 0.0, "pairing": "shared"}

@@ -35,7 +35,7 @@ from pathlib import Path
 import optuna
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
-from sweep.study_state import rebuild_study, trials_to_json
+from sweep.search.state import rebuild_study, trials_to_json
 
 __all__ = ["LIVE_STUDY_FILE", "REPLACED_SUFFIX", "LiveStudy", "journal_storage"]
 

@@ -1,4 +1,4 @@
-"""Optuna samplers by name (``sweep.samplers``)."""
+"""Optuna samplers by name (``sweep.search.samplers``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 import optuna
 import pytest
 
-from sweep.samplers import SAMPLER_NAMES, create_sampler
+from sweep.search.samplers import SAMPLER_NAMES, create_sampler
 
 
 def test_every_name_builds_its_sampler():

@@ -15,9 +15,9 @@ import optuna
 from optuna.trial import TrialState
 from ray.tune.search.optuna import OptunaSearch
 
-from sweep.live_study import LIVE_STUDY_FILE, REPLACED_SUFFIX, LiveStudy, journal_storage
-from sweep.searcher import DefineByRun, SweepSearcher, resuming_at
-from tests.sweep.test_searcher import BASELINE, FIXED, result, sample
+from sweep.search.live_study import LIVE_STUDY_FILE, REPLACED_SUFFIX, LiveStudy, journal_storage
+from sweep.search.searcher import DefineByRun, SweepSearcher, resuming_at
+from tests.sweep.search.test_searcher import BASELINE, FIXED, result, sample
 
 OBJECTIVES = ["ensemble_acc", "disagreement"]
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from sweep.cli import main
-from sweep.dashboard import dashboard_storage
 from sweep.errors import UserError
-from sweep.live_study import LIVE_STUDY_FILE
 from sweep.plan import PLAN_FILE
+from sweep.run.dashboard import dashboard_storage
+from sweep.search.live_study import LIVE_STUDY_FILE
 from tests.helpers import require
 
 

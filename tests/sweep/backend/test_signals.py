@@ -1,4 +1,4 @@
-"""SIGTERM handled like Ctrl-C (``sweep.signals``), checked with real signals to this process."""
+"""SIGTERM handled like Ctrl-C (``sweep.backend.signals``), checked with real signals to this process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sweep.signals import StopSignals, exit_code_for
+from sweep.backend.signals import StopSignals, exit_code_for
 
 
 def _tune_like_handler(seen: list[int]):

@@ -16,24 +16,18 @@ from __future__ import annotations
 import errno
 import signal
 import socket
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sweep.errors import UserError
-from sweep.live_study import LIVE_STUDY_FILE, journal_storage
 from sweep.plan import PLAN_FILE
+from sweep.requests import DashboardRequest
+from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 
-__all__ = ["DashboardRequest", "dashboard_storage", "run_dashboard"]
+__all__ = ["dashboard_storage", "run_dashboard"]
 
 REPORT_DB = "optuna.db"  # written by the report (sweep.report.optuna_export)
 HOST = "127.0.0.1"
-
-
-@dataclass(frozen=True)
-class DashboardRequest:
-    results_dir: str
-    port: int = 8080
 
 
 def dashboard_storage(results_dir: str | Path) -> tuple[Path, Any]:

@@ -23,15 +23,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sweep.backend.storage_check import check_storage_visible
+from sweep.backend.storage_mirror import mirror_to_storage
+from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tuner
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
-from sweep.live_study import LIVE_STUDY_FILE, LiveStudy
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
-from sweep.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
+from sweep.search.live_study import LIVE_STUDY_FILE, LiveStudy
+from sweep.search.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
 from sweep.spaces import SearchSpace
-from sweep.storage_check import check_storage_visible
-from sweep.storage_mirror import mirror_to_storage
-from sweep.tune_assembly import TuneSpec, common_dataset, make_tuner, restore_tuner
 
 __all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
 
@@ -79,7 +79,7 @@ def build_searcher(plan: SweepPlan, space: SearchSpace, *, live: bool = True) ->
     """
     from ray.tune.search.optuna import OptunaSearch
 
-    from sweep.samplers import create_sampler, resumed_sampler
+    from sweep.search.samplers import create_sampler, resumed_sampler
 
     n_objectives = len(space.objectives)
     optuna_search = OptunaSearch(

@@ -23,7 +23,7 @@ from typing import Any
 import optuna
 import pytest
 
-from sweep.live_study import LIVE_STUDY_FILE, journal_storage
+from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 from tests.helpers import REPO, require
 from tests.processes import Driver, RayHead, kill_session, poll
 

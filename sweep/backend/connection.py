@@ -24,12 +24,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sweep.errors import UserError
+from sweep.resources import check_trial_fits
 
-__all__ = ["RayInfo", "cluster_resources", "connect", "private_token"]
+__all__ = ["RayInfo", "cluster_resources", "connect", "node_resources", "private_token"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class RayInfo:
     cpus: float
     gpus: float
     notes: tuple[str, ...] = ()  # what netsep changed on this machine to start Ray safely
+    nodes: tuple[dict[str, float], ...] = field(default=(), compare=False)  # each alive node's total resources
+
+    def check_fits(self, cpus_per_trial: float, gpus_per_trial: float) -> None:
+        """``UserError`` (exit 2) unless one node can hold one trial; see ``sweep.resources``."""
+        check_trial_fits(cpus_per_trial, gpus_per_trial, self.nodes)
 
 
 def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None = None) -> RayInfo:
@@ -84,6 +90,7 @@ def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None
         cpus=float(resources.get("CPU", 0)),
         gpus=float(resources.get("GPU", 0)),
         notes=notes,
+        nodes=tuple(node_resources()),
     )
 
 
@@ -129,6 +136,13 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
             f"--address: nothing answers at {address!r} ({exc.strerror or exc}); start the head node "
             "with `ray start --head` or `ray up cluster.yaml`, or leave --address out for a local Ray"
         ) from None
+
+
+def node_resources() -> list[dict[str, float]]:
+    """Total resources of each alive node of the connected Ray cluster."""
+    import ray
+
+    return [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
 
 
 def cluster_resources() -> tuple[float, float]:

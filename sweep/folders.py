@@ -11,18 +11,20 @@
   and unpickling a file runs whatever code its author put in it. So netsep resumes a
   folder only when the folder, its ``tune/`` folder and the files directly in
   ``tune/`` belong to you and nobody else can write to them.
-* ``private_umask`` keeps a sweep's own files that way: it drops the group and
-  other write bits from the process umask (so ``umask 002`` does not make a folder
-  that ``--resume`` would then refuse).
+* ``private_umask`` keeps a run's own files that way while it is entered: it drops
+  the group and other write bits from the process umask (so ``umask 002`` does not
+  make a folder that ``--resume`` would then refuse), and puts the old umask back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import shutil
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -48,11 +50,15 @@ RESUME_RULE = (
 )
 
 
-def private_umask() -> int:
-    """Drop group/other write from the umask; returns the previous umask."""
+@contextlib.contextmanager
+def private_umask() -> Iterator[int]:
+    """While entered, the umask also drops group/other write; yields the previous umask."""
     old = os.umask(0o022)
     os.umask(old | 0o022)
-    return old
+    try:
+        yield old
+    finally:
+        os.umask(old)
 
 
 def create_results_folder(folder: str | Path) -> list[Path]:

@@ -9,7 +9,7 @@ import pytest
 from sweep.spaces import FloatParam, load_space
 from trainable.config import TrialConfig
 
-SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
+SPACES_DIR = Path(__file__).resolve().parents[3] / "search_spaces"
 SHIPPED = sorted(SPACES_DIR.glob("*.yaml"))
 GAMEABLE = {"disagreement"}  # rises when a member gets worse (protocol section 2)
 MIN_DISC_LR = 1e-4  # at 1.4e-5 the published sweep's D ended at chance (disc_acc 0.495)

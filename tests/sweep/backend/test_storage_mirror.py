@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sweep.backend.storage_mirror import mirror_to_storage
 from sweep.errors import UserError
-from sweep.storage_mirror import mirror_to_storage
 
 
 def results_folder(tmp_path: Path) -> Path:
