@@ -340,9 +340,9 @@ def _run_command(args: argparse.Namespace) -> int:
 
 def _report_command(args: argparse.Namespace) -> int:
     request = ReportRequest(results_dir=args.dir)
-    from sweep.report import print_final, write_report
+    from sweep.report import report_folder
 
-    print_final(write_report(Path(request.results_dir)))
+    report_folder(request.results_dir)
     return 0
 
 

@@ -1,7 +1,7 @@
 """Text for people: numbers, tables and CSV cells, defined once for every report.
 
-Pure functions of their arguments; nothing here reads or writes files except
-``write_csv``, which writes exactly the file it is given.
+Pure functions of their arguments; nothing here reads or writes files
+(``sweep.folders.write`` writes them).
 """
 
 from __future__ import annotations
@@ -9,14 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "write_text_atomically",
     "cell",
     "param_text",
     "num",
@@ -24,7 +21,7 @@ __all__ = [
     "plural",
     "arrow",
     "when",
-    "write_csv",
+    "csv_text",
     "text_table",
     "md_table",
 ]
@@ -81,29 +78,14 @@ def when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts is not None else "-"
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """``path.write_text`` that leaves the old file whole when it fails (a full disk, a signal).
-
-    Written to a hidden temporary file beside ``path``, then renamed over it (atomic on
-    one file system); a failed write removes the temporary file and re-raises.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """One CSV file, every value through ``cell``; written atomically."""
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """One CSV file's text, every value through ``cell`` (``sweep.folders.write_csv`` writes it)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(list(header))
     for row in rows:
         writer.writerow([cell(v) for v in row])
-    write_text_atomically(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -22,6 +21,7 @@ from typing import Any
 
 from sweep.baselines import baseline_configs
 from sweep.errors import UserError
+from sweep.folders import read_json_file, write_text_atomically
 from sweep.paths import is_uri
 from sweep.requests import SMOKE_TEST, SweepRequest
 from sweep.resources import resolve_trial_resources
@@ -82,12 +82,10 @@ class SweepPlan:
         """``sweep.json`` (replaced atomically: a full disk leaves the previous one) and the space copy."""
         folder = Path(self.results_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{PLAN_FILE}.tmp"
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, folder / PLAN_FILE)
+        write_text_atomically(folder / PLAN_FILE, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
         copy = folder / SPACE_COPY
-        if not copy.exists():
-            shutil.copyfile(self.space_file, copy)
+        if not copy.is_file() or copy.is_symlink():
+            write_text_atomically(copy, Path(self.space_file).read_text(encoding="utf-8"))
 
 
 # ------------------------------------------------------------------ reading back
@@ -110,13 +108,7 @@ def load_plan(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace]:
 
 def _read_plan(path: Path) -> SweepPlan:
     """``sweep.json`` -> SweepPlan; a damaged file is a UserError naming it, not a traceback."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(
-            f"{path}: cannot be read as a sweep plan ({type(error).__name__}: {error}); "
-            "the file is damaged (a full disk or an interrupted copy?)"
-        ) from None
+    raw = read_json_file(path, "a sweep plan")
     known = {f.name for f in fields(SweepPlan)}
     if not isinstance(raw, dict) or set(raw) - known or not {"space_file", "name", "results_dir"} <= set(raw):
         raise UserError(

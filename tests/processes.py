@@ -181,7 +181,8 @@ class RayHead:
     picked free so that several test runs on one host never share a head.
     """
 
-    def __init__(self, workdir: Path, cpus: int = 2, object_store_bytes: int = 256 * 1024**2) -> None:
+    def __init__(self, workdir: Path, cpus: int = 2, object_store_bytes: int = 256 * 1024**2, *, gpus: int = 0) -> None:
+        """``gpus``: GPUs the head declares to Ray (a node may declare GPUs it does not have)."""
         self.cpus = cpus
         workdir.mkdir(parents=True, exist_ok=True)
         token_path = workdir / "auth_token"
@@ -197,7 +198,7 @@ class RayHead:
             f"--port={self.address.rpartition(':')[2]}",
             "--node-ip-address=127.0.0.1",
             f"--num-cpus={cpus}",
-            "--num-gpus=0",
+            f"--num-gpus={gpus}",
             "--include-dashboard=false",
             "--disable-usage-stats",
             f"--ray-client-server-port={_free_port()}",

@@ -126,7 +126,7 @@ def test_defect_1_the_folder_is_made_once_and_locked_while_used(tmp_path):
         create_results_folder(folder)
     with (
         FolderLock(folder),
-        pytest.raises(UserError, match=rf"another netsep process \(pid {os.getpid()}\)"),
+        pytest.raises(UserError, match=rf"another netsep process \(pid {os.getpid()}, "),
         FolderLock(folder),
     ):
         pass

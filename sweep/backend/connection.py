@@ -44,8 +44,13 @@ class RayInfo:
     nodes: tuple[dict[str, float], ...] = field(default=(), compare=False)  # each alive node's total resources
 
     def check_fits(self, cpus_per_trial: float, gpus_per_trial: float) -> None:
-        """``UserError`` (exit 2) unless one node can hold one trial; see ``sweep.resources``."""
+        """``UserError`` (exit 2) unless a trial can run: one node holds it (``sweep.resources``),
+        and with GPUs, torch sees CUDA on every GPU node (``sweep.backend.gpu_check``)."""
         check_trial_fits(cpus_per_trial, gpus_per_trial, self.nodes)
+        if gpus_per_trial > 0:
+            from sweep.backend.gpu_check import check_gpu_nodes
+
+            check_gpu_nodes()
 
 
 def connect(address: str | None, *, dashboard: bool = True, num_cpus: int | None = None) -> RayInfo:

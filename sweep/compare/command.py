@@ -24,9 +24,10 @@ from sweep.compare.plan import (
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.compare.run import run_compare
 from sweep.errors import UserError
+from sweep.folders import FolderLock, check_private, claim_folder
 from sweep.requests import ClusterOptions, CompareRequest
 
-__all__ = ["connect_and_resolve", "run_and_report", "run_compare_request"]
+__all__ = ["connect_and_resolve", "report_only", "run_and_report", "run_compare_request"]
 
 
 def _check(request: CompareRequest) -> None:
@@ -96,21 +97,42 @@ def run_and_report(
     )
 
 
+def report_only(plan_folder: Path, write: Callable[[ComparePlan], CompareReport]) -> int:
+    """``--report-only`` of a compare or a study: the saved plan, the folder's lock, ``write``; exit 0.
+
+    Nothing is unpickled (the runs are read as plain files), so any folder may be reported on.
+    """
+    plan = load_compare_plan(plan_folder)
+    with FolderLock(plan_folder, "writing its report"):
+        write(plan)
+    return 0
+
+
 def run_compare_request(request: CompareRequest) -> int:
     """Run (or resume, or only report) a compare; the exit code. User mistakes raise UserError."""
     compare_dir = Path(request.sweep_dir) / COMPARE_DIR
     _check_effect(request)
-    if request.report_only:
-        print_compare(write_compare_report(load_compare_plan(compare_dir), request.effect))
-        return 0
-    _check(request)
-    plan = _plan(request, compare_dir)
-    plan = connect_and_resolve(plan, request.cluster, request.resume)
-    print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
 
-    def report() -> CompareReport:
+    def report(plan: ComparePlan) -> CompareReport:
         written = write_compare_report(plan, request.effect)
         print_compare(written)
         return written
 
-    return run_and_report(plan, request.resume, report, f"python launch.py compare {request.sweep_dir} --resume")
+    if request.report_only:
+        return report_only(compare_dir, report)
+    _check(request)
+    if request.resume:
+        check_private(compare_dir)  # before anything in a folder someone else may have prepared is read
+    plan = _plan(request, compare_dir)
+    claim = claim_folder(
+        compare_dir,
+        new=not request.resume,
+        what="resuming a compare" if request.resume else "running a compare",
+        flag="compare",
+        retry="continue it with --resume, rebuild its report with --report-only, or move it away",
+    )
+    with claim:
+        plan = connect_and_resolve(plan, request.cluster, request.resume)
+        print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
+        resume_command = f"python launch.py compare {request.sweep_dir} --resume"
+        return run_and_report(plan, request.resume, lambda: report(plan), resume_command)

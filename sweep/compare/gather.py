@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import numpy as np
 
 from sweep.compare.plan import ComparePlan
 from sweep.errors import UserError
-from sweep.formatting import write_csv
+from sweep.folders import replacing, write_csv
 from sweep.report.from_csv import number_from_cell
 from sweep.report.records import max_epochs_of, metric_value
 from sweep.report.status import trial_status
@@ -42,6 +44,9 @@ RUNS_CSV = "runs.csv"
 CORRECTNESS_NPZ = "correctness.npz"
 TEST_PREFIX = "test_"  # a final_test run reports test_<name> for each pair metric after its last epoch
 _NO_TEST_TWIN = ("probe_acc", "disc_acc", "train_loss", "disc_loss", "epoch", "train_seconds")
+# What reading a checkpoint someone else wrote can raise: missing or damaged files, a pickle
+# that torch's weights-only loader refuses (it never runs the pickled code), wrong contents.
+_UNREADABLE = (OSError, EOFError, KeyError, RuntimeError, ValueError, TypeError, AttributeError, pickle.UnpicklingError)
 _RUNS_HEADER = ("arm", "seed", "trial_id", "status", "reason", "split", *METRICS, "checkpoint")
 
 
@@ -100,23 +105,65 @@ def to_run(trial: TuneTrial) -> Run:
     )
 
 
-def _runs_from_csv(text: str) -> list[Run]:
+def _runs_from_csv(path: Path) -> list[Run]:
     runs = []
-    for row in csv.DictReader(io.StringIO(text)):
-        metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
-        runs.append(
-            Run(
-                row["arm"],
-                int(row["seed"]),
-                row["trial_id"],
-                row["status"],
-                row["reason"],
-                metrics,
-                row["checkpoint"],
-                row.get("split", "plain"),
+    try:
+        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+            metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
+            runs.append(
+                Run(
+                    row["arm"],
+                    int(row["seed"]),
+                    row["trial_id"],
+                    row["status"],
+                    row["reason"],
+                    metrics,
+                    row["checkpoint"],
+                    row.get("split", "plain"),
+                )
             )
-        )
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as error:
+        raise UserError(f"{path}: cannot be read as a compare's {RUNS_CSV} ({type(error).__name__}: {error})") from None
     return runs
+
+
+# (runs.csv column, what correctness.npz gives for it): the accuracies the statistics use.
+_RECOMPUTED = (
+    ("ensemble_acc", lambda c, i: c.ensemble[i].mean()),
+    ("acc_1", lambda c, i: c.member[i, 0].mean()),
+    ("acc_2", lambda c, i: c.member[i, 1].mean()),
+)
+
+
+def check_runs_match(runs: list[Run], correctness: Correctness, where: Path) -> None:
+    """Every complete run of ``runs.csv`` is in ``correctness.npz`` with the same accuracies.
+
+    A saved ``runs.csv`` without its Tune folder is all ``--report-only`` has: it is
+    believed only where the per-example predictions agree (to half a test image), so an
+    edited or mismatched table is refused, naming the run and the column.
+    """
+    n = correctness.ensemble.shape[-1] if correctness.ensemble.size else 0
+    tolerance = 0.5 / n if n else 0.0
+    for run in runs:
+        if run.status != "complete":
+            continue
+        row = correctness.index.get((run.arm, run.seed))
+        if row is None:
+            raise UserError(
+                f"{where / RUNS_CSV}: run {run.arm}/{run.seed} is complete but has no predictions in "
+                f"{CORRECTNESS_NPZ}; the two files do not belong together"
+            )
+        for column, recompute in _RECOMPUTED:
+            saved = run.metrics.get(column)
+            if saved is None:
+                continue
+            again = float(recompute(correctness, row))
+            if abs(float(saved) - again) > tolerance:
+                raise UserError(
+                    f"{where / RUNS_CSV}: run {run.arm}/{run.seed}: {column} is {saved} there but "
+                    f"{again:.6f} from its predictions in {CORRECTNESS_NPZ}; the table was changed or "
+                    "belongs to other runs, so the report cannot be rebuilt from it"
+                )
 
 
 def _sorted(plan: ComparePlan, runs: list[Run]) -> list[Run]:
@@ -141,8 +188,10 @@ def _outputs(runs: list[Run]) -> tuple[list[Run], list[Run], list[object]]:
             try:
                 outputs.append(read_test_outputs(run.checkpoint))
                 complete.append(run)
-            except (OSError, KeyError, RuntimeError) as error:
-                run = replace(run, status="error", reason=f"its checkpoint cannot be read ({error})")
+            except _UNREADABLE as error:  # one bad checkpoint costs its run, not the whole report
+                first = (str(error).strip().splitlines() or [""])[0][:200]
+                reason = f"its checkpoint cannot be read ({type(error).__name__}: {first})"
+                run = replace(run, status="error", reason=reason)
         out.append(run)
     return out, complete, outputs
 
@@ -153,6 +202,11 @@ def _write_correctness(path: Path, complete: list[Run], outputs: list) -> None:
         if not np.array_equal(labels, o.labels):
             raise UserError(f"{run.checkpoint}: its test labels differ from the other runs' (mixed datasets?)")
     n = len(labels)
+    with replacing(path) as tmp:
+        _save_correctness(tmp, complete, outputs, labels, n)
+
+
+def _save_correctness(path: Path, complete: list[Run], outputs: list, labels: np.ndarray, n: int) -> None:
     np.savez_compressed(
         path,
         run_index=np.array([f"{r.arm}/{r.seed}" for r in complete]),
@@ -170,7 +224,9 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
     folder = Path(plan.compare_dir)
     if not experiment_exists(plan.tune_path):
         if (folder / RUNS_CSV).is_file() and (folder / CORRECTNESS_NPZ).is_file():
-            return _sorted(plan, _runs_from_csv((folder / RUNS_CSV).read_text(encoding="utf-8")))
+            runs = _sorted(plan, _runs_from_csv(folder / RUNS_CSV))
+            check_runs_match(runs, read_correctness(plan), folder)
+            return runs
         raise UserError(
             f"{folder}: no compare runs at {plan.tune_path} and no saved {RUNS_CSV} and "
             f"{CORRECTNESS_NPZ}; start them with `launch.py compare {plan.sweep_dir}`"
@@ -186,7 +242,17 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
 
 
 def read_correctness(plan: ComparePlan) -> Correctness:
-    with np.load(Path(plan.compare_dir) / CORRECTNESS_NPZ, allow_pickle=False) as data:
-        keys = [str(k) for k in data["run_index"]]
-        index = {(k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1])): i for i, k in enumerate(keys)}
-        return Correctness(index, data["member_correct"], data["ensemble_correct"])
+    """``correctness.npz`` (never unpickled); ``UserError`` naming it when it is damaged or not netsep's."""
+    path = Path(plan.compare_dir) / CORRECTNESS_NPZ
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys = [str(k) for k in data["run_index"]]
+            index = {(k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1])): i for i, k in enumerate(keys)}
+            member, ensemble = np.asarray(data["member_correct"], bool), np.asarray(data["ensemble_correct"], bool)
+    except (OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile, EOFError) as error:
+        raise UserError(
+            f"{path}: cannot be read as a compare's {CORRECTNESS_NPZ} ({type(error).__name__}: {error})"
+        ) from None
+    if member.ndim != 3 or member.shape[:2] != (len(keys), 2) or ensemble.shape != (len(keys), member.shape[2]):
+        raise UserError(f"{path}: its arrays do not have the shapes netsep writes (runs x 2 x N and runs x N)")
+    return Correctness(index, member, ensemble)

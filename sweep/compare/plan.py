@@ -13,12 +13,14 @@ writes ``compare.json`` when the runs start.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sweep.baselines import BASELINE_ARM, baseline_config, pairing_of
 from sweep.errors import UserError
+from sweep.folders import read_json_file, write_text_atomically
 from sweep.plan import PLAN_FILE as SWEEP_PLAN_FILE
 from sweep.report.build import build_report
 from sweep.requests import DEFAULT_FIRST_SEED, ClusterOptions
@@ -102,7 +104,7 @@ class ComparePlan:
     def save(self) -> None:
         folder = Path(self.compare_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / PLAN_FILE).write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+        write_text_atomically(folder / PLAN_FILE, json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
 
 
 def load_compare_plan(compare_dir: str | Path) -> ComparePlan:
@@ -111,8 +113,8 @@ def load_compare_plan(compare_dir: str | Path) -> ComparePlan:
     path = folder / PLAN_FILE
     if not path.is_file():
         raise UserError(f"{compare_dir}: no {PLAN_FILE}; run `launch.py compare SWEEP_DIR --seeds K` first")
+    raw = read_json_file(path, "a compare plan")
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
         raw["arms"] = [Arm(**a) for a in raw["arms"]]
         plan = ComparePlan(**raw)
     except (ValueError, TypeError, KeyError) as error:
@@ -143,13 +145,14 @@ def deep_ensemble_arm(baseline: Arm) -> Arm:
     return Arm(DEEP_ENSEMBLE_ARM, "", baseline_config(baseline.config, "separate"), True)
 
 
-def check_arms(arms: list[Arm], where: str, seed: int) -> None:
-    """Every arm's settings make a valid trial config (``UserError`` naming the arm otherwise)."""
+def check_arms(arms: list[Arm], where: str, seeds: Sequence[int]) -> None:
+    """Every arm's settings make a valid trial config with every seed (``UserError`` naming the arm otherwise)."""
     for arm in arms:
-        try:
-            TrialConfig.from_dict({**arm.config, "seed": seed, "arm": arm.name, "final_test": True})
-        except ConfigError as error:
-            raise UserError(f"{where}: arm {arm.name}: " + "; ".join(error.problems)) from None
+        for seed in seeds:
+            try:
+                TrialConfig.from_dict({**arm.config, "seed": seed, "arm": arm.name, "final_test": True})
+            except ConfigError as error:
+                raise UserError(f"{where}: arm {arm.name}, seed {seed}: " + "; ".join(error.problems)) from None
 
 
 def plan_compare(
@@ -171,12 +174,13 @@ def plan_compare(
     ran = {b.effective_pairing: (b.trial_id, b.config) for b in reversed(report.baselines)}  # the first wins
     baselines = baseline_arms(front, report.plan.fixed, ran)
     arms = [*front, *baselines, deep_ensemble_arm(baselines[0])]
-    check_arms(arms, str(sweep_dir), first_seed)
+    all_seeds = [first_seed + k for k in range(seeds)]
+    check_arms(arms, str(sweep_dir), all_seeds)
     out = Path(compare_dir) if compare_dir else sweep_dir / COMPARE_DIR
     return ComparePlan(
         sweep_dir=str(sweep_dir.resolve()),
         compare_dir=str(out.resolve()),
-        seeds=[first_seed + k for k in range(seeds)],
+        seeds=all_seeds,
         arms=arms,
         objectives=report.objectives,
         directions=report.directions,

@@ -34,14 +34,19 @@ MAX_SEEDS = 1000  # seeds_needed gives up above this: no study here runs more
 
 
 def paired_t_p(differences: Sequence[float]) -> float:
-    """Two-sided p-value of H0 "mean difference = 0" over seeds; NaN with < 2 finite values."""
+    """Two-sided p-value of H0 "mean difference = 0" over seeds.
+
+    NaN with < 2 finite values, or when the differences do not vary: the t statistic is
+    then undefined, and calling a constant difference significant (p = 0) would claim a
+    certainty that a handful of identical seeds cannot give.
+    """
     d = np.asarray(differences, dtype=float)
     d = d[np.isfinite(d)]
     if d.size < 2:
         return math.nan
     sd = float(d.std(ddof=1))
     if sd == 0.0:
-        return 1.0 if float(d.mean()) == 0.0 else 0.0
+        return math.nan
     t = float(d.mean()) / (sd / math.sqrt(d.size))
     return float(2 * stats.t.sf(abs(t), df=d.size - 1))
 
@@ -112,7 +117,7 @@ def excluded_effects(low: float, high: float, scale: float = 100.0, unit: str = 
     ``scale`` turns the difference into ``unit`` (100 for accuracy fractions in pp).
     """
     if not (math.isfinite(low) and math.isfinite(high)):
-        return "the data exclude nothing yet (no interval: fewer than 2 seeds)"
+        return "the data exclude nothing yet (no interval: fewer than 2 seeds, or differences that do not vary)"
     level = f"{100 * confidence:.0f} %"
     lo, hi = scale * low, scale * high
     parts = []

@@ -43,7 +43,7 @@ from sweep.compare.plots import plot_front, plot_within_pair
 from sweep.compare.stats import PairedCI
 from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
-from sweep.formatting import write_csv, write_text_atomically
+from sweep.folders import replacing, write_csv, write_text_atomically
 
 __all__ = [
     "ARMS_CSV",
@@ -158,6 +158,12 @@ def _write_tpa_csv(path: Path, arms: list[ArmSummary]) -> None:
     write_csv(path, ["arm", "models", "k_right", "tpa", "observed", "expected_if_independent"], rows)
 
 
+def _whole(path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` into a temporary file, renamed over ``path`` when it is done (never through a link)."""
+    with replacing(path) as tmp:
+        write(tmp)
+
+
 def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> CompareReport:
     """Gather the runs and (re)write every compare file; see the module doc.
 
@@ -174,8 +180,8 @@ def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> C
         MCNEMAR_CSV: lambda p: _write_mcnemar_csv(p, paired),
         TPA_CSV: lambda p: _write_tpa_csv(p, arms),
         WITHIN_PAIR_CSV: lambda p: _write_within_pair_csv(p, arms),
-        WITHIN_PAIR_PNG: lambda p: plot_within_pair(p, plan, arms),
-        "front.png": lambda p: plot_front(p, plan, arms),
+        WITHIN_PAIR_PNG: lambda p: _whole(p, lambda tmp: plot_within_pair(tmp, plan, arms)),
+        "front.png": lambda p: _whole(p, lambda tmp: plot_front(tmp, plan, arms)),
         SUMMARY_MD: lambda p: write_text_atomically(p, summary_text(report)),
     }
     try:

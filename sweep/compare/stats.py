@@ -32,7 +32,7 @@ class MeanStd:
 class PairedCI:
     mean: float  # mean of (arm - baseline) over seeds
     low: float
-    high: float  # the confidence interval; NaN with fewer than two seeds
+    high: float  # the confidence interval; NaN with fewer than two seeds or differences that do not vary
     n: int
     confidence: float
 
@@ -63,7 +63,9 @@ def paired_ci(arm: np.ndarray | list[float], baseline: np.ndarray | list[float],
     if n == 0:
         return PairedCI(math.nan, math.nan, math.nan, 0, confidence)
     mean = float(d.mean())
-    if n < 2:
+    if n < 2 or float(d.std(ddof=1)) == 0.0:
+        # One seed, or differences that do not vary (identical runs, or too few test images
+        # to differ): a t interval would be [mean, mean], certainty the data do not give.
         return PairedCI(mean, math.nan, math.nan, n, confidence)
     half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * d.std(ddof=1) / math.sqrt(n))
     return PairedCI(mean, mean - half, mean + half, n, confidence)

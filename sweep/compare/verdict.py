@@ -39,7 +39,7 @@ def _ci(diff: PairedCI) -> str:
 
 def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_arms: int) -> str:
     tests = f"paired t p = {p:.3g}" + (f", Holm-adjusted over {n_arms} arms p = {p_holm:.3g}" if n_arms > 1 else "")
-    evidence = f"{_ci(diff)}, {tests}" if math.isfinite(diff.low) else "no CI with a single seed"
+    evidence = f"{_ci(diff)}, {tests}" if math.isfinite(diff.low) else "no CI"
     significant = (
         math.isfinite(p_holm) and p_holm < ALPHA and math.isfinite(diff.low) and (diff.low > 0 or diff.high < 0)
     )
@@ -48,6 +48,12 @@ def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_ar
         return f"{arm} beats the {baseline} ensemble by {_pp(diff.mean)} in test ensemble accuracy {over}."
     if significant and diff.mean < 0:
         return f"{arm} is worse than the {baseline} ensemble by {_pp(-diff.mean)[1:]} in test ensemble accuracy {over}."
+    if diff.n >= 2 and not math.isfinite(diff.low):
+        return (
+            f"No test is possible between {arm} and the {baseline} ensemble: every one of {diff.n} paired seeds "
+            f"gave the same difference, {_pp(diff.mean)}, so the data give no interval (identical runs, or too "
+            "few test images to differ?); check that the arms really differ before reading anything into it."
+        )
     head = (
         f"No significant difference in test ensemble accuracy between {arm} and the {baseline} ensemble: "
         f"{_pp(diff.mean)} {over}."

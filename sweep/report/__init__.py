@@ -19,7 +19,7 @@ from sweep.report.reading import TRIALS_CSV, read_trials
 from sweep.report.records import SEARCH_ARM, TrialRecord
 from sweep.report.status import STATUSES, Status
 from sweep.report.summary import SUMMARY_MD
-from sweep.report.write import print_final, write_report
+from sweep.report.write import print_final, report_folder, write_report
 
 __all__ = [
     "Status",
@@ -38,4 +38,5 @@ __all__ = [
     "build_report",
     "write_report",
     "print_final",
+    "report_folder",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sweep.formatting import write_csv
+from sweep.folders import write_csv
 from sweep.report.build import Report, beats
 from trainable.metric_names import METRICS
 

@@ -88,4 +88,11 @@ def read_trials(results_dir: str | Path) -> tuple[SweepPlan, SearchSpace, list[T
             "trial yet, or its tune/ folder was removed or not copied along)"
         )
     experiment = read_experiment(location)
+    if not experiment.trials and (results_dir / TRIALS_CSV).is_file():
+        # An empty Tune folder (a half-finished copy) says nothing; the saved table still does.
+        note = (
+            f"Ray Tune's experiment folder {location} holds no trial; this report was rebuilt from "
+            f"{TRIALS_CSV}, which holds no per-epoch values or start times"
+        )
+        return plan, space, _from_csv(results_dir, plan, space, location), [note, *experiment.notes]
     return plan, space, [to_record(t, space) for t in experiment.trials], list(experiment.notes)

@@ -3,35 +3,32 @@
 What comes from where:
 
 * the trial list and, per trial, Tune's status, config, creation order and start
-  time: Ray's public ``ray.tune.ExperimentAnalysis`` (it reads the newest
-  ``experiment_state-*.json`` the way ``Tuner.restore`` does);
-* a scan of the folder where that API cannot serve:
+  time: Tune's newest ``experiment_state-*.json``, read here as plain JSON. Tune's own
+  readers (``ExperimentAnalysis``, ``Tuner.restore``) expand the cloudpickle blobs that
+  file may embed, and unpickling runs whatever code the file's author put in it; this
+  reader never unpickles anything, so any folder, also one copied from someone else,
+  can be reported on safely (the fields it needs are plain JSON);
+* a scan of the folder where the state cannot serve:
 
-  - no state file yet (the driver died before Tune first saved one):
-    ``ExperimentAnalysis`` raises, the trial folders are all there is;
+  - no state file yet (the driver died before Tune first saved one), or one that
+    does not parse: the trial folders are all there is;
   - trial folders started after the last state save: the state does not list them;
-  - ``result.json`` with a torn last line (the driver died mid-write):
-    ``ExperimentAnalysis`` parses every line and drops the whole history of that
-    trial, so the lines are parsed here, skipping the one that does not parse;
+  - ``result.json`` with a torn last line (the driver died mid-write): its lines are
+    parsed here, skipping the one that does not parse;
   - checkpoints: the state lags the folder (a checkpoint written after the last
     save is on disk only), so the ``checkpoint_*`` folders are listed;
-  - ``error.txt``: read as text, also for a trial the state no longer lists as
-    errored (a resume clears its error file name).
+  - ``error.txt``: read as text (never ``error.pkl``).
 
-Nothing here writes, starts Ray or judges a trial (``sweep.report.status`` does).
-Like ``Tuner.restore``, ``ExperimentAnalysis`` unpickles parts of the state file:
-read only experiment folders you trust.
+Nothing here writes, starts Ray, unpickles or judges a trial (``sweep.report.status`` does).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +40,9 @@ __all__ = ["TuneTrial", "TuneExperiment", "experiment_exists", "read_experiment"
 _STATE_FILE = re.compile(r"^experiment_state-.*\.json$")
 _CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
 _TRIAL_FILES = {"params.json", "result.json"}  # a folder holding one of these is a trial's
+# Read limits (bytes): a folder from elsewhere must not make the report read without end.
+FILE_LIMIT = 64 << 20  # a trial's result.json at many epochs, params.json, error.txt
+STATE_FILE_LIMIT = 256 << 20  # Tune's experiment state: about 10 KB per trial
 
 
 @dataclass(frozen=True)
@@ -142,14 +142,15 @@ class _Storage:
         infos = self.fs.get_file_info(pafs.FileSelector(self.path(*parts), allow_not_found=True))
         return sorted((i.base_name, i.type == pafs.FileType.Directory) for i in infos)
 
-    def read_text(self, *parts: str) -> str | None:
-        """The file's text, or None when it is not a file."""
+    def read_text(self, *parts: str, limit: int = FILE_LIMIT) -> str | None:
+        """The file's text, or None when it is not a file or is larger than ``limit`` bytes."""
         from pyarrow import fs as pafs
 
-        if self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.File:
+        info = self.fs.get_file_info(self.path(*parts))
+        if info.type != pafs.FileType.File or (info.size is not None and info.size > limit):
             return None
         with self.fs.open_input_stream(self.path(*parts)) as stream:
-            return stream.read().decode("utf-8", errors="replace")
+            return stream.read(limit + 1)[:limit].decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -165,53 +166,69 @@ class _Listed:
     tag: str  # Tune's experiment_tag, "<creation number>_<params>"
 
 
-@contextmanager
-def _quiet_analysis() -> Iterator[None]:
-    # ExperimentAnalysis warns for every trial whose result.json it cannot parse or
-    # find (torn line, never started); those are read here, so the warning is noise.
-    logger = logging.getLogger("ray.tune.analysis.experiment_analysis")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _plain_json(text: str | None) -> Any:
+    """JSON as data: Tune's embedded pickles stay inert dicts; None when it does not parse."""
+    if text is None:
+        return None
     try:
-        yield
-    finally:
-        logger.setLevel(level)
+        return json.loads(text)
+    except (ValueError, RecursionError):  # torn, not JSON, or nested beyond reason
+        return None
+
+
+def _listed_entry(entry: Any) -> _Listed | None:
+    """One ``trial_data`` item (Tune's two JSON strings: the trial's state, its run metadata)."""
+    if not isinstance(entry, list) or len(entry) != 2 or not all(isinstance(part, str) for part in entry):
+        return None
+    state, meta = _plain_json(entry[0]), _plain_json(entry[1])
+    if not isinstance(state, dict) or not isinstance(meta, dict):
+        return None
+    trial_id, status = state.get("trial_id"), state.get("status")
+    if not isinstance(trial_id, str) or not isinstance(status, str):
+        return None
+    config = state.get("config")
+    started = _as_time(meta.get("start_time"))
+    last = meta.get("last_result")
+    if status == "PENDING" and started is not None:
+        # Tune turns RUNNING into PENDING when it reads its state back; a start time tells them apart.
+        status = "RUNNING"
+    return _Listed(
+        trial_id=trial_id,
+        dirname=f"trial_{trial_id}",  # netsep's trial_dirname_creator; _read_experiment maps it to the folder
+        status=status,
+        config=_inert(config) if isinstance(config, dict) else {},
+        started=started,
+        last_result=_inert(last) if isinstance(last, dict) else {},
+        tag=str(state.get("experiment_tag") or ""),
+    )
+
+
+def _inert(value: dict[str, Any]) -> dict[str, Any]:
+    """A mapping without Tune's embedded pickles (a ``{"_type": "CLOUDPICKLE_FALLBACK"}`` value becomes None)."""
+    return {
+        str(k): (None if isinstance(v, dict) and v.get("_type") == "CLOUDPICKLE_FALLBACK" else v)
+        for k, v in value.items()
+    }
 
 
 def _listed_trials(storage: _Storage, notes: list[str]) -> list[_Listed] | None:
-    """The trials of Tune's newest saved state, via ExperimentAnalysis; None without a usable one."""
-    if not any(_STATE_FILE.match(name) for name, is_dir in storage.entries() if not is_dir):
+    """The trials of Tune's newest saved state, read as plain JSON; None without a usable one."""
+    names = sorted(name for name, is_dir in storage.entries() if not is_dir and _STATE_FILE.match(name))
+    if not names:
         notes.append("Tune had saved no experiment state yet; statuses were inferred from the trial folders")
         return None
-    from ray.tune import ExperimentAnalysis
-
-    try:
-        with _quiet_analysis():
-            analysis = ExperimentAnalysis(storage.root, storage_filesystem=storage.fs)
-    except Exception as error:  # noqa: BLE001 - any unreadable state (torn JSON, a pickle from another Ray) means: scan
+    newest = names[-1]  # experiment_state-<session timestamp>.json: the newest sorts last, as Tune picks it
+    data = _plain_json(storage.read_text(newest, limit=STATE_FILE_LIMIT))
+    entries = data.get("trial_data") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
         notes.append(
-            f"Tune's experiment state could not be read ({type(error).__name__}: {error}); "
-            "statuses were inferred from the trial folders"
+            f"Tune's experiment state {newest} could not be read (not the JSON Tune writes: cut short, "
+            "damaged, or over the size limit); statuses were inferred from the trial folders"
         )
         return None
-    listed = []
-    for trial in analysis.trials:
-        started = _as_time(trial.run_metadata.start_time)
-        status = str(trial.status)
-        if status == "PENDING" and started is not None:
-            # Tune turns RUNNING into PENDING when it reads its state back; a start time tells them apart.
-            status = "RUNNING"
-        listed.append(
-            _Listed(
-                trial_id=str(trial.trial_id),
-                dirname=os.path.basename(str(trial.path).rstrip("/")),
-                status=status,
-                config=dict(trial.config or {}),
-                started=started,
-                last_result=dict(trial.last_result or {}),
-                tag=str(trial.experiment_tag or ""),
-            )
-        )
+    listed = [trial for trial in map(_listed_entry, entries) if trial is not None]
+    if len(listed) < len(entries):
+        notes.append(f"{len(entries) - len(listed)} entries of Tune's experiment state {newest} could not be read")
     return listed
 
 
@@ -254,16 +271,14 @@ def _creation_number(tag: Any) -> float:
     return float(head) if head.isdigit() else math.inf
 
 
-def _unlisted_trials(storage: _Storage, known: set[str]) -> list[TuneTrial]:
-    """Trial folders the saved state does not list (the driver died before saving it again)."""
-    found = []
+def _trial_folders(storage: _Storage) -> dict[str, str]:
+    """Trial id -> its folder, for every folder of the experiment that holds a trial's files."""
+    found: dict[str, str] = {}
     for name, is_dir in storage.entries():
-        if not is_dir or name in known:
-            continue
-        if not {n for n, d in storage.entries(name) if not d} & _TRIAL_FILES:
+        if not is_dir or not {n for n, d in storage.entries(name) if not d} & _TRIAL_FILES:
             continue
         first = next(iter(parse_results(storage.read_text(name, "result.json"))), {})
-        found.append(_read_trial(storage, name, str(first.get("trial_id") or name.removeprefix("trial_")), None))
+        found.setdefault(str(first.get("trial_id") or name.removeprefix("trial_")), name)
     return found
 
 
@@ -283,11 +298,13 @@ def read_experiment(location: str) -> TuneExperiment:
     storage = _Storage(location)
     notes: list[str] = []
     listed = _listed_trials(storage, notes) or []
+    folders = _trial_folders(storage)
     keyed: list[tuple[tuple[float, float, float, str], TuneTrial]] = []
     for index, entry in enumerate(listed):
-        trial = _read_trial(storage, entry.dirname, entry.trial_id, entry)
+        trial = _read_trial(storage, folders.pop(entry.trial_id, entry.dirname), entry.trial_id, entry)
         keyed.append(((_creation_number(entry.tag), index, trial.started or math.inf, trial.trial_id), trial))
-    for trial in _unlisted_trials(storage, {entry.dirname for entry in listed}):
+    for trial_id, dirname in folders.items():  # folders the saved state does not list (saved before they began)
+        trial = _read_trial(storage, dirname, trial_id, None)
         keyed.append(((math.inf, math.inf, trial.started or math.inf, trial.trial_id), trial))
     keyed.sort(key=lambda pair: pair[0])
     return TuneExperiment(location=storage.location, trials=tuple(t for _, t in keyed), notes=tuple(notes))

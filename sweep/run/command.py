@@ -19,37 +19,32 @@ __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "new_sweep", "resume"]
 
 def new_sweep(request: SweepRequest) -> int:
     from sweep.backend.connection import connect
-    from sweep.folders import FolderLock, create_results_folder, private_umask, remove_if_empty
+    from sweep.folders import claim_folder
     from sweep.plan import build_plan, check_wandb, resolve_resources
     from sweep.run.runner import run_sweep
 
     plan, space = build_plan(request)
     if plan.wandb_project:
         check_wandb()
-    with private_umask():
-        created = create_results_folder(plan.results_dir)  # atomic: of two equal --name, one wins
-        try:
-            with FolderLock(plan.results_dir):
-                info = connect(request.cluster.address, dashboard=request.cluster.dashboard)
-                plan = resolve_resources(plan, info.cpus, info.gpus)
-                info.check_fits(plan.cpus_per_trial, plan.gpus_per_trial)
-                _print_start(plan.name, plan.results_dir, info)
-                return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
-        except BaseException:
-            remove_if_empty(created)  # a user error after the folder was made leaves nothing behind
-            raise
+    with claim_folder(plan.results_dir, new=True, what="running a sweep"):
+        info = connect(request.cluster.address, dashboard=request.cluster.dashboard)
+        plan = resolve_resources(plan, info.cpus, info.gpus)
+        info.check_fits(plan.cpus_per_trial, plan.gpus_per_trial)
+        _print_start(plan.name, plan.results_dir, info)
+        return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
 
 
 def resume(request: ResumeRequest) -> int:
     from sweep.backend.connection import connect
-    from sweep.folders import FolderLock, check_private, private_umask
+    from sweep.folders import check_private, claim_folder, local_path
     from sweep.plan import load_plan
     from sweep.run.runner import check_resumable, resume_sweep
 
     plan, space = load_plan(request.results_dir)  # located where it is now, not where it was made
-    check_private(plan.results_dir)
+    tune_dir = local_path(plan.tune_path) or "tune"  # a file:// storage is checked where it is
+    check_private(plan.results_dir, tune_dir)  # before check_resumable reads the searcher state
     check_resumable(plan, space)
-    with private_umask(), FolderLock(plan.results_dir):
+    with claim_folder(plan.results_dir, new=False, what="resuming a sweep", tune_dir=tune_dir):
         address = plan.address if request.address is None else request.address
         info = connect(address, dashboard=request.dashboard)
         info.check_fits(plan.cpus_per_trial or 0.0, plan.gpus_per_trial or 0.0)
@@ -78,7 +73,7 @@ def _write_report(results_dir: str) -> str | None:
     from sweep.report import print_final, write_report
 
     try:
-        print_final(write_report(Path(results_dir)))
+        print_final(write_report(Path(results_dir), mirror=True))
     except UserError as err:
         return f"no report: {err.message}"
     except OSError as err:

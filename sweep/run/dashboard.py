@@ -7,8 +7,9 @@ listens on 127.0.0.1 only: from another machine, tunnel it (``ssh -L 8080:127.0.
 head``), as for Ray's own dashboard.
 
 optuna-dashboard is an optional extra (``pip install -e '.[dashboard]'``). It can edit
-a study (notes, deleting trials); the sweep's driver is the only process meant to
-write the live study, so look, do not edit, while a sweep runs.
+a study (notes, marking trials, deleting the study); netsep serves it a read-only view
+(``ReadOnlyStorage``), so whoever reaches the port can look but never change the
+study the sweep's driver writes.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import optuna
+
 from sweep.errors import UserError
 from sweep.plan import PLAN_FILE
 from sweep.requests import DashboardRequest
 from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 
-__all__ = ["dashboard_storage", "run_dashboard"]
+__all__ = ["ReadOnlyStorage", "dashboard_storage", "run_dashboard"]
 
 REPORT_DB = "optuna.db"  # written by the report (sweep.report.optuna_export)
 HOST = "127.0.0.1"
@@ -48,6 +51,54 @@ def dashboard_storage(results_dir: str | Path) -> tuple[Path, Any]:
     )
 
 
+class ReadOnlyStorage(optuna.storages.BaseStorage):
+    """An Optuna storage that answers every read from ``inner`` and refuses every write.
+
+    optuna-dashboard's buttons (mark a trial, delete the study, write a note) become
+    errors in the page; the journal the sweep's driver appends to stays the driver's.
+    """
+
+    def __init__(self, inner: optuna.storages.BaseStorage) -> None:
+        self.inner = inner
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("netsep's dashboard is read-only: the sweep's driver alone writes its study")
+
+    create_new_study = delete_study = set_study_user_attr = set_study_system_attr = _refuse
+    create_new_trial = set_trial_param = set_trial_state_values = _refuse
+    set_trial_intermediate_value = set_trial_user_attr = set_trial_system_attr = _refuse
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        return self.inner.get_study_id_from_name(study_name)
+
+    def get_study_name_from_id(self, study_id: int) -> str:
+        return self.inner.get_study_name_from_id(study_id)
+
+    def get_study_directions(self, study_id: int) -> list[Any]:
+        return self.inner.get_study_directions(study_id)
+
+    def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
+        return self.inner.get_study_user_attrs(study_id)
+
+    def get_study_system_attrs(self, study_id: int) -> dict[str, Any]:
+        return self.inner.get_study_system_attrs(study_id)
+
+    def get_all_studies(self) -> list[Any]:
+        return self.inner.get_all_studies()
+
+    def get_trial_id_from_study_id_trial_number(self, study_id: int, trial_number: int) -> int:
+        return self.inner.get_trial_id_from_study_id_trial_number(study_id, trial_number)
+
+    def get_trial(self, trial_id: int) -> Any:
+        return self.inner.get_trial(trial_id)
+
+    def get_all_trials(self, study_id: int, deepcopy: bool = True, states: Any = None) -> list[Any]:
+        return self.inner.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+
+    def get_n_trials(self, study_id: int, state: Any = None) -> int:
+        return self.inner.get_n_trials(study_id, state)
+
+
 def _check_port_free(port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
@@ -66,6 +117,9 @@ def run_dashboard(request: DashboardRequest) -> int:
             "dashboard: optuna-dashboard is not installed; install the extra: pip install -e '.[dashboard]'"
         ) from None
     path, storage = dashboard_storage(request.results_dir)
+    if isinstance(storage, str):  # the report's SQLite copy
+        storage = optuna.storages.RDBStorage(storage)
+    storage = ReadOnlyStorage(storage)
     _check_port_free(request.port)
     print(f"netsep: optuna-dashboard on {path} at http://{HOST}:{request.port}/ (Ctrl-C stops it)", flush=True)
     # Ctrl-C and SIGTERM stop it, also where it was started with SIGINT ignored (a

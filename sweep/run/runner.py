@@ -258,7 +258,7 @@ def _check_state_file(path: Path | None) -> None:
         return
     try:
         json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise UserError(
             f"--resume: {path}: Tune's experiment state is damaged ({type(error).__name__}: {error}; "
             "cut short on a full disk?); the sweep cannot continue from it, but `launch.py report` "

@@ -10,7 +10,9 @@ import warnings
 
 import optuna
 
-__all__ = ["SAMPLER_NAMES", "create_sampler", "resumed_sampler"]
+__all__ = ["SAMPLER_NAMES", "SEED_RANGE", "create_sampler", "resumed_sampler"]
+
+SEED_RANGE = 2**32  # NumPy (and so every Optuna sampler) takes seeds 0 .. 2**32 - 1
 
 # name -> what it is good at (shown in error messages and docs).
 SAMPLER_NAMES: dict[str, str] = {
@@ -55,11 +57,12 @@ def create_sampler(
 def resumed_sampler(
     name: str, seed: int, n_objectives: int, conditional: bool, trials_so_far: int
 ) -> optuna.samplers.BaseSampler:
-    """The sampler a resumed sweep continues with: seeded ``seed + trials_so_far``.
+    """The sampler a resumed sweep continues with: seeded ``(seed + trials_so_far) mod 2**32``.
 
     A sampler's random state is not saved with the sweep (it is not data), and the
     sampler saved with Tune's experiment is the fresh one of the start: reseeding it
     from the count of trials so far keeps a resumed sweep from proposing its first
-    configurations again and makes it propose the same ones on every resume.
+    configurations again and makes it propose the same ones on every resume. The
+    modulo keeps the seed in NumPy's range (a space may use any seed up to 2**32 - 1).
     """
-    return create_sampler(name, seed + trials_so_far, n_objectives, conditional=conditional)
+    return create_sampler(name, (seed + trials_so_far) % SEED_RANGE, n_objectives, conditional=conditional)

@@ -213,8 +213,8 @@ def _read_json(path: str) -> dict[str, Any]:
     """A state file: JSON data only (a pickle or anything else is refused, never run)."""
     try:
         state = json.loads(Path(path).read_text())
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"{path}: not a netsep searcher state (expected JSON: {error})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"{path}: not a netsep searcher state (expected JSON: {error!r})") from None
     if not isinstance(state, dict):
         # ValueError, not TypeError: a damaged file, like the JSON error above.
         raise ValueError(f"{path}: not a netsep searcher state (expected a JSON object)")  # noqa: TRY004

@@ -16,10 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from sweep.compare.analysis import CompareReport
-from sweep.compare.command import connect_and_resolve, run_and_report
+from sweep.compare.command import connect_and_resolve, report_only, run_and_report
 from sweep.compare.plan import ComparePlan
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.errors import UserError
+from sweep.folders import check_private, claim_folder, write_text_atomically
 from sweep.plan import check_dataset
 from sweep.requests import StudyRequest
 from sweep.resources import DEFAULT_CPUS_PER_TRIAL, default_max_concurrent
@@ -80,9 +81,10 @@ def run_study_request(request: StudyRequest) -> int:
     study = load_study(request.study)
     folder = study_folder(study, request.storage)
     if request.report_only:
-        _write_report(load_study_plan(folder), study.effect)
-        return 0
+        load_study_plan(folder)  # "not started yet" before anything else
+        return report_only(folder, lambda plan: _write_report(plan, study.effect))
     if request.resume:
+        check_private(folder)  # before anything in a folder someone else may have prepared is read
         check_same_study(study, folder)
         plan = load_study_plan(folder)
     else:
@@ -93,11 +95,18 @@ def run_study_request(request: StudyRequest) -> int:
     if request.dry_run:
         print("netsep: --dry-run: nothing was run")
         return 0
-    plan = connect_and_resolve(plan, request.cluster, request.resume)
-    if not request.resume:
-        folder.mkdir(parents=True, exist_ok=False)
-        (folder / STUDY_COPY).write_text(study.text, encoding="utf-8")
-        plan = replace(plan, compare_dir=str(folder))
-    print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
-    resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
-    return run_and_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)
+    claim = claim_folder(
+        folder,
+        new=not request.resume,
+        what="resuming a study" if request.resume else "running a study",
+        flag="study",
+        retry="continue it with --resume, rebuild its report with --report-only, or move it away",
+    )
+    with claim:
+        plan = connect_and_resolve(plan, request.cluster, request.resume)
+        if not request.resume:
+            write_text_atomically(folder / STUDY_COPY, study.text)
+            plan = replace(plan, compare_dir=str(folder))
+        print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
+        resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
+        return run_and_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)

@@ -140,7 +140,7 @@ def previous_sd(plan: ComparePlan, storage: Path) -> tuple[float | None, str]:
             same = any(a.get("is_baseline") and a.get("config") == baseline for a in saved.get("arms", []))
             with (path.parent / "paired.csv").open(encoding="utf-8") as f:
                 sds = [float(r["sd_diff"]) for r in csv.DictReader(f) if r.get("sd_diff")]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             continue  # someone else's file, or a run without a report: not evidence
         usable = [s for s in sds if math.isfinite(s) and s > 0]
         if same and usable:

@@ -37,7 +37,7 @@ def plan_study(study: Study, storage: str | Path) -> ComparePlan:
     baselines = baseline_arms(own, study.fixed, {})
     extra = [deep_ensemble_arm(baselines[0])] if study.deep_ensemble else []
     arms = [*own, *baselines, *extra]
-    check_arms(arms, str(study.source), study.seeds[0])
+    check_arms(arms, str(study.source), study.seeds)
     return ComparePlan(
         sweep_dir="",
         compare_dir=str(study_folder(study, storage)),

@@ -105,7 +105,7 @@ def _parse_start(commands: Sequence[str], where: str) -> StartCommand:
     """The one ``ray start`` of a command list, with the variables exported before it.
 
     Every shell segment must be one the tests understand (``ray stop``, ``export``,
-    ``ulimit``, ``ray start``): anything new in cluster.yaml fails here instead of being
+    ``ulimit``, ``chmod 600``, ``ray start``): anything new in cluster.yaml fails here instead of being
     silently left out of the tests.
     """
     found: StartCommand | None = None
@@ -119,6 +119,8 @@ def _parse_start(commands: Sequence[str], where: str) -> StartCommand:
                 continue
             if words[0] == "ulimit":
                 continue  # a per-machine limit; the test host keeps its own
+            if words[:2] == ["chmod", "600"]:
+                continue  # the token file's mode (test_ray_up checks it); the namespaced labs make their own
             if words[0] == "export":
                 for item in words[1:]:
                     key, sep, value = item.partition("=")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -192,12 +193,17 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
     config = str(filled_cluster_yaml(lab, tmp_path / "cluster.yaml"))
 
     installed = _installed_netsep()
+    laptop_token = lab.machines[LAPTOP].home_path(".ray/auth_token")
     laptop.run("ray", "get-auth-token", "--generate", timeout_s=120)
-    token = lab.machines[LAPTOP].home_path(".ray/auth_token").read_text().strip()
+    laptop.run("chmod", "600", str(laptop_token))  # as docs/cluster.md says
+    token = laptop_token.read_text().strip()
     laptop.run("ray", "up", "-y", config, timeout_s=300)
 
     # file_mounts copied the token; setup_commands installed netsep (already here: fast path).
     assert head.home_path(".ray/netsep_auth_token").read_text().strip() == token
+    # Every copy of the token is readable by its owner only (anyone who reads it can run code on the cluster).
+    for where, path in (("laptop", laptop_token), ("head", head.home_path(".ray/netsep_auth_token"))):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, (where, oct(path.stat().st_mode))
     assert (head.home_path("netsep") / "launch.py").is_file()
     assert _installed_netsep() == installed, "setup_commands reinstalled netsep where it was installed"
 
@@ -213,6 +219,7 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
         laptop,
     )
     assert worker.home_path(".ray/netsep_auth_token").read_text().strip() == token
+    assert stat.S_IMODE(worker.home_path(".ray/netsep_auth_token").stat().st_mode) == 0o600
     assert "NETSEP_RAY_AUTH" in worker.home_path(".bashrc").read_text()
 
     tunnel = lab.popen(LAPTOP, ["ray", "dashboard", config], laptop.env, tmp_path / "tunnel.log")

@@ -111,7 +111,9 @@ def test_an_arm_config_that_breaks_a_rule_is_a_user_error(tmp_path: Path) -> Non
     sweep = json.loads((f.results / "sweep.json").read_text())
     sweep["fixed"]["batch_size"] = 63  # the split baseline built from it cannot split an odd batch
     (f.results / "sweep.json").write_text(json.dumps(sweep))
-    with pytest.raises(UserError, match="arm baseline: batch_size: must be even when the batch is split, got 63"):
+    with pytest.raises(
+        UserError, match="arm baseline, seed 1000: batch_size: must be even when the batch is split, got 63"
+    ):
         plan_compare(f.results, seeds=1, top=1)
 
 

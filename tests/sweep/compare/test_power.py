@@ -33,7 +33,9 @@ def test_paired_t_p_hand_case() -> None:
     # d = [1, 2, 3]: mean 2, sd 1, t = 2 / (1/sqrt 3) = 3.4641, df 2 -> p = 0.07418
     assert paired_t_p([1.0, 2.0, 3.0]) == pytest.approx(0.074180, abs=1e-5)
     assert math.isnan(paired_t_p([1.0]))
-    assert paired_t_p([0.0, 0.0]) == 1.0
+    # Differences that do not vary: no t statistic, no p-value (never "p = 0" for a constant gain).
+    assert math.isnan(paired_t_p([0.0, 0.0]))
+    assert math.isnan(paired_t_p([0.0021, 0.0021, 0.0021]))
 
 
 def test_power_at_zero_effect_is_alpha() -> None:

@@ -30,10 +30,22 @@ def test_paired_ci_by_hand():
 
 
 def test_paired_ci_is_paired_not_two_sample():
-    # Large seed-to-seed spread, constant paired difference: the interval is tight.
+    # Large seed-to-seed spread, small varying paired difference: the interval is tight.
+    # d = [0.01, 0.03, 0.01, 0.03]: mean 0.02, sd 0.011547, t(0.975, 3) = 3.182446
+    # -> half width 3.182446 * 0.011547 / 2 = 0.018374.
+    base = np.array([0.70, 0.80, 0.90, 0.60])
+    ci = paired_ci(base + np.array([0.01, 0.03, 0.01, 0.03]), base)
+    assert ci.mean == pytest.approx(0.02)
+    assert ci.low == pytest.approx(0.02 - 0.018374, abs=1e-6) and ci.high == pytest.approx(0.02 + 0.018374, abs=1e-6)
+    assert ci.high - ci.low < 0.05  # a two-sample interval over this spread would be about 0.3 wide
+
+
+def test_a_constant_paired_difference_has_no_interval():
+    # Every seed gives +0.01: a t interval would be [0.01, 0.01], a certainty 4 seeds cannot give.
     base = np.array([0.70, 0.80, 0.90, 0.60])
     ci = paired_ci(base + 0.01, base)
-    assert ci.low == pytest.approx(0.01) and ci.high == pytest.approx(0.01)
+    assert ci.mean == pytest.approx(0.01) and ci.n == 4
+    assert math.isnan(ci.low) and math.isnan(ci.high)
 
 
 def test_paired_ci_with_one_seed_has_no_interval():

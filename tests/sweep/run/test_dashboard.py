@@ -66,3 +66,86 @@ def test_a_port_in_use_is_refused_before_serving(tmp_path, capsys):
         port = taken.getsockname()[1]
         assert main(["dashboard", str(folder), "--port", str(port)]) == 2
     assert f"--port {port}: 127.0.0.1:{port} is in use; choose another --port" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_served_study_cannot_be_changed_through_the_dashboard(tmp_path):
+    """Whoever reaches the port can look, never mark a trial, write a note or delete the study."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    import optuna
+
+    from sweep.search.live_study import journal_storage
+    from tests.helpers import REPO
+
+    require(importlib.util.find_spec("optuna_dashboard"), "needs optuna-dashboard (pip install -e '.[dashboard]')")
+    folder = results_folder(tmp_path)
+    study = optuna.create_study(
+        storage=journal_storage(folder / LIVE_STUDY_FILE), study_name="s", directions=["maximize"]
+    )
+    study.tell(study.ask(), 0.5)
+    running = study.ask()  # a trial the sweep's driver is still running
+    before = (folder / LIVE_STUDY_FILE).read_bytes()
+    port = _free_port()
+    log = (tmp_path / "dashboard.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "launch.py"), "dashboard", str(folder), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def call(method: str, path: str, body: dict | None = None) -> int:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert call("GET", "/api/studies") == 200
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and server.poll() is None, "the dashboard did not come up"
+                time.sleep(0.3)
+        trial_id = running._trial_id
+        attempts = [
+            call("POST", f"/api/trials/{trial_id}/tell", {"state": "Complete", "values": [1.0]}),
+            call("POST", f"/api/trials/{trial_id}/user-attrs", {"user_attrs": {"x": 1}}),
+            call("PUT", "/api/studies/0/note", {"version": 1, "body": "edited"}),
+            call("POST", "/api/studies", {"study_name": "another", "directions": ["minimize"]}),
+            call("DELETE", "/api/studies/0"),
+        ]
+        assert all(code >= 400 for code in attempts), attempts
+        assert call("GET", "/api/studies/0") == 200  # still there, still readable
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C stops it
+        try:
+            server.wait(timeout=30)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+            log.close()
+    assert server.returncode == 0, (tmp_path / "dashboard.log").read_text()[-3000:]
+    assert (folder / LIVE_STUDY_FILE).read_bytes() == before
+    again = optuna.load_study(storage=journal_storage(folder / LIVE_STUDY_FILE), study_name="s")
+    assert [t.state for t in again.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING]

@@ -33,8 +33,29 @@ def test_idx_reader_rejects_bad_files(tmp_path: Path) -> None:
         read_idx_gz(tmp_path / "float.gz")
     with gzip.open(tmp_path / "short.gz", "wb") as f:
         f.write(bytes([0, 0, 8, 1, 0, 0, 0, 4, 1, 2]))
-    with pytest.raises(ValueError, match=r"needs 12 bytes, but the file has 10"):
+    with pytest.raises(ValueError, match=r"needs 4 data bytes, but the file has 2"):
         read_idx_gz(tmp_path / "short.gz")
+    with gzip.open(tmp_path / "long.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 2, 1, 2, 3]))
+    with pytest.raises(ValueError, match=r"needs 2 data bytes, but the file has more than 2"):
+        read_idx_gz(tmp_path / "long.gz")
+    (tmp_path / "plain.gz").write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 1, 5]))  # not gzip'd at all
+    with pytest.raises(ValueError, match="cannot be read as a gzip'd IDX file"):
+        read_idx_gz(tmp_path / "plain.gz")
+
+
+def test_idx_reader_checks_the_size_before_inflating(tmp_path: Path) -> None:
+    # A header that claims 4 x 2**31 bytes: refused from the header alone, before any data is inflated
+    # (a gzip bomb in a shared data folder cannot make the reader allocate gigabytes).
+    with gzip.open(tmp_path / "bomb.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 2, 0, 0, 0, 4, 0x80, 0, 0, 0]))
+        f.write(b"\0" * (1 << 20))  # 1 MiB of zeros compresses to ~1 KiB
+    with pytest.raises(ValueError, match=r"needs 8589934592 bytes, more than the 1073741824 allowed"):
+        read_idx_gz(tmp_path / "bomb.gz")
+    with gzip.open(tmp_path / "ok.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]))
+    with pytest.raises(ValueError, match="more than the 2 allowed"):
+        read_idx_gz(tmp_path / "ok.gz", max_bytes=2)
 
 
 def test_cifar_batches_may_not_reference_other_code(tmp_path: Path) -> None:
