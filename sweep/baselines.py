@@ -20,8 +20,8 @@ BASELINE_ARM = "baseline"  # the `arm` label of a baseline trial
 def pairing_of(settings: Mapping[str, Any]) -> str:
     """How a trial with these settings shares each batch (``split`` or ``shared``).
 
-    ``pairing`` when set, else what the objective implies (DESIGN §3: `seed` splits,
-    the others share). Reads the settings only; validation happens elsewhere.
+    ``pairing`` when set, else what the objective implies (docs/design.md, "One training
+    step": `seed` splits, the others share). Reads the settings only; validation happens elsewhere.
     """
     pairing = settings.get("pairing")
     if pairing:

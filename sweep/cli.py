@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from sweep.errors import EXIT_INTERRUPTED, EXIT_USAGE, UserError
 from sweep.requests import (
@@ -39,6 +40,8 @@ from sweep.requests import (
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
+T = TypeVar("T", int, float)
+
 COMMANDS = ("run", "report", "compare", "validate", "study", "dashboard")
 
 
@@ -49,34 +52,24 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{self.prog}: {message} (see --help)")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
+def _number(convert: Callable[[str], T], holds: Callable[[T], bool], rule: str) -> Callable[[str], T]:
+    """An argparse type: ``convert`` the text, then require ``holds`` (``rule`` says it in words)."""
+
+    def parse(text: str) -> T:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}") from None
+        if not holds(value):
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a whole number >= 1")
+_positive_fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
+_non_negative_float = _number(float, lambda v: v >= 0, "a number >= 0")  # `>= 0` also refuses nan
 
 
 # ----------------------------------------------------------------------- parsers
@@ -235,13 +228,8 @@ def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _cluster(args: argparse.Namespace) -> ClusterOptions:
-    return ClusterOptions(
-        address=args.address,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
-        dashboard=not args.no_dashboard,
-    )
+    given = {key: getattr(args, key) for key in ("address", "cpus_per_trial", "gpus_per_trial", "max_concurrent")}
+    return ClusterOptions(**given, dashboard=not args.no_dashboard)
 
 
 def _add_dashboard(p: argparse.ArgumentParser) -> None:
@@ -250,11 +238,7 @@ def _add_dashboard(p: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=_dashboard_command)
 
 
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"must be a TCP port, 1..65535, got {text!r}")
-    return value
+_port = _number(int, lambda v: 1 <= v <= 65535, "a TCP port, 1..65535")
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -264,19 +248,15 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------- requests
+# SweepRequest fields that are the parsed flag as it is.
+_AS_GIVEN = ("space", "smoke_test", "data", "data_dir", "trials", "epochs", "name", "early_stop", "wandb")
+
+
 def sweep_request(args: argparse.Namespace) -> SweepRequest:
     return SweepRequest(
-        space=args.space,
-        smoke_test=args.smoke_test,
-        data=args.data,
-        data_dir=args.data_dir,
-        trials=args.trials,
-        epochs=args.epochs,
-        name=args.name,
+        **{field: getattr(args, field) for field in _AS_GIVEN},
         storage=args.storage or DEFAULT_STORAGE,
         cluster=_cluster(args),
-        early_stop=args.early_stop,
-        wandb=args.wandb,
         max_failures=DEFAULT_MAX_FAILURES if args.max_failures is None else args.max_failures,
         overrides=parse_overrides(args.overrides),
     )

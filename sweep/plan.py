@@ -39,7 +39,6 @@ __all__ = [
     "planned_baselines",
     "resolve_resources",
     "resolve_settings",
-    "searched_objectives",
 ]
 
 PLAN_FILE = "sweep.json"
@@ -331,17 +330,11 @@ def check_dataset(fixed: Mapping[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------ derived values
-def searched_objectives(space: SearchSpace) -> list[str] | None:
-    """The objectives a space searches (the choices of a searched ``objective``), else None."""
-    param = space.params.get("objective")
-    return None if param is None else [str(c) for c in param.choices]
-
-
 def planned_baselines(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]]:
     """The `independent` baseline configs this sweep runs (none when the space turns them off)."""
     if not plan.baseline:
         return []
-    return baseline_configs(plan.fixed, searched_objectives(space))
+    return baseline_configs(plan.fixed, space.searched_objectives())
 
 
 def resolve_resources(plan: SweepPlan, cpus: float, gpus: float) -> SweepPlan:

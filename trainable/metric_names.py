@@ -9,12 +9,35 @@ from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["METRICS", "OBJECTIVE_METRICS", "Direction", "direction_of", "optuna_direction"]
+__all__ = ["METRICS", "OBJECTIVE_METRICS", "PAIR_METRIC_NAMES", "Direction", "direction_of", "optuna_direction"]
 
 Direction = Literal["max", "min"]
 
 # name -> (direction, one-line meaning). Direction None marks a diagnostic that is
 # reported every epoch but cannot be a search objective.
+# Every key ``pair_metrics`` returns without representations (cka is added when
+# both are given). Each is defined in METRICS below.
+PAIR_METRIC_NAMES: tuple[str, ...] = (
+    "acc_1",
+    "acc_2",
+    "member_acc",
+    "min_member_acc",
+    "ensemble_acc",
+    "ensemble_gain",
+    "disagreement",
+    "double_fault",
+    "excess_agreement",
+    "q_statistic",
+    "ensemble_nll",
+    "ece",
+    "tpa_0",
+    "tpa_1",
+    "tpa_2",
+    "tpa_expected_0",
+    "tpa_expected_1",
+    "tpa_expected_2",
+)
+
 METRICS: dict[str, tuple[Direction | None, str]] = {
     "acc_1": ("max", "test accuracy of classifier 1"),
     "acc_2": ("max", "test accuracy of classifier 2"),

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from trainable.cka import linear_cka
+from trainable.metric_names import PAIR_METRIC_NAMES
 
 __all__ = [
     "ECE_BINS",
@@ -54,29 +55,6 @@ _PROB_SUM_ATOL = 1e-2
 
 # Equal-width confidence bins of the ECE (the common choice since Guo et al. 2017).
 ECE_BINS = 15
-
-# Every key ``pair_metrics`` returns without representations (cka is added when
-# both are given). Each is defined in trainable/metric_names.py.
-PAIR_METRIC_NAMES: tuple[str, ...] = (
-    "acc_1",
-    "acc_2",
-    "member_acc",
-    "min_member_acc",
-    "ensemble_acc",
-    "ensemble_gain",
-    "disagreement",
-    "double_fault",
-    "excess_agreement",
-    "q_statistic",
-    "ensemble_nll",
-    "ece",
-    "tpa_0",
-    "tpa_1",
-    "tpa_2",
-    "tpa_expected_0",
-    "tpa_expected_1",
-    "tpa_expected_2",
-)
 
 
 # ---------------------------------------------------------------- validation

@@ -18,6 +18,7 @@ from sweep.compare.plan import DEEP_ENSEMBLE_ARM, Arm, ComparePlan
 from sweep.compare.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
 from sweep.compare.stats import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci
 from sweep.compare.verdict import POWER, Power, verdict_text
+from trainable.metric_names import PAIR_METRIC_NAMES
 
 __all__ = [
     "ARM_METRICS",
@@ -33,22 +34,16 @@ __all__ = [
     "within_pair_tpa",
 ]
 
-# Per-arm table, in DESIGN section 4's order.
-ARM_METRICS = (
-    "member_acc",
-    "min_member_acc",
-    "ensemble_acc",
-    "ensemble_gain",
-    "disagreement",
-    "double_fault",
-    "excess_agreement",
-    "q_statistic",
-    "cka",
-    "ensemble_nll",
-    "ece",
-    "disc_acc",
-    "probe_acc",
-)
+
+def _arm_metrics() -> tuple[str, ...]:
+    """The per-arm table's columns: the pair metrics of the ensemble (not per member, not the
+    TP-agreement bins), CKA beside the other diversity measures, then the adversary's two."""
+    names = [n for n in PAIR_METRIC_NAMES if n not in ("acc_1", "acc_2") and not n.startswith("tpa_")]
+    names.insert(names.index("q_statistic") + 1, "cka")
+    return (*names, "disc_acc", "probe_acc")
+
+
+ARM_METRICS = _arm_metrics()
 # Paired intervals beside ensemble accuracy (docs/protocol.md section 6): the members'
 # accuracy (an error-independence claim needs it not lower), the error-independence
 # measures, the debiased CKA and the redundancy probe (lower = less shared information).

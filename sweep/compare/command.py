@@ -10,6 +10,7 @@ and ``run_and_report``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sweep.compare.analysis import CompareReport
@@ -27,7 +28,7 @@ from sweep.errors import UserError
 from sweep.folders import FolderLock, check_private, claim_folder
 from sweep.requests import ClusterOptions, CompareRequest
 
-__all__ = ["connect_and_resolve", "report_only", "run_and_report", "run_compare_request"]
+__all__ = ["claim_run_folder", "connect_and_resolve", "report_only", "run_and_report", "run_compare_request"]
 
 
 def _check(request: CompareRequest) -> None:
@@ -108,6 +109,17 @@ def report_only(plan_folder: Path, write: Callable[[ComparePlan], CompareReport]
     return 0
 
 
+def claim_run_folder(folder: Path, mode: str, resume: bool) -> AbstractContextManager[Path]:
+    """``sweep.folders.claim_folder`` for a compare's or a study's runs (``mode`` names which)."""
+    return claim_folder(
+        folder,
+        new=not resume,
+        what=f"{'resuming' if resume else 'running'} a {mode}",
+        flag=mode,
+        retry="continue it with --resume, rebuild its report with --report-only, or move it away",
+    )
+
+
 def run_compare_request(request: CompareRequest) -> int:
     """Run (or resume, or only report) a compare; the exit code. User mistakes raise UserError."""
     compare_dir = Path(request.sweep_dir) / COMPARE_DIR
@@ -124,14 +136,7 @@ def run_compare_request(request: CompareRequest) -> int:
     if request.resume:
         check_private(compare_dir)  # before anything in a folder someone else may have prepared is read
     plan = _plan(request, compare_dir)
-    claim = claim_folder(
-        compare_dir,
-        new=not request.resume,
-        what="resuming a compare" if request.resume else "running a compare",
-        flag="compare",
-        retry="continue it with --resume, rebuild its report with --report-only, or move it away",
-    )
-    with claim:
+    with claim_run_folder(compare_dir, "compare", request.resume):
         plan = connect_and_resolve(plan, request.cluster, request.resume)
         print(f"netsep: compare {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {plan.compare_dir}", flush=True)
         resume_command = f"python launch.py compare {request.sweep_dir} --resume"

@@ -22,16 +22,9 @@ from sweep.report.status import STATUSES, Status
 from sweep.spaces import IntParam, Param, SearchSpace
 from trainable.metric_names import METRICS
 
-__all__ = ["records_from_csv", "searched_objectives", "number_from_cell"]
+__all__ = ["records_from_csv", "number_from_cell"]
 
 _INT = re.compile(r"^[+-]?\d+$")
-
-
-def searched_objectives(space: SearchSpace) -> list[str] | None:
-    """The training objectives a space searches (its ``objective`` param's choices); None when fixed."""
-    param = space.params.get("objective")
-    choices = getattr(param, "choices", None)
-    return [str(c) for c in choices] if choices is not None else None
 
 
 def number_from_cell(text: str) -> float | int | None:
@@ -93,7 +86,7 @@ def _record(row: Mapping[str, str], config: dict[str, Any], params: dict[str, An
 def records_from_csv(text: str, space: SearchSpace, fixed: Mapping[str, Any]) -> list[TrialRecord]:
     """The records of a ``trials.csv``, in its order; ``ValueError`` when it is not one."""
     rows: Sequence[Mapping[str, str]] = list(csv.DictReader(io.StringIO(text)))
-    baselines = baseline_configs(fixed, searched_objectives(space))
+    baselines = baseline_configs(fixed, space.searched_objectives())
     records = []
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         try:

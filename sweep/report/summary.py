@@ -7,7 +7,6 @@ from sweep.formatting import md_table, num, param_text, plural, signed, when
 from sweep.plan import PLAN_FILE, SPACE_COPY, TUNE_DIR
 from sweep.report.build import Report, beats, rankable
 from sweep.report.csv_files import PARETO_CSV
-from sweep.report.from_csv import searched_objectives
 from sweep.report.optuna_export import OPTUNA_DB
 from sweep.report.plot import PARETO_PNG
 from sweep.report.reading import TRIALS_CSV
@@ -74,7 +73,7 @@ def _setting(report: Report, key: str) -> object:
 
 def _what_ran_space(report: Report) -> list[str]:
     plan, space = report.plan, report.space
-    searched = searched_objectives(space)
+    searched = space.searched_objectives()
     objective = f"searched ({', '.join(searched)})" if searched is not None else str(_setting(report, "objective"))
     shown_fixed = {k: v for k, v in plan.fixed.items() if k != "dataset"}
     return [
@@ -98,7 +97,7 @@ def _what_ran_trials(report: Report) -> list[str]:
         f"{counts['interrupted']} interrupted"
     ]
     if plan.baseline:
-        planned = len(baseline_configs(plan.fixed, searched_objectives(report.space)))
+        planned = len(baseline_configs(plan.fixed, report.space.searched_objectives()))
         states = ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines) or "none started"
         out.append(f"- Baseline (`independent`, same fixed settings): {planned} planned; {states}")
     else:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sweep.baselines import baseline_configs
 from sweep.formatting import param_text, text_table
-from sweep.plan import resolve_settings, searched_objectives
+from sweep.plan import resolve_settings
 from sweep.requests import ValidateRequest
 from sweep.spaces import SearchSpace, load_space
 
@@ -29,7 +29,7 @@ def describe_space(request: ValidateRequest) -> str:
     space = load_space(request.space)
     fixed = resolve_settings(space, request.overrides)
     config = _as_dict(TrialConfig.from_dict(fixed))
-    baselines = baseline_configs(fixed, searched_objectives(space)) if space.baseline else []
+    baselines = baseline_configs(fixed, space.searched_objectives()) if space.baseline else []
     lines = [
         f"space {space.name!r} ({space.source}): {space.description}",
         (

@@ -42,15 +42,17 @@ from sweep.spaces.model import (
 )
 
 __all__ = [
+    # reading a space
     "SPACES_DIR",
-    "CategoricalParam",
-    "Choice",
-    "FloatParam",
-    "IntParam",
-    "Objective",
-    "Param",
-    "SearchSpace",
     "available_spaces",
     "load_space",
     "resolve_space_path",
+    # what it is made of: the space, its objectives, its params by kind
+    "SearchSpace",
+    "Objective",
+    "Param",
+    "FloatParam",
+    "IntParam",
+    "CategoricalParam",
+    "Choice",
 ]

@@ -5,7 +5,7 @@ check builds trial configs from the fixed settings and the *corners* of the spac
 each choice of a categorical, each bound of a range (and an int's second value, so
 a parity rule sees an odd and an even one). Trying every combination of corners
 grows as the product of the params' sizes (two params with 3,000 choices each: 9
-million configs, issue 13 defect 5), so the check is bounded instead:
+million configs, minutes of validation for one file), so the check is bounded instead:
 
 1. each param at each of its corners, the other params at their first one (linear
    in the number of choices), which finds every single-key problem;

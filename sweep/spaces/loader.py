@@ -36,13 +36,14 @@ from sweep.spaces.rules import (
     check_name,
     check_param_key,
     check_param_type,
+    check_top,
     check_when,
     registries,
 )
-from sweep.spaces.yaml_reader import read_yaml
+from sweep.spaces.yaml_reader import read_yaml_mapping
 from trainable.config import TrialConfig
 from trainable.metric_names import OBJECTIVE_METRICS
-from trainable.problems import describe, did_you_mean, problem_lines
+from trainable.problems import did_you_mean, problem_lines
 
 __all__ = ["MAX_TRIALS", "SPACES_DIR", "available_spaces", "load_space", "resolve_space_path"]
 
@@ -146,10 +147,7 @@ def load_space(name_or_path: str, spaces_dir: Path = SPACES_DIR) -> SearchSpace:
     """Read, validate and type a search space; ``UserError`` lists every problem."""
     path = resolve_space_path(name_or_path, spaces_dir)
     shown = _display(path)
-    raw = read_yaml(path, shown)
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else f"{type(raw).__name__} {describe(raw)}"
-        raise UserError(f"{shown}: the top level must be a mapping of keys ({', '.join(_TOP_KEYS)}), got {got}")
+    raw = read_yaml_mapping(path, shown, _TOP_KEYS)
     report = Report(shown)
     space = _validate(raw, path, report)
     report.raise_if_any()
@@ -159,13 +157,7 @@ def load_space(name_or_path: str, spaces_dir: Path = SPACES_DIR) -> SearchSpace:
 
 
 def _validate(raw: dict[Any, Any], source: Path, report: Report) -> SearchSpace | None:
-    top: _TopLevel | None = None
-    bad: set[str] = set()  # top-level keys with a problem of their own
-    try:
-        top = _TopLevel.model_validate(raw)
-    except ValidationError as error:
-        report.add_all(problem_lines(error, known_keys=_TOP_KEYS))
-        bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+    top, bad = check_top(_TopLevel, raw, _TOP_KEYS, report)  # bad: top-level keys with a problem of their own
     # A section whose own shape is wrong (not a list, empty, too long) is not looked into.
     known = registries()
     dataset = raw.get("dataset", TrialConfig.dataset)
@@ -177,19 +169,8 @@ def _validate(raw: dict[Any, Any], source: Path, report: Report) -> SearchSpace 
     check_corners({**base, **fixed}, params, report)
     if report.lines or top is None:
         return None
-    return SearchSpace(
-        name=top.name,
-        description=top.description,
-        source=source,
-        dataset=top.dataset,
-        trials=top.trials,
-        sampler=top.sampler,
-        seed=top.seed,
-        baseline=top.baseline,
-        objectives=objectives,
-        fixed=fixed,
-        params=params,
-    )
+    shared = top.model_dump(include={"name", "description", "dataset", "trials", "sampler", "seed", "baseline"})
+    return SearchSpace(**shared, source=source, objectives=objectives, fixed=fixed, params=params)
 
 
 def _objectives(raw: list[Any], report: Report) -> tuple[Objective, ...]:

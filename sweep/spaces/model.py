@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import optuna
 from pydantic import (
@@ -54,7 +54,7 @@ __all__ = [
 Choice = None | bool | int | float | str
 
 # Choices per categorical param. A sampler learns nothing from a handful of trials
-# spread over more; and the space check tries each one (DESIGN 6, issue 13 defect 5).
+# spread over more; and the space check tries each one (sweep.spaces.corners bounds that work).
 MAX_CHOICES = 1_000
 # Int bounds: Optuna stores every param value as a float (its RDB storage), which
 # holds integers exactly only up to 2**53.
@@ -98,52 +98,51 @@ class _Param(BaseModel):
             raise Problems([((), f"Optuna refuses this distribution: {error}")]) from None
 
 
-class FloatParam(_Param):
+class _RangeParam(_Param):
+    """A float or int range: Optuna's distribution is its class with ``(low, high, log, step)``."""
+
+    _DISTRIBUTION: ClassVar[type[optuna.distributions.BaseDistribution]]
+    log: bool = Field(False, strict=True)
+
+    def distribution(self) -> optuna.distributions.BaseDistribution:
+        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
+        return self._DISTRIBUTION(self.low, self.high, log=self.log, step=self.step)  # type: ignore[attr-defined,call-arg]
+
+    @model_validator(mode="after")
+    def _range_rules(self) -> _RangeParam:
+        # An int's `step` given explicitly (even 1) together with `log` is what Optuna refuses;
+        # its default 1 is no step at all.
+        is_int = isinstance(self, IntParam)
+        step = self.step if not is_int or "step" in self.model_fields_set else None  # type: ignore[attr-defined]
+        _check_range(self.low, self.high, self.log, step, is_int=is_int)  # type: ignore[attr-defined]
+        self._check_distribution()
+        return self
+
+
+class FloatParam(_RangeParam):
     """``trial.suggest_float(name, low, high, log=log, step=step)``; bounds inclusive."""
 
+    _DISTRIBUTION = optuna.distributions.FloatDistribution
     type: Literal["float"] = "float"
     low: _Float
     high: _Float
-    log: bool = Field(False, strict=True)
     step: _Float | None = Field(None, gt=0)
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> float:
         return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
 
-    def distribution(self) -> optuna.distributions.FloatDistribution:
-        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
-        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log, step=self.step)
 
-    @model_validator(mode="after")
-    def _range_rules(self) -> FloatParam:
-        _check_range(self.low, self.high, self.log, self.step, is_int=False)
-        self._check_distribution()
-        return self
-
-
-class IntParam(_Param):
+class IntParam(_RangeParam):
     """``trial.suggest_int(name, low, high, step=step, log=log)``; bounds inclusive."""
 
+    _DISTRIBUTION = optuna.distributions.IntDistribution
     type: Literal["int"] = "int"
     low: _Int
     high: _Int
-    log: bool = Field(False, strict=True)
     step: _Int = Field(1, gt=0)
 
     def suggest(self, trial: optuna.trial.BaseTrial) -> int:
         return trial.suggest_int(self.name, self.low, self.high, step=self.step, log=self.log)
-
-    def distribution(self) -> optuna.distributions.IntDistribution:
-        """The distribution ``suggest`` samples from (to rebuild a study from finished trials)."""
-        return optuna.distributions.IntDistribution(self.low, self.high, log=self.log, step=self.step)
-
-    @model_validator(mode="after")
-    def _range_rules(self) -> IntParam:
-        # `step` given explicitly (even 1) together with `log` is what Optuna refuses.
-        step = self.step if "step" in self.model_fields_set else None
-        _check_range(self.low, self.high, self.log, step, is_int=True)
-        self._check_distribution()
-        return self
 
 
 class CategoricalParam(_Param):
@@ -298,6 +297,12 @@ class SearchSpace(BaseModel):
 
     def metric_names(self) -> list[str]:
         return [o.metric for o in self.objectives]
+
+    def searched_objectives(self) -> list[str] | None:
+        """The training objectives the space searches (its ``objective`` param's choices); None when fixed."""
+        param = self.params.get("objective")
+        choices = getattr(param, "choices", None)
+        return [str(c) for c in choices] if choices is not None else None
 
     def optuna_directions(self) -> list[str]:
         return [o.optuna_direction for o in self.objectives]

@@ -11,12 +11,15 @@ and some of its choices.
 from __future__ import annotations
 
 import types
-from typing import Any, Literal, Union, get_args, get_origin
+from collections.abc import Sequence
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
 
 from sweep.spaces.model import CategoricalParam, IntParam, Param
 from sweep.spaces.report import Report
 from trainable.config import TrialConfig
-from trainable.problems import describe, did_you_mean
+from trainable.problems import describe, did_you_mean, problem_lines
 
 __all__ = [
     "DATASET_KEY_RULE",
@@ -158,3 +161,19 @@ def _when_target_rule(other: str, name: str, declared: list[Any], earlier: list[
     names = [str(e) for e in earlier]
     listed = ", ".join(names) or "none"
     return f"refers to an unknown param {other!r}{did_you_mean(other, names)} (earlier params: {listed})"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def check_top(model: type[M], raw: dict[Any, Any], keys: Sequence[str], report: Report) -> tuple[M | None, set[str]]:
+    """A file's top level validated as ``model``: (the typed object or None, the keys that had a problem).
+
+    Every problem goes into ``report``; a section whose own shape is wrong (not a list,
+    empty, too long) is in the returned set, so the caller does not look into it.
+    """
+    try:
+        return model.model_validate(raw), set()
+    except ValidationError as error:
+        report.add_all(problem_lines(error, known_keys=keys))
+        return None, {str(e["loc"][0]) for e in error.errors() if e["loc"]}

@@ -1,11 +1,10 @@
 """Read a search space's YAML safely and within bounds.
 
-``yaml.SafeLoader`` only (DESIGN 7b: no Python objects from a file), with limits a
-hand-written space never reaches but a hostile or broken one does (issue 13, defect
-5): the file is at most 1 MiB and 100,000 YAML nodes; aliases may not expand it
-beyond 100,000 nodes either (a "billion laughs" file of a few hundred bytes would
-otherwise make validation walk 10**9 values); nesting, also through aliases, is at
-most 64 deep. Each limit is checked before the nodes it counts are built. A key
+``yaml.SafeLoader`` only (no Python objects from a file: docs/design.md, "Trust"), with
+limits a hand-written space never reaches but a hostile or broken one does: the file is
+at most 1 MiB and 100,000 YAML nodes; aliases may not expand it beyond 100,000 nodes
+either (a "billion laughs" file of a few hundred bytes would otherwise make validation
+walk 10**9 values); nesting, also through aliases, is at most 64 deep. Each limit is checked before the nodes it counts are built. A key
 given twice in one mapping is an error naming the key and both lines (YAML itself
 lets the last one win silently).
 """
@@ -13,6 +12,7 @@ lets the last one win silently).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,9 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from sweep.errors import UserError
+from trainable.problems import describe
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "read_yaml", "read_yaml_mapping"]
 
 MAX_FILE_BYTES = 1 << 20  # 1 MiB: the shipped spaces are ~1.5 KB
 MAX_NODES = 100_000  # YAML nodes, also after alias expansion: 3x a space with every param at the choices cap
@@ -171,3 +172,12 @@ def _yaml_problem(error: yaml.YAMLError) -> str:
         context = f" ({error.context})" if error.context else ""
         return f"invalid YAML at {where}: {error.problem}{context}"
     return f"invalid YAML: {error}"
+
+
+def read_yaml_mapping(path: Path, shown: str, keys: Sequence[str]) -> dict[str, Any]:
+    """``read_yaml`` of a file whose top level must be a mapping (a space, a study); ``keys`` name what it may hold."""
+    raw = read_yaml(path, shown)
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else f"{type(raw).__name__} {describe(raw)}"
+        raise UserError(f"{shown}: the top level must be a mapping of keys ({', '.join(keys)}), got {got}")
+    return raw

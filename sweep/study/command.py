@@ -16,11 +16,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from sweep.compare.analysis import CompareReport
-from sweep.compare.command import connect_and_resolve, report_only, run_and_report
+from sweep.compare.command import claim_run_folder, connect_and_resolve, report_only, run_and_report
 from sweep.compare.plan import ComparePlan
 from sweep.compare.report import print_compare, write_compare_report
 from sweep.errors import UserError
-from sweep.folders import check_private, claim_folder, write_text_atomically
+from sweep.folders import check_private, write_text_atomically
 from sweep.plan import check_dataset
 from sweep.requests import StudyRequest
 from sweep.resources import DEFAULT_CPUS_PER_TRIAL, default_max_concurrent
@@ -95,14 +95,7 @@ def run_study_request(request: StudyRequest) -> int:
     if request.dry_run:
         print("netsep: --dry-run: nothing was run")
         return 0
-    claim = claim_folder(
-        folder,
-        new=not request.resume,
-        what="resuming a study" if request.resume else "running a study",
-        flag="study",
-        retry="continue it with --resume, rebuild its report with --report-only, or move it away",
-    )
-    with claim:
+    with claim_run_folder(folder, "study", request.resume):
         plan = connect_and_resolve(plan, request.cluster, request.resume)
         if not request.resume:
             write_text_atomically(folder / STUDY_COPY, study.text)

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.paths import check_folder_name
 from sweep.spaces.report import Report
-from sweep.spaces.rules import check_name, registries
-from sweep.spaces.yaml_reader import read_yaml
+from sweep.spaces.rules import check_name, check_top, registries
+from sweep.spaces.yaml_reader import read_yaml_mapping
 from trainable.config import ConfigError, TrialConfig
-from trainable.problems import describe, did_you_mean, problem_lines
+from trainable.problems import describe, did_you_mean
 
 __all__ = ["MAX_ARMS", "MAX_SEEDS", "STUDIES_DIR", "PRIMARY_METRICS", "Study", "load_study", "resolve_study_path"]
 
@@ -110,18 +110,9 @@ def load_study(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Study:
     """Read and validate a study file; ``UserError`` lists every problem."""
     path = resolve_study_path(name_or_path, studies_dir)
     shown = str(path)
-    raw = read_yaml(path, shown)
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else f"{type(raw).__name__} {describe(raw)}"
-        raise UserError(f"{shown}: the top level must be a mapping of keys ({', '.join(_TOP_KEYS)}), got {got}")
+    raw = read_yaml_mapping(path, shown, _TOP_KEYS)
     report = Report(shown)
-    top: _StudyFile | None = None
-    bad: set[str] = set()
-    try:
-        top = _StudyFile.model_validate(raw)
-    except ValidationError as error:
-        report.add_all(problem_lines(error, known_keys=_TOP_KEYS))
-        bad = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+    top, bad = check_top(_StudyFile, raw, _TOP_KEYS, report)
     known = registries()
     dataset = raw.get("dataset", TrialConfig.dataset)
     check_name("dataset", dataset, "dataset", known, report)

@@ -17,7 +17,6 @@ from sweep.plan import (
     planned_baselines,
     resolve_resources,
     resolve_settings,
-    searched_objectives,
 )
 from sweep.requests import SMOKE_TEST, SweepRequest
 from sweep.spaces import load_space
@@ -122,7 +121,7 @@ def test_an_existing_results_folder_is_refused(space_file, tmp_path):
 
 def test_planned_baselines_follow_the_searched_objectives(space_file, tmp_path):
     plan, space = build_plan(_request(space_file, tmp_path))
-    assert searched_objectives(space) is None
+    assert space.searched_objectives() is None
     assert [b["pairing"] for b in planned_baselines(plan, space)] == ["shared"]
     assert planned_baselines(replace(plan, baseline=False), space) == []
     both = (
@@ -133,7 +132,7 @@ def test_planned_baselines_follow_the_searched_objectives(space_file, tmp_path):
     )
     Path(space_file).write_text(both)
     plan, space = build_plan(_request(space_file, tmp_path, name="both"))
-    assert searched_objectives(space) == ["seed", "dice"]
+    assert space.searched_objectives() == ["seed", "dice"]
     configs = planned_baselines(plan, space)
     assert [(b["objective"], b["w_adv"], b["pairing"]) for b in configs] == [
         ("independent", 0.0, "shared"),
