@@ -155,6 +155,17 @@ def _add_run(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--wandb", metavar="PROJECT", help="log every trial to this Weights & Biases project")
     p.add_argument("--max-failures", type=int, help=f"retries of a trial that raises (default: {DEFAULT_MAX_FAILURES})")
+    p.add_argument(
+        "--replicates",
+        metavar="K|MIN:MAX",
+        help="seeds per configuration, paired with the baseline's (default: the space's `replicates`); "
+        "MIN:MAX races: more seeds only where a configuration may still be on the front",
+    )
+    p.add_argument(
+        "--enqueue",
+        metavar="FILE.yaml",
+        help="a YAML list of configurations (searched params -> values) to run first, as the space's start_with",
+    )
     p.add_argument("--resume", metavar="DIR", help="continue the interrupted sweep in this results folder")
     p.add_argument(
         "overrides",
@@ -249,7 +260,19 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------- requests
 # SweepRequest fields that are the parsed flag as it is.
-_AS_GIVEN = ("space", "smoke_test", "data", "data_dir", "trials", "epochs", "name", "early_stop", "wandb")
+_AS_GIVEN = (
+    "space",
+    "smoke_test",
+    "data",
+    "data_dir",
+    "trials",
+    "epochs",
+    "name",
+    "early_stop",
+    "wandb",
+    "replicates",
+    "enqueue",
+)
 
 
 def sweep_request(args: argparse.Namespace) -> SweepRequest:
@@ -297,6 +320,8 @@ _SWEEP_FLAGS = (
     ("early_stop", "--early-stop"),
     ("wandb", "--wandb"),
     ("max_failures", "--max-failures"),
+    ("replicates", "--replicates"),
+    ("enqueue", "--enqueue"),
     ("overrides", "key=value settings"),
 )
 

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sweep.baselines import baseline_configs
 from sweep.errors import UserError
-from sweep.folders import read_json_file, write_text_atomically
+from sweep.folders import read_json_file, results_location, write_text_atomically
 from sweep.paths import is_uri
 from sweep.requests import SMOKE_TEST, SweepRequest
 from sweep.resources import resolve_trial_resources
 from sweep.spaces import SearchSpace, load_space
+from sweep.spaces.replication import MAX_REPLICATES, Replicates, replicates_from
+from sweep.spaces.rules import RESERVED_SETTINGS, check_start_with, reserved_rule
+from sweep.spaces.yaml_reader import read_yaml
 
 __all__ = [
     "PLAN_FILE",
@@ -36,6 +40,8 @@ __all__ = [
     "check_dataset",
     "check_wandb",
     "load_plan",
+    "replicates_of",
+    "start_with_of",
     "planned_baselines",
     "resolve_resources",
     "resolve_settings",
@@ -44,13 +50,6 @@ __all__ = [
 PLAN_FILE = "sweep.json"
 SPACE_COPY = "space.yaml"
 TUNE_DIR = "tune"
-# A results folder name: one path component, no leading dot or dash; checked with fullmatch.
-_NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-# Trial settings that netsep sets itself: `arm` labels baselines and compare arms.
-_RESERVED_SETTINGS = ("arm",)
-# URI schemes that Ray Tune's storage (pyarrow.fs.FileSystem.from_uri) understands.
-_STORAGE_SCHEMES = ("s3", "gs", "gcs", "hdfs", "viewfs", "abfs", "abfss", "file")
-_NAME_MAX = 255  # bytes in one path component on Linux filesystems, when pathconf cannot say
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,9 @@ class SweepPlan:
     max_failures: int = 2
     baseline: bool = True
     address: str | None = None
+    # Seeds per configuration [min, max] from --replicates (None: the space's `replicates`).
+    replicates: list[int] | None = None
+    enqueue: list[dict[str, Any]] = field(default_factory=list)  # --enqueue's configurations, checked
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     @property
@@ -140,8 +142,10 @@ def build_plan(request: SweepRequest) -> tuple[SweepPlan, SearchSpace]:
     )
     trials = request.trials or (smoke["trials"] if smoke else space.trials)
     _check_flags(request)
+    replicates = _replicates(request, space, smoke)
+    enqueued = _enqueued(request.enqueue, space)
     name = request.name or f"{space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    results_dir, tune_storage = _results_location(name, request.storage)
+    results_dir, tune_storage = results_location(name, request.storage)
     plan = SweepPlan(
         space_file=str(space.source.resolve()),
         name=name,
@@ -157,8 +161,55 @@ def build_plan(request: SweepRequest) -> tuple[SweepPlan, SearchSpace]:
         max_failures=request.max_failures,
         baseline=space.baseline,
         address=request.cluster.address,
+        replicates=None if replicates is None else [replicates.min, replicates.max],
+        enqueue=enqueued,
     )
     return plan, space
+
+
+def _replicates(request: SweepRequest, space: SearchSpace, smoke: Mapping[str, Any] | None) -> Replicates | None:
+    """--replicates (or the smoke test's 1), checked; None leaves the space's."""
+    if request.replicates is None:
+        return replicates_from(smoke["replicates"]) if smoke else None
+    text = request.replicates.strip()
+    if text.isdigit() and not 1 <= int(text) <= MAX_REPLICATES:
+        raise UserError(f"--replicates: K must be a whole number from 1 to {MAX_REPLICATES}, got {text!r}")
+    try:
+        return replicates_from(int(text) if text.isdigit() else text)
+    except ValidationError as error:
+        rule = "; ".join(
+            f"{'.'.join(map(str, e['loc']))} {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
+        )
+    except ValueError:
+        rule = f"must be K or MIN:MAX with whole numbers from 1 to {MAX_REPLICATES}"
+    raise UserError(f"--replicates: {rule.strip()}; got {text!r}")
+
+
+def _enqueued(path: str | None, space: SearchSpace) -> list[dict[str, Any]]:
+    """--enqueue FILE.yaml: a list of configurations, each checked against the space like its start_with."""
+    if path is None:
+        return []
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise UserError(f"--enqueue: {path}: no such file (a YAML list of configurations to run first)")
+    raw = read_yaml(file, str(path))
+    if not isinstance(raw, list) or not raw:
+        raise UserError(f"--enqueue: {path}: must be a non-empty YAML list of mappings of searched params to values")
+    valid, problems = check_start_with(raw, space.params, "")
+    if problems:
+        where, rule = problems[0]
+        raise UserError(f"--enqueue: {path}: entry {where}: {rule}")
+    return valid
+
+
+def replicates_of(plan: SweepPlan, space: SearchSpace) -> Replicates:
+    """The seeds per configuration this sweep runs: --replicates, else the space's."""
+    return space.replicates if plan.replicates is None else Replicates(min=plan.replicates[0], max=plan.replicates[1])
+
+
+def start_with_of(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any]]:
+    """The configurations that run first: the space's start_with, then --enqueue's."""
+    return [*space.start_with, *plan.enqueue]
 
 
 def resolve_settings(
@@ -207,12 +258,9 @@ def _check_overrides(space: SearchSpace, overrides: Mapping[str, Any]) -> None:
             f"command line: {clash[0]}={overrides[clash[0]]!r}: {clash[0]!r} is searched by "
             f"{space.source}; a searched parameter cannot also be fixed"
         )
-    reserved = sorted(set(overrides) & set(_RESERVED_SETTINGS))
+    reserved = sorted(set(overrides) & set(RESERVED_SETTINGS))
     if reserved:
-        raise UserError(
-            f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved[0]!r} is set by netsep "
-            "itself (it labels baseline and compare runs), not a trial setting"
-        )
+        raise UserError(f"command line: {reserved[0]}={overrides[reserved[0]]!r}: {reserved_rule(reserved[0])}")
 
 
 def _check_names(fixed: Mapping[str, Any], space: SearchSpace) -> None:
@@ -240,63 +288,6 @@ def _check_flags(request: SweepRequest) -> None:
         )
     if request.max_failures < 0:
         raise UserError(f"--max-failures: must be >= 0, got {request.max_failures}")
-
-
-def _results_location(name: str, storage: str) -> tuple[str, str]:
-    """(results folder, Tune storage) for ``--name`` under ``--storage``; checks both, creates nothing."""
-    if not _NAME_RULE.fullmatch(name):
-        raise UserError(
-            f"--name: {name!r} must start with a letter or digit and hold only letters, digits, '.', '_', '-'"
-        )
-    if is_uri(storage):
-        scheme = storage.partition("://")[0].lower()
-        if scheme not in _STORAGE_SCHEMES:
-            raise UserError(
-                f"--storage: {storage!r}: unknown storage scheme {scheme + '://'!r}; use a local or NFS "
-                f"path, or one of {', '.join(s + '://' for s in _STORAGE_SCHEMES)}"
-            )
-        results_dir = (Path("experiments") / name).resolve()
-        tune_storage = f"{storage.rstrip('/')}/{name}"
-    else:
-        results_dir = (Path(storage) / name).resolve()
-        tune_storage = str(results_dir)
-    _check_writable(str(results_dir.parent), "--storage" if not is_uri(storage) else "results folder")
-    _check_name_length(name, results_dir.parent)
-    if results_dir.exists():
-        raise UserError(
-            f"--name: results folder {str(results_dir)!r} already exists; "
-            f"continue it with --resume {results_dir} or choose another --name"
-        )
-    return str(results_dir), tune_storage
-
-
-def _nearest_existing(path: Path) -> Path:
-    probe = path.resolve()
-    while not probe.exists() and probe.parent != probe:
-        probe = probe.parent
-    return probe
-
-
-def _check_writable(storage: str, flag: str = "--storage") -> None:
-    """The nearest existing ancestor of ``storage`` must be a writable folder."""
-    probe = _nearest_existing(Path(storage))
-    if not probe.is_dir():
-        raise UserError(f"{flag}: {storage!r} must be a folder, but {str(probe)!r} is a file")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"{flag}: cannot write under {storage!r} ({str(probe)!r} is not writable)")
-
-
-def _check_name_length(name: str, parent: Path) -> None:
-    """The folder name must fit the filesystem it goes on (ENAMETOOLONG otherwise)."""
-    try:
-        limit = os.pathconf(_nearest_existing(parent), "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = _NAME_MAX
-    if len(name.encode()) > limit:
-        raise UserError(
-            f"--name: {name[:40]!r}... is {len(name.encode())} bytes long; a folder name on "
-            f"{_nearest_existing(parent)} holds at most {limit}"
-        )
 
 
 def check_dataset(fixed: Mapping[str, Any]) -> None:

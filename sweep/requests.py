@@ -47,6 +47,7 @@ SMOKE_TEST: Mapping[str, Any] = {
     "trials": 4,
     "epochs": 2,
     "fixed": {"batch_size": 64},
+    "replicates": 1,  # one seed per configuration: a demo (its summary says what more seeds would cost)
 }
 
 
@@ -77,6 +78,8 @@ class SweepRequest:
     early_stop: str | None = None  # ASHA on this metric
     wandb: str | None = None  # Weights & Biases project
     max_failures: int = DEFAULT_MAX_FAILURES
+    replicates: str | None = None  # "K" or "MIN:MAX", overriding the space's `replicates`
+    enqueue: str | None = None  # a YAML file of configurations to run first (beside the space's start_with)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # key=value trial settings, typed
 
 

@@ -259,9 +259,9 @@ def test_defect_5_a_new_compare_folder_is_private_whatever_the_umask(tmp_path, m
 
 # ------------------------------------------------------------------ defect 6
 def test_defect_6_a_difference_that_never_varies_is_not_called_significant():
-    from sweep.compare.power import paired_t_p
-    from sweep.compare.stats import paired_ci
     from sweep.compare.verdict import Power, verdict_text
+    from sweep.stats.paired import paired_ci
+    from sweep.stats.power import paired_t_p
 
     base = np.array([0.80, 0.81, 0.79, 0.82])
     diff = paired_ci(base + 0.0021, base)

@@ -132,6 +132,11 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     cka_examples: int = Field(512, ge=4, le=100_000)
     eval_batch_size: int = Field(1024, ge=1, le=65_536)  # examples per evaluation forward pass
     arm: str = ""  # a label carried into the results ("baseline", a compare arm); training ignores it
+    # A sweep runs each configuration as replicates with seeds seed_0 + r (r = 0, 1, ...):
+    # the configuration's number (its Optuna trial; none for a baseline) and r. Labels only,
+    # carried into the results; training ignores them.
+    config_id: int | None = Field(None, ge=0)
+    replicate: int | None = Field(None, ge=0, le=10_000)
 
     # ------------------------------------------------------------------ derived
     @property

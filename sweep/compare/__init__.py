@@ -5,7 +5,7 @@ One module per job (the request is ``sweep.requests.CompareRequest``):
 * ``plan``: arms, seeds, resources; ``compare.json``;
 * ``run``: the Tune experiment;
 * ``gather``: the runs into ``runs.csv`` and ``correctness.npz``;
-* ``stats``, ``power``: paired statistics; power, MDE and Holm;
+* ``sweep.stats`` (not here): paired statistics, power, MDE and Holm, shared with the sweep report;
 * ``analysis``, ``verdict``: per-arm and paired numbers, and what they say;
 * ``plots``, ``summary``, ``report``: the files;
 * ``command``: all of it from a request, and the run-then-report a study shares.

@@ -15,9 +15,9 @@ import numpy as np
 
 from sweep.compare.gather import Correctness, Run
 from sweep.compare.plan import DEEP_ENSEMBLE_ARM, Arm, ComparePlan
-from sweep.compare.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
-from sweep.compare.stats import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci
 from sweep.compare.verdict import POWER, Power, verdict_text
+from sweep.stats.paired import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci
+from sweep.stats.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
 from trainable.metric_names import PAIR_METRIC_NAMES
 
 __all__ = [

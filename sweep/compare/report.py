@@ -40,10 +40,10 @@ from sweep.compare.analysis import (
 from sweep.compare.gather import gather_runs, read_correctness
 from sweep.compare.plan import ComparePlan
 from sweep.compare.plots import plot_front, plot_within_pair
-from sweep.compare.stats import PairedCI
 from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
 from sweep.folders import replacing, write_csv, write_text_atomically
+from sweep.stats.paired import PairedCI
 
 __all__ = [
     "ARMS_CSV",

@@ -59,7 +59,7 @@ def run_compare(
     plan: ComparePlan, resume: bool = False, *, trainable: Callable[[dict[str, Any]], None] | None = None
 ) -> CompareOutcome:
     """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run."""
-    from sweep.search.searcher import ListSearcher  # imports Ray: only when runs start
+    from sweep.search.list_searcher import ListSearcher  # imports Ray: only when runs start
 
     spec = tune_spec(plan)
     if resume:

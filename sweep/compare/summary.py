@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sweep.compare.analysis import ARM_METRICS, CI_METRICS, ArmSummary, CompareReport, PairedResult
-from sweep.compare.stats import PairedCI
 from sweep.formatting import md_table, num, text_table
+from sweep.stats.paired import PairedCI
 
 __all__ = ["SUMMARY_MD", "summary_text", "terminal_text"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sweep.compare.power import MAX_SEEDS, excluded_effects
-from sweep.compare.stats import PairedCI
+from sweep.stats.paired import PairedCI
+from sweep.stats.power import MAX_SEEDS, excluded_effects
 
 __all__ = ["Power", "verdict_text"]
 

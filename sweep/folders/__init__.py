@@ -4,6 +4,7 @@ A results folder (a sweep's, a compare's, a study's) is where netsep's runs leav
 everything; folders also travel (copied from a colleague, pulled from shared
 storage), so what netsep reads there is untrusted input. One module per rule:
 
+* ``location``: where a new results folder goes (``<storage>/<name>``), checked;
 * ``create``: one atomic ``mkdir`` (of two runs with one name, one wins), private
   modes while a run makes files (``private_umask``);
 * ``lock``: ``FolderLock``, one netsep process per folder at a time;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from sweep.folders.claim import claim_folder
 from sweep.folders.create import FOLDER_MODE, LOCK_FILE, create_results_folder, private_umask, remove_if_empty
+from sweep.folders.location import results_location
 from sweep.folders.lock import FolderLock
 from sweep.folders.read import read_json_file
 from sweep.folders.trust import RESUME_RULE, check_private, local_path
@@ -40,6 +42,7 @@ __all__ = [
     "read_json_file",
     "remove_if_empty",
     "replacing",
+    "results_location",
     "write_csv",
     "write_text_atomically",
 ]

@@ -28,9 +28,12 @@ from sweep.backend.storage_mirror import mirror_to_storage
 from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tuner
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
-from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines
+from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines, replicates_of, start_with_of
+from sweep.search.feasibility import Feasibility, read_constraints
 from sweep.search.live_study import LIVE_STUDY_FILE, LiveStudy
-from sweep.search.searcher import DefineByRun, SweepSearcher, resuming_at, search_algorithm
+from sweep.search.relocate import resuming_at, search_algorithm
+from sweep.search.searcher import STATE_FORMAT, SweepSearcher
+from sweep.search.state import read_state_file
 from sweep.spaces import SearchSpace
 
 __all__ = ["Trainable", "build_scheduler", "build_searcher", "build_tuner", "resume_sweep", "run_sweep", "tune_spec"]
@@ -56,7 +59,7 @@ def tune_spec(
     return TuneSpec(
         name=TUNE_DIR,
         storage_path=plan.tune_storage,
-        num_samples=plan.trials + len(planned_baselines(plan, space)),
+        num_samples=most_trials(plan, space),
         cpus_per_trial=plan.cpus_per_trial,
         gpus_per_trial=plan.gpus_per_trial,
         max_failures=plan.max_failures,
@@ -71,45 +74,60 @@ def tune_spec(
     )
 
 
+def most_trials(plan: SweepPlan, space: SearchSpace) -> int:
+    """The most Tune trials the sweep can run: every configuration and baseline at its most seeds.
+
+    With racing, fewer run: the searcher says when it is done (``Searcher.FINISHED``).
+    """
+    return replicates_of(plan, space).max * (plan.trials + len(planned_baselines(plan, space)))
+
+
 def build_searcher(plan: SweepPlan, space: SearchSpace, *, live: bool = True) -> SweepSearcher:
-    """Optuna (the space's seeded sampler) behind the baseline-first ``SweepSearcher``.
+    """The sweep's searcher: the space's seeded Optuna sampler, replicates, baselines, constraints.
 
     ``live``: its study moves into the results folder's ``optuna.journal`` once the
     sweep runs (False for a searcher that only checks a saved state).
     """
-    from ray.tune.search.optuna import OptunaSearch
-
     from sweep.search.samplers import create_sampler, resumed_sampler
 
     n_objectives = len(space.objectives)
-    optuna_search = OptunaSearch(
-        space=DefineByRun(space.sample, plan.fixed),
-        metric=space.metric_names(),  # lists go on the searcher, never on TuneConfig
-        mode=space.tune_modes(),
-        sampler=create_sampler(space.sampler, space.seed, n_objectives, conditional=space.is_conditional),
+    sampler = create_sampler(
+        space.sampler, space.seed, n_objectives, conditional=space.is_conditional, constraints_func=read_constraints
     )
-    reseed = functools.partial(resumed_sampler, space.sampler, space.seed, n_objectives, space.is_conditional)
+    reseed = functools.partial(
+        resumed_sampler,
+        space.sampler,
+        space.seed,
+        n_objectives,
+        space.is_conditional,
+        constraints_func=read_constraints,
+    )
     live_study = LiveStudy(Path(plan.results_dir) / LIVE_STUDY_FILE, plan.name, space.metric_names()) if live else None
-    return SweepSearcher(optuna_search, planned_baselines(plan, space), reseed=reseed, live=live_study)
+    return SweepSearcher(
+        sample=space.sample,
+        fixed=plan.fixed,
+        metrics=space.metric_names(),
+        modes=space.tune_modes(),
+        sampler=sampler,
+        trials=plan.trials,
+        replicates=replicates_of(plan, space),
+        baselines=planned_baselines(plan, space),
+        start_with=start_with_of(plan, space),
+        feasibility=Feasibility(space.constraints),
+        reseed=reseed,
+        live=live_study,
+    )
 
 
-def build_scheduler(plan: SweepPlan) -> Any:
-    """ASHA on ``--early-stop``'s metric, one rung per epoch; None without early stopping."""
+def build_scheduler(plan: SweepPlan, space: SearchSpace) -> Any:
+    """Successive halving of whole configurations on ``--early-stop``'s metric; None without early stopping."""
     if not plan.early_stop:
         return None
-    from ray.tune.schedulers import ASHAScheduler
-
+    from sweep.search.early_stop import GroupHalving
     from trainable.metric_names import direction_of
 
     epochs = int(plan.fixed.get("epochs", 1))
-    return ASHAScheduler(
-        metric=plan.early_stop,
-        mode=direction_of(plan.early_stop),
-        time_attr="training_iteration",
-        max_t=max(epochs, 1),
-        grace_period=1,
-        reduction_factor=2,
-    )
+    return GroupHalving(plan.early_stop, direction_of(plan.early_stop), max(epochs, 1), replicates_of(plan, space).min)
 
 
 def build_tuner(
@@ -132,7 +150,7 @@ def build_tuner(
         tune_spec(plan, space, callbacks=callbacks, reuse_actors=reuse_actors), max_concurrent=None
     )  # the limit is in the search algorithm, which Tune then uses as it is
     search = search_algorithm(searcher or build_searcher(plan, space), plan.max_concurrent)
-    return make_tuner(spec, search, trainable=trainable, scheduler=build_scheduler(plan))
+    return make_tuner(spec, search, trainable=trainable, scheduler=build_scheduler(plan, space))
 
 
 @dataclass(frozen=True)
@@ -140,7 +158,9 @@ class SweepOutcome:
     """How a ``fit()`` ended, from Tune's public ``ResultGrid``."""
 
     results_dir: Path
-    planned: int  # trials the sweep runs: search trials plus baselines
+    planned: int  # configurations the sweep runs (each over its replicates)
+    configurations: int  # configurations Tune started trials of
+    trials: int  # Tune trials it created (replicates and baselines)
     ended: int  # trials that ended (finished, stopped early, or errored)
     search_trials: int  # search trials Tune started (the baselines are not search trials)
     search_errors: int  # search trials that ended with an error
@@ -148,8 +168,8 @@ class SweepOutcome:
 
     @property
     def finished(self) -> bool:
-        """Every planned trial ended: Tune did not stop early (Ctrl-C, SIGTERM)."""
-        return self.ended >= self.planned
+        """Every configuration was started and every trial ended: Tune did not stop early (Ctrl-C, SIGTERM)."""
+        return self.configurations >= self.planned and self.ended >= self.trials
 
     @property
     def all_search_failed(self) -> bool:
@@ -168,8 +188,10 @@ def _config(result: Any) -> dict[str, Any]:
         return {}
 
 
-def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
-    search = [r for r in grid if _config(r).get("arm") != BASELINE_ARM]
+def _outcome(grid: Any, plan: SweepPlan) -> SweepOutcome:
+    configs = [_config(r) for r in grid]
+    search = [r for r, c in zip(grid, configs) if c.get("arm") != BASELINE_ARM]
+    groups = {c.get("config_id", i) for i, c in enumerate(configs) if c.get("arm") != BASELINE_ARM}
     errors = [r for r in search if r.error is not None]
     first = ""
     if errors:
@@ -177,7 +199,9 @@ def _outcome(grid: Any, plan: SweepPlan, planned: int) -> SweepOutcome:
         first = lines[-1].strip()
     return SweepOutcome(
         results_dir=Path(plan.results_dir),
-        planned=planned,
+        planned=plan.trials,
+        configurations=len(groups),
+        trials=len(grid),
         ended=grid.num_terminated + grid.num_errors,
         search_trials=len(search),
         search_errors=len(errors),
@@ -223,7 +247,14 @@ def check_resumable(plan: SweepPlan, space: SearchSpace) -> None:
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" line for this trial run
         try:
-            build_searcher(plan, space, live=False).restore(str(states[-1]))
+            state = read_state_file(states[-1])
+            if state.get("format") != STATE_FORMAT:
+                raise UserError(
+                    f"--resume: {plan.results_dir} was made by another netsep (searcher state format "
+                    f"{state.get('format')!r}, this netsep reads {STATE_FORMAT}: configurations run as replicates "
+                    "now); `launch.py report` still works on it, but it cannot be resumed"
+                )
+            build_searcher(plan, space, live=False).set_state(state)
         except (ValueError, KeyError, TypeError) as error:
             raise UserError(
                 f"--resume: {states[-1]}: the searcher state is damaged ({error}; cut short on a full "
@@ -273,7 +304,7 @@ def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | Non
     mirror_to_storage(plan.results_dir, plan.tune_storage)  # the plan next to Tune's folder from the start
     # Several nodes: every one must see --storage (nothing syncs trial folders since Ray 2.7).
     check_storage_visible(plan.tune_storage)
-    return _outcome(tuner.fit(), plan, tune_spec(plan, space).num_samples)
+    return _outcome(tuner.fit(), plan)
 
 
 def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
@@ -283,4 +314,4 @@ def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | 
     check_storage_visible(plan.tune_storage)
     with resuming_at(plan.tune_path, plan.results_dir):  # a copied or moved folder: new trials and the study go here
         grid = tuner.fit()
-    return _outcome(grid, plan, spec.num_samples)
+    return _outcome(grid, plan)

@@ -1,232 +1,253 @@
-"""The sweep's Tune searcher: Optuna (multi-objective) plus an honest baseline.
+"""The sweep's Tune searcher: Optuna proposes configurations, each runs as replicates paired with the baseline.
 
-``SweepSearcher`` wraps Ray's ``OptunaSearch`` and adds two things Tune lacks:
+``SweepSearcher`` is a Ray Tune ``Searcher`` over a plain Optuna study (multi-objective):
 
-* the ``independent`` baseline is proposed first, as an ordinary Tune trial with the
-  sweep's fixed settings, but its result is kept away from Optuna (it is not a point
-  of the searched space);
-* what Optuna is told matches what happened. Tune reports a trial stopped early by
-  ASHA as *complete* with its early values, and an errored trial as complete with its
-  last values; here the first is told as PRUNED and the second as FAIL, so neither
-  sits on Optuna's Pareto front nor misleads the sampler.
+* **Baselines first.** The matched ``independent`` pair(s) run as ordinary Tune trials,
+  one per replicate seed, and are never told to Optuna (they are not points of the
+  searched space).
+* **One Optuna trial, K Tune trials.** Each configuration Optuna proposes runs as
+  replicates with seeds ``seed_0 + r``, the baseline's seeds, in parallel where slots
+  allow; Optuna is told once, when all its replicates ended (``sweep.search.groups``
+  says what a failed or stopped replicate makes of it). With ``replicates: {min, max}``
+  a configuration whose interval still reaches the front gets more seeds first
+  (``sweep.search.racing``).
+* **Constraints Optuna knows.** Before the tell, the configuration's violations (an
+  inert adversary, the space's ``constraints``) are stored on the trial, where the
+  sampler's ``constraints_func`` reads them (``sweep.search.feasibility``).
+* **Start with.** The space's ``start_with`` and ``--enqueue``'s configurations are the
+  first ones asked (``Study.enqueue_trial``), told like any other.
+* **State as JSON**, never a pickle (``searcher-state-*.json``): ``--resume`` reads it back
+  and continues every configuration whole. With a ``LiveStudy`` the study moves into the
+  results folder's ``optuna.journal`` before the first proposal (``sweep.search.live_study``).
 
-Both searchers save their state as JSON (``searcher-state-*.json`` in Tune's folder),
-never as a pickle: ``--resume`` reads it back, and reading data runs no code
-(``sweep.search.state`` turns the Optuna study into data and back).
-
-With a ``LiveStudy`` the Optuna study moves into the results folder's journal file
-before the first proposal (and is rebuilt there on ``--resume``), so it can be
-watched while the sweep runs (``sweep.search.live_study``).
+No private attribute of Ray or Optuna is used.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
-from ray.tune.search import ConcurrencyLimiter, Searcher, SearchGenerator
-from ray.tune.search.optuna import OptunaSearch
+from ray.tune.search import Searcher
 
 from sweep.baselines import BASELINE_ARM
+from sweep.search.feasibility import CONSTRAINTS_ATTR, Feasibility, objective_of
+from sweep.search.groups import COMPLETE, ERROR, STOPPED, ConfigGroup
 from sweep.search.live_study import LiveStudy
-from sweep.search.state import rebuild_study, trials_to_json
+from sweep.search.racing import Estimate, needs_more_seeds
+from sweep.search.relocate import resumed_results_dir
+from sweep.search.state import check_format, read_state_file, rebuild_study, trials_to_json, write_state_file
+from sweep.spaces.replication import Replicates
 
-__all__ = ["STATE_FORMAT", "DefineByRun", "ListSearcher", "SweepSearcher", "optuna_study"]
+__all__ = ["STATE_FORMAT", "SweepSearcher"]
 
-STATE_FORMAT = 1  # version of the JSON state files; a file of another version is refused
+STATE_FORMAT = 2  # version of the state files (2: replicated configurations); another version is refused
 Reseed = Callable[[int], optuna.samplers.BaseSampler]  # trials so far -> a sampler seeded for the rest
-
-
-class DefineByRun:
-    """Optuna define-by-run space: suggests the searched params, returns the fixed ones.
-
-    A class (not a closure) so that Tune can pickle the searcher for ``--resume``.
-    """
-
-    def __init__(self, sample: Callable[[optuna.Trial], dict[str, Any]], fixed: dict[str, Any]) -> None:
-        self.sample = sample
-        self.fixed = dict(fixed)
-
-    def __call__(self, trial: optuna.Trial) -> dict[str, Any]:
-        self.sample(trial)  # suggestions are captured by Tune from the trial itself
-        return dict(self.fixed)
+Sample = Callable[[optuna.trial.BaseTrial], dict[str, Any]]  # suggests the searched params; returns them
 
 
 class SweepSearcher(Searcher):
-    """Baselines first, then Optuna; told outcomes match what happened; state saved as JSON.
-
-    ``reseed`` (optional) makes the sampler a resumed sweep continues with: a fresh
-    one seeded from the number of trials so far, so a resumed sweep proposes the same
-    configurations each time it is resumed from the same state (the sampler's random
-    state itself is not saved: it is not data).
-    """
+    """See the module doc. ``sample`` is the space's define-by-run sampler (``SearchSpace.sample``)."""
 
     CKPT_FILE_TMPL = "searcher-state-{}.json"  # Tune's default name ends in .pkl
 
     def __init__(
         self,
-        optuna_search: OptunaSearch,
-        baselines: list[dict[str, Any]],
         *,
+        sample: Sample,
+        fixed: Mapping[str, Any],
+        metrics: Sequence[str],
+        modes: Sequence[str],
+        sampler: optuna.samplers.BaseSampler,
+        trials: int,
+        replicates: Replicates,
+        baselines: Sequence[Mapping[str, Any]] = (),
+        start_with: Sequence[Mapping[str, Any]] = (),
+        feasibility: Feasibility = Feasibility(),
         reseed: Reseed | None = None,
         live: LiveStudy | None = None,
     ) -> None:
-        super().__init__(metric=optuna_search.metric, mode=optuna_search.mode)
-        self.inner = optuna_search
-        self.pending_baselines = [dict(b) for b in baselines]
-        self.baseline_trial_ids: set[str] = set()
+        super().__init__(metric=list(metrics), mode=list(modes))  # lists: multi-objective, on the searcher only
+        self.sample = sample
+        self.fixed = dict(fixed)
+        self.metrics, self.modes = list(metrics), list(modes)
+        self.trials = trials
+        self.replicates = replicates
+        self.base_seed = int(self.fixed.get("seed", 0))
+        self.feasibility = feasibility
         self.reseed = reseed
         self.live = live
+        directions = ["maximize" if m == "max" else "minimize" for m in modes]
+        self.study = optuna.create_study(directions=directions, sampler=sampler)
+        # (config, replicate) of every baseline run still to hand out: each baseline over every seed
+        # a configuration may get (``max``: racing pairs its extra seeds with the baseline's too).
+        self.pending_baselines = [(dict(b), r) for b in baselines for r in range(replicates.max)]
+        self.baseline_trial_ids: set[str] = set()
+        self.start_queue = [dict(c) for c in start_with]  # configurations to ask first
+        self.groups: dict[int, ConfigGroup] = {}  # by Optuna trial number
+        self.queue: list[tuple[int, int]] = []  # (number, replicate) still to hand out
+        self.tune_ids: dict[str, tuple[int, int]] = {}  # Tune trial id -> (number, replicate)
+        self.live_trials: dict[int, optuna.Trial] = {}  # asked, not yet told
         # Attached lazily, in the driver, once the sweep runs: Tune pickles this searcher
         # into tuner.pkl when the Tuner is made, and that copy must hold no open file.
         self.live_attached = False
 
+    # ------------------------------------------------------------------ the live study
     def _go_live(self) -> None:
         """Move the study into the live journal (once; before the first proposal or on restore)."""
         if self.live is None or self.live_attached:
             return
-        if _resumed_results_dir is not None:  # resumed, maybe as a copy: this folder's journal
-            self.live = self.live.moved_to(_resumed_results_dir)
-        old = self.study
-        numbers = {tune_id: trial.number for tune_id, trial in _tune_trials(self.inner)[0].items()}
-        study, running = self.live.attach(old)
-        _set_study(self.inner, study, {tune_id: running[n] for tune_id, n in numbers.items()})
+        moved = resumed_results_dir()
+        if moved is not None:  # resumed, maybe as a copy: this folder's journal
+            self.live = self.live.moved_to(moved)
+        numbers = {number: trial.number for number, trial in self.live_trials.items()}
+        self.study, running = self.live.attach(self.study)
+        self.live_trials = {number: running[n] for number, n in numbers.items()}
         self.live_attached = True
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
-        return self.inner.set_search_properties(metric, mode, config, **spec)
+        return True  # the metrics and modes are the searcher's own (Tune's single metric would be wrong)
 
+    # -------------------------------------------------------------------- proposing
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         self._go_live()
         if self.pending_baselines:
+            config, replicate = self.pending_baselines.pop(0)
             self.baseline_trial_ids.add(trial_id)
-            return {**self.pending_baselines.pop(0), "arm": BASELINE_ARM}
-        config = self.inner.suggest(trial_id)
-        trial = _tune_trials(self.inner)[0].get(trial_id)
-        if trial is not None:  # the Tune trial's id in the study: its folder is tune/trial_<id>
-            trial.set_user_attr("tune_trial_id", trial_id)
-        return config
+            return {**config, "arm": BASELINE_ARM, "seed": self.base_seed + replicate, "replicate": replicate}
+        if not self.queue and len(self.groups) < self.trials:
+            self._ask()
+        if not self.queue:
+            return Searcher.FINISHED if self.finished else None  # None: wait for running replicates
+        number, replicate = self.queue.pop(0)
+        group = self.groups[number]
+        group.trial_ids[replicate] = trial_id
+        self.tune_ids[trial_id] = (number, replicate)
+        return self._config(group, replicate)
 
-    def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if trial_id not in self.baseline_trial_ids:
-            self.inner.on_trial_result(trial_id, result)
+    def _ask(self) -> None:
+        """A new configuration from Optuna (the next start_with one first), queued as its first replicates."""
+        if self.start_queue:
+            self.study.enqueue_trial(self.start_queue.pop(0), skip_if_exists=False)
+        trial = self.study.ask()
+        params = self.sample(trial)
+        self.live_trials[trial.number] = trial
+        group = ConfigGroup(number=trial.number, params=params, planned=self.replicates.min)
+        self.groups[trial.number] = group
+        self.queue += [(trial.number, r) for r in range(group.planned)]
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id in self.baseline_trial_ids:
-            return
-        if error:
-            # Not the last values of a broken trial: a failure.
-            self.inner.on_trial_complete(trial_id, None, error=True)
-        elif result is not None and _stopped_early(result):
-            # OptunaSearch tells a trial with no result as PRUNED.
-            self.inner.on_trial_complete(trial_id, None, error=False)
-        else:
-            self.inner.on_trial_complete(trial_id, result, error=False)
+    def _config(self, group: ConfigGroup, replicate: int) -> dict[str, Any]:
+        return {
+            **self.fixed,
+            **group.params,
+            "seed": self.base_seed + replicate,
+            "config_id": group.number,
+            "replicate": replicate,
+        }
 
     @property
-    def study(self) -> optuna.Study:
-        """The live Optuna study: the search trials in the order they were proposed."""
-        return optuna_study(self.inner)
+    def finished(self) -> bool:
+        """Every configuration was asked and told, and no baseline is left to hand out."""
+        done = len(self.groups) >= self.trials and all(g.settled for g in self.groups.values())
+        return done and not self.pending_baselines and not self.queue
 
-    # Tune saves the searcher next to its experiment state; --resume restores it.
+    # ------------------------------------------------------------------------ telling
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        pass  # Optuna hears of a configuration once, with its mean over seeds
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        if trial_id in self.baseline_trial_ids or trial_id not in self.tune_ids:
+            return
+        number, replicate = self.tune_ids[trial_id]
+        group = self.groups[number]
+        if group.settled or replicate in group.outcomes:
+            return  # told already (a replicate reported twice across a resume)
+        if error:
+            group.record(replicate, ERROR, None, {})
+        elif result is None or _stopped_early(result):
+            group.record(replicate, STOPPED, None, {})
+        else:
+            values = [_number(result.get(m)) for m in self.metrics]
+            group.record(replicate, COMPLETE, values, {m: result.get(m) for m in self.feasibility.watched})
+        if group.all_ended:
+            self._settle(group)
+
+    def _settle(self, group: ConfigGroup) -> None:
+        """Tell Optuna about a configuration whose replicates all ended, or give it one more seed (racing)."""
+        if not group.failed and not group.stopped and self._one_more_seed(group):
+            self.queue.append((group.number, group.planned))
+            group.planned += 1
+            return
+        trial = self.live_trials.pop(group.number)
+        trial.set_user_attr("replicates", len(group.complete))
+        trial.set_user_attr("seeds", [self.base_seed + r for r in sorted(group.outcomes)])
+        trial.set_user_attr("tune_trial_ids", [group.trial_ids[r] for r in sorted(group.trial_ids)])
+        objective = objective_of(group.params, self.fixed)
+        violations = self.feasibility.violations(group.watched_mean, objective)
+        trial.set_user_attr(CONSTRAINTS_ATTR, violations)
+        if group.failed:
+            trial.set_user_attr("failed_seeds", [self.base_seed + r for r in group.failed])
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        elif group.stopped:
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            for name, sd in zip(self.metrics, group.sds()):
+                trial.set_user_attr(f"sd_{name}", sd)
+            self.study.tell(trial, group.means())
+        group.settled = True
+
+    def _one_more_seed(self, group: ConfigGroup) -> bool:
+        if not self.replicates.races or group.planned >= self.replicates.max:
+            return False
+        others = [g for g in self.groups.values() if g is not group and len(g.complete) >= self.replicates.min]
+        estimate = _estimate(group)
+        return needs_more_seeds(estimate, [_estimate(g) for g in others], self.modes)
+
+    # ----------------------------------------------------------------- saved state
     def get_state(self) -> dict[str, Any]:
-        live, completed = _tune_trials(self.inner)
         return {
             "format": STATE_FORMAT,
             "searcher": type(self).__name__,
-            "pending_baselines": self.pending_baselines,
-            "baseline_trial_ids": sorted(self.baseline_trial_ids),
             "trials": trials_to_json(self.study),
-            "tune_trials": {tune_id: trial.number for tune_id, trial in live.items()},
-            "completed": sorted(completed),
+            "pending_baselines": [[config, r] for config, r in self.pending_baselines],
+            "baseline_trial_ids": sorted(self.baseline_trial_ids),
+            "start_queue": self.start_queue,
+            "groups": [g.to_json() for g in self.groups.values()],
+            "queue": [list(item) for item in self.queue],
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        _check_format(state, type(self).__name__)
+        check_format(state, type(self).__name__, STATE_FORMAT)
         if self.live_attached:
             raise RuntimeError("set_state on a searcher whose study is already live")
-        study = self.study
-        numbered = rebuild_study(study, list(state["trials"]))
-        live = {
-            str(tune_id): numbered[int(n)] for tune_id, n in dict(state["tune_trials"]).items() if int(n) in numbered
-        }
-        _set_tune_trials(self.inner, live, {str(t) for t in state["completed"]})
-        self.pending_baselines = [dict(b) for b in state["pending_baselines"]]
+        running = rebuild_study(self.study, list(state["trials"]))
+        self.pending_baselines = [(dict(config), int(r)) for config, r in state["pending_baselines"]]
         self.baseline_trial_ids = {str(t) for t in state["baseline_trial_ids"]}
+        self.start_queue = [dict(c) for c in state["start_queue"]]
+        self.groups = {g.number: g for g in map(ConfigGroup.from_json, state["groups"])}
+        self.queue = [(int(n), int(r)) for n, r in state["queue"]]
+        self.tune_ids = {t: (g.number, r) for g in self.groups.values() for r, t in g.trial_ids.items()}
+        self.live_trials = {g.number: running[g.number] for g in self.groups.values() if not g.settled}
         if self.reseed is not None:
-            study.sampler = self.reseed(len(state["trials"]))
+            self.study.sampler = self.reseed(len(state["trials"]))
         self._go_live()  # the journal gets exactly the restored trials
 
     def save(self, checkpoint_path: str) -> None:
-        _write_json(checkpoint_path, self.get_state())
+        write_state_file(checkpoint_path, self.get_state())
 
     def restore(self, checkpoint_path: str) -> None:
-        self.set_state(_read_json(checkpoint_path))
+        self.set_state(read_state_file(checkpoint_path))
 
 
-# --------------------------------------------------------- Ray's OptunaSearch internals
-# Ray (2.52-2.60) has no public accessor for the study inside ``OptunaSearch`` nor for
-# its map from Tune trial ids to Optuna trials, and its own save/restore pickles them.
-# These four functions are the only places in netsep that touch those private
-# attributes, so a Ray upgrade that renames them breaks here and nowhere else.
-def optuna_study(search: OptunaSearch) -> optuna.Study:
-    """The study inside Ray's ``OptunaSearch``.
-
-    Ray (2.52-2.60) offers no public accessor for it; this is the one place in netsep
-    that reads the private attribute, so a Ray upgrade that renames it breaks here.
-    """
-    study = search._ot_study
-    if study is None:  # OptunaSearch makes it once it knows its space and metrics
-        raise RuntimeError("the OptunaSearch has no study yet (no space, metric or mode set)")
-    return study
+def _estimate(group: ConfigGroup) -> Estimate:
+    return Estimate(group.means(), group.sds(), len(group.complete))
 
 
-def _tune_trials(search: OptunaSearch) -> tuple[dict[str, optuna.Trial], set[str]]:
-    """(Tune trial id -> its live Optuna trial, the ids already told) of ``search``."""
-    completed = set(search._completed_trials)
-    return {k: v for k, v in search._ot_trials.items() if k not in completed}, completed
-
-
-def _set_tune_trials(search: OptunaSearch, live: dict[str, optuna.Trial], completed: set[str]) -> None:
-    search._ot_trials = dict(live)
-    search._completed_trials = set(completed)
-
-
-def _set_study(search: OptunaSearch, study: optuna.Study, live: dict[str, optuna.Trial]) -> None:
-    """``search`` proposes from ``study`` now; ``live`` maps running Tune trials to its trials."""
-    search._ot_study = study
-    _set_tune_trials(search, live, set(search._completed_trials))
-
-
-# ------------------------------------------------------------------ state files
-def _write_json(path: str, state: dict[str, Any]) -> None:
-    # Tune writes to a temporary name and renames it, so a failed write keeps the last state.
-    Path(path).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
-
-
-def _read_json(path: str) -> dict[str, Any]:
-    """A state file: JSON data only (a pickle or anything else is refused, never run)."""
-    try:
-        state = json.loads(Path(path).read_text())
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ValueError(f"{path}: not a netsep searcher state (expected JSON: {error!r})") from None
-    if not isinstance(state, dict):
-        # ValueError, not TypeError: a damaged file, like the JSON error above.
-        raise ValueError(f"{path}: not a netsep searcher state (expected a JSON object)")  # noqa: TRY004
-    return state
-
-
-def _check_format(state: dict[str, Any], searcher: str) -> None:
-    if state.get("format") != STATE_FORMAT or state.get("searcher") != searcher:
-        raise ValueError(
-            f"not a {searcher} state of format {STATE_FORMAT} "
-            f"(got format {state.get('format')!r}, searcher {state.get('searcher')!r})"
-        )
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return float("nan")
+    return float(value)
 
 
 def _stopped_early(result: dict) -> bool:
@@ -234,99 +255,3 @@ def _stopped_early(result: dict) -> bool:
     epochs = result.get("config", {}).get("epochs")
     epoch = result.get("epoch")
     return epochs is not None and epoch is not None and int(epoch) < int(epochs)
-
-
-class ListSearcher(Searcher):
-    """Proposes a fixed list of configs, in order, once each (the compare mode's runs).
-
-    A Searcher rather than a grid so that Tune saves its position with the
-    experiment and ``Tuner.restore`` continues without repeating finished runs.
-    """
-
-    CKPT_FILE_TMPL = "searcher-state-{}.json"
-
-    def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str) -> None:
-        super().__init__(metric=metric, mode=mode)
-        self.configs = [dict(c) for c in configs]
-        self.next_index = 0
-
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.next_index >= len(self.configs):
-            return Searcher.FINISHED
-        config = self.configs[self.next_index]
-        self.next_index += 1
-        return dict(config)
-
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        pass  # nothing to learn: the list is fixed
-
-    def get_state(self) -> dict[str, Any]:
-        return {
-            "format": STATE_FORMAT,
-            "searcher": type(self).__name__,
-            "configs": self.configs,
-            "next_index": self.next_index,
-        }
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        _check_format(state, type(self).__name__)
-        self.configs = [dict(c) for c in state["configs"]]
-        self.next_index = int(state["next_index"])
-
-    def save(self, checkpoint_path: str) -> None:
-        _write_json(checkpoint_path, self.get_state())
-
-    def restore(self, checkpoint_path: str) -> None:
-        self.set_state(_read_json(checkpoint_path))
-
-
-# ------------------------------------------------------ resuming a moved folder
-# Tune's SearchGenerator pickles the Experiment it was given, storage location
-# included, and on resume creates the trials still to come from that copy: a resumed
-# copy of a results folder wrote the new trials' checkpoints into the original. Ray
-# re-homes the trials it restores (TuneController._restore_trials); this does the
-# same for the experiment the new trials come from.
-# The same holds for the searcher itself: Tune unpickles it from tuner.pkl, so its live
-# study names the journal of the folder it was made in; a resumed copy must write its own.
-_resumed_tune_path: str | None = None
-_resumed_results_dir: str | None = None
-
-
-@contextlib.contextmanager
-def resuming_at(tune_path: str, results_dir: str | None = None) -> Iterator[None]:
-    """While Tune restores an experiment: it lives at ``tune_path`` now (a local path or
-    URI), and its results folder (where the live study goes) at ``results_dir``."""
-    global _resumed_tune_path, _resumed_results_dir
-    previous = _resumed_tune_path, _resumed_results_dir
-    _resumed_tune_path, _resumed_results_dir = tune_path, results_dir
-    try:
-        yield
-    finally:
-        _resumed_tune_path, _resumed_results_dir = previous
-
-
-class RelocatableSearch(SearchGenerator):
-    """Tune's own ``SearchGenerator``; on resume, new trials go where the experiment is now."""
-
-    def set_state(self, state: dict) -> None:
-        super().set_state(state)
-        experiment = state.get("experiment")
-        if _resumed_tune_path is not None and experiment is not None:
-            _rehome(experiment, _resumed_tune_path)
-
-
-def _rehome(experiment: Any, tune_path: str) -> None:
-    import pyarrow.fs
-
-    filesystem, fs_path = pyarrow.fs.FileSystem.from_uri(tune_path)
-    storage = copy.copy(experiment.storage)
-    storage.storage_filesystem = filesystem
-    storage.storage_fs_path, _, storage.experiment_dir_name = fs_path.rstrip("/").rpartition("/")
-    experiment.storage = storage
-    experiment.spec["storage"] = storage
-
-
-def search_algorithm(searcher: Searcher, max_concurrent: int | None) -> RelocatableSearch:
-    """``searcher`` as Tune runs it: at most ``max_concurrent`` trials at once, resumable anywhere."""
-    limited = ConcurrencyLimiter(searcher, max_concurrent=max_concurrent) if max_concurrent else searcher
-    return RelocatableSearch(limited)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -30,7 +31,9 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["rebuild_study", "trials_to_json"]
+_CONSTRAINTS_KEY = "constraints"  # optuna.samplers._base._CONSTRAINTS_KEY: where Optuna keeps them
+
+__all__ = ["check_format", "read_state_file", "rebuild_study", "trials_to_json", "write_state_file"]
 
 
 def _number(value: Any) -> Any:
@@ -49,6 +52,8 @@ def _trial_to_json(trial: FrozenTrial) -> dict[str, Any]:
         "values": None if trial.values is None else [_number(v) for v in trial.values],
         "intermediate": {str(step): _number(v) for step, v in trial.intermediate_values.items()},
         "user_attrs": dict(trial.user_attrs),
+        # Optuna's record of a trial's constraints (set when a sampler with constraints_func saw it).
+        "system_attrs": {k: v for k, v in trial.system_attrs.items() if k == _CONSTRAINTS_KEY},
     }
 
 
@@ -101,6 +106,7 @@ def rebuild_study(study: optuna.Study, trials: list[Mapping[str, Any]]) -> dict[
                     distributions=distributions,
                     intermediate_values=intermediate,
                     user_attrs=dict(raw.get("user_attrs", {})),
+                    system_attrs=dict(raw.get("system_attrs", {})),
                 )
             )
             continue
@@ -114,3 +120,30 @@ def rebuild_study(study: optuna.Study, trials: list[Mapping[str, Any]]) -> dict[
             trial.set_user_attr(key, value)
         live[trial.number] = trial
     return live
+
+
+# ------------------------------------------------------------------ state files
+def write_state_file(path: str | Path, state: dict[str, Any]) -> None:
+    # Tune writes to a temporary name and renames it, so a failed write keeps the last state.
+    Path(path).write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def read_state_file(path: str | Path) -> dict[str, Any]:
+    """A searcher's state file: JSON data only (a pickle or anything else is refused, never run)."""
+    try:
+        state = json.loads(Path(path).read_text())
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"{path}: not a netsep searcher state (expected JSON: {error!r})") from None
+    if not isinstance(state, dict):
+        # ValueError, not TypeError: a damaged file, like the JSON error above.
+        raise ValueError(f"{path}: not a netsep searcher state (expected a JSON object)")  # noqa: TRY004
+    return state
+
+
+def check_format(state: Mapping[str, Any], searcher: str, version: int) -> None:
+    """ValueError unless ``state`` is ``searcher``'s own, of format ``version``."""
+    if state.get("format") != version or state.get("searcher") != searcher:
+        raise ValueError(
+            f"not a {searcher} state of format {version} "
+            f"(got format {state.get('format')!r}, searcher {state.get('searcher')!r})"
+        )

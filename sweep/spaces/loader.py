@@ -29,6 +29,7 @@ from sweep.spaces.model import (
     Param,
     SearchSpace,
 )
+from sweep.spaces.replication import CONSTRAINT_METRICS, Constraint, Replicates, replicates_from
 from sweep.spaces.report import Report
 from sweep.spaces.rules import (
     Registries,
@@ -36,6 +37,7 @@ from sweep.spaces.rules import (
     check_name,
     check_param_key,
     check_param_type,
+    check_start_with,
     check_top,
     check_when,
     registries,
@@ -52,6 +54,7 @@ SPACES_DIR: Path = Path(__file__).resolve().parents[2] / "search_spaces"
 # Trials per sweep. TPE's cost per proposal grows with the trials so far, and Tune
 # keeps every trial in memory; a sweep of this many is months of GPU time anyway.
 MAX_TRIALS = 100_000
+MAX_START_WITH = 1_000  # configurations to start with: more is a table to sweep, not a start
 # The name becomes the folder experiments/<name>-<timestamp>/: letters, digits, '_', '-', '.',
 # not starting with '.' or '-', and short enough for any file system (255 bytes a name).
 _NAME_MAX = 100
@@ -74,6 +77,10 @@ class _TopLevel(BaseModel):
     fixed: dict[Any, Any] = Field(default_factory=dict)
     # Each param is a distinct TrialConfig key (a space with nothing to search is a single run).
     params: dict[Any, Any] = Field(min_length=1, max_length=len(TrialConfig.model_fields))
+    # Seeds per configuration: K, or {min, max} to race (sweep.spaces.replication).
+    replicates: Any = 1
+    constraints: list[Any] = Field(default_factory=list, max_length=len(CONSTRAINT_METRICS) * 2)
+    start_with: list[Any] = Field(default_factory=list, max_length=MAX_START_WITH)
 
     @field_validator("name")
     @classmethod
@@ -167,10 +174,45 @@ def _validate(raw: dict[Any, Any], source: Path, report: Report) -> SearchSpace 
     params = _params(raw["params"], fixed, known, report) if "params" in raw and "params" not in bad else {}
     base = {"dataset": dataset} if isinstance(dataset, str) else {}
     check_corners({**base, **fixed}, params, report)
-    if report.lines or top is None:
+    replicates = _replicates(raw.get("replicates", 1), report) if "replicates" not in bad else None
+    constraints = _constraints(raw.get("constraints", []), report) if "constraints" not in bad else ()
+    start_with, problems = check_start_with(
+        raw.get("start_with", []) if "start_with" not in bad else [], params, "start_with"
+    )
+    report.add_all(problems)
+    if report.lines or top is None or replicates is None:
         return None
     shared = top.model_dump(include={"name", "description", "dataset", "trials", "sampler", "seed", "baseline"})
-    return SearchSpace(**shared, source=source, objectives=objectives, fixed=fixed, params=params)
+    return SearchSpace(
+        **shared,
+        source=source,
+        objectives=objectives,
+        fixed=fixed,
+        params=params,
+        replicates=replicates,
+        constraints=constraints,
+        start_with=tuple(start_with),
+    )
+
+
+def _replicates(raw: Any, report: Report) -> Replicates | None:
+    try:
+        return replicates_from(raw)
+    except ValidationError as error:
+        report.add_all(problem_lines(error, "replicates", known_keys=["min", "max"]))
+    except ValueError as error:
+        report.add("replicates", str(error))
+    return None
+
+
+def _constraints(raw: list[Any], report: Report) -> tuple[Constraint, ...]:
+    out: list[Constraint] = []
+    for i, item in enumerate(raw):
+        try:
+            out.append(Constraint.model_validate(item))
+        except ValidationError as error:
+            report.add_all(problem_lines(error, f"constraints[{i}]", known_keys=["metric", "min", "max"]))
+    return tuple(out)
 
 
 def _objectives(raw: list[Any], report: Report) -> tuple[Objective, ...]:

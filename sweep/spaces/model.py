@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from sweep.spaces.replication import Constraint, Replicates
 from trainable.metric_names import (
     METRICS,
     OBJECTIVE_METRICS,
@@ -271,6 +272,10 @@ class SearchSpace(BaseModel):
     objectives: tuple[Objective, ...]
     fixed: dict[str, Any]
     params: dict[str, Param]
+    # Seeds per configuration (sweep.spaces.replication); K = 1 unless the space says more.
+    replicates: Replicates = Replicates(min=1, max=1)
+    constraints: tuple[Constraint, ...] = ()  # bounds a configuration's means must keep
+    start_with: tuple[dict[str, Any], ...] = ()  # configurations that run first (checked against params)
 
     def sample(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
         """Suggest every param whose ``when`` holds, in declaration order; params only.

@@ -10,18 +10,23 @@ and some of its choices.
 
 from __future__ import annotations
 
+import math
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from sweep.spaces.model import CategoricalParam, IntParam, Param
+from sweep.spaces.model import CategoricalParam, FloatParam, IntParam, Param, condition_holds
 from sweep.spaces.report import Report
 from trainable.config import TrialConfig
 from trainable.problems import describe, did_you_mean, problem_lines
 
 __all__ = [
+    "RESERVED_SETTINGS",
+    "SEARCH_RESERVED",
+    "check_start_with",
+    "reserved_rule",
     "DATASET_KEY_RULE",
     "Registries",
     "check_fixed",
@@ -69,6 +74,27 @@ def _unknown_setting(key: Any) -> str:
     return f"unknown trial setting {describe(key)}{did_you_mean(key, keys)} (TrialConfig keys: {', '.join(keys)})"
 
 
+# Trial settings netsep sets on every trial itself: the labels of baselines, compare arms and
+# replicated configurations, and `final_test`, which a sweep must never take (it selects on
+# validation; only compare and studies evaluate the test split, docs/protocol.md section 1).
+RESERVED_SETTINGS: dict[str, str] = {
+    "arm": "it labels baseline and compare runs",
+    "config_id": "it numbers a sweep's configurations",
+    "replicate": "it numbers a configuration's seeds",
+    "final_test": "a sweep selects on the validation split and never evaluates the test split "
+    "(only compare and studies do, once, at the end)",
+}
+# `seed` may be fixed (the first replicate's seed) but not searched: replicate r runs with seed + r.
+SEARCH_RESERVED: dict[str, str] = {
+    **RESERVED_SETTINGS,
+    "seed": "replicate r of every configuration runs with seed + r (fix `seed` to move them all)",
+}
+
+
+def reserved_rule(key: str, reserved: dict[str, str] = RESERVED_SETTINGS) -> str:
+    return f"{key!r} is set by netsep itself ({reserved[key]}), not a trial setting a sweep may take"
+
+
 def check_fixed(raw: dict[Any, Any], known: Registries, report: Report) -> dict[str, Any]:
     """The fixed settings that are TrialConfig keys; their values are checked with the corners."""
     fixed: dict[str, Any] = {}
@@ -76,6 +102,8 @@ def check_fixed(raw: dict[Any, Any], known: Registries, report: Report) -> dict[
         path = f"fixed.{key}"
         if key not in TrialConfig.model_fields:
             report.add(path, _unknown_setting(key))
+        elif key in RESERVED_SETTINGS:
+            report.add(path, reserved_rule(key))
         elif key == "dataset":
             report.add(path, f"{DATASET_KEY_RULE}, got {describe(value)}")
         else:
@@ -89,6 +117,8 @@ def check_param_key(name: Any, spec: Any, fixed: dict[str, Any], report: Report)
     path = f"params.{name}"
     if name not in TrialConfig.model_fields:
         report.add(path, _unknown_setting(name))
+    elif name in SEARCH_RESERVED:
+        report.add(path, reserved_rule(name, SEARCH_RESERVED))
     elif name == "dataset":
         report.add(path, f"{DATASET_KEY_RULE}; a sweep searches one dataset")
     elif name in fixed:
@@ -177,3 +207,57 @@ def check_top(model: type[M], raw: dict[Any, Any], keys: Sequence[str], report: 
     except ValidationError as error:
         report.add_all(problem_lines(error, known_keys=keys))
         return None, {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+
+
+def _value_problem(param: Param, value: Any) -> str | None:
+    """Why ``value`` is not one ``param`` could propose; None when it is."""
+    if isinstance(param, CategoricalParam):
+        return None if value in param.choices else f"must be one of {list(param.choices)}, got {describe(value)}"
+    is_int = isinstance(param, IntParam)
+    numeric = isinstance(value, int) if is_int else isinstance(value, (int, float))
+    if isinstance(value, bool) or not numeric or not math.isfinite(float(value)):
+        return f"must be {'a whole number' if is_int else 'a number'}, got {describe(value)}"
+    if not param.low <= value <= param.high:
+        return f"must lie in [{param.low:g}, {param.high:g}] (the param's range), got {value!r}"
+    step = param.step if isinstance(param, FloatParam) or "step" in param.model_fields_set else None
+    if step is not None and abs((value - param.low) / step - round((value - param.low) / step)) > 1e-9:
+        return f"must be low + a whole number of steps of {step:g}, got {value!r}"
+    return None
+
+
+def check_start_with(
+    entries: Sequence[Any], params: Mapping[str, Param], where: str
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """The valid configurations of ``entries`` and a (path, rule) per problem (path ``where[i].key``).
+
+    Each entry maps searched params to values the space could propose: known names, values
+    in range, and a conditional param only where its ``when`` holds. Params left out are
+    sampled as usual.
+    """
+    valid: list[dict[str, Any]] = []
+    problems: list[tuple[str, str]] = []
+    for i, entry in enumerate(entries):
+        at = f"{where}[{i}]"
+        if not isinstance(entry, Mapping) or not entry:
+            problems.append((at, f"must be a mapping of searched params to values, got {describe(entry)}"))
+            continue
+        before = len(problems)
+        for key, value in entry.items():
+            if key not in params:
+                problems.append(
+                    (
+                        f"{at}.{key}",
+                        f"not a searched param of this space{did_you_mean(str(key), list(params))} "
+                        f"(searched: {', '.join(params)})",
+                    )
+                )
+            elif (problem := _value_problem(params[key], value)) is not None:
+                problems.append((f"{at}.{key}", problem))
+        known = {k: v for k, v in entry.items() if k in params}
+        for key in known:
+            if not condition_holds(params[key], {k: v for k, v in known.items() if k != key}):
+                when = "; ".join(f"{k} in {list(v)}" for k, v in params[key].when.items())
+                problems.append((f"{at}.{key}", f"the space searches it only when {when}"))
+        if len(problems) == before:
+            valid.append(dict(entry))
+    return valid, problems

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sweep.compare.plan import PLAN_FILE, Arm, ComparePlan
-from sweep.compare.power import minimum_detectable_difference
+from sweep.stats.power import minimum_detectable_difference
 
 __all__ = [
     "RUN_OVERHEAD_S",

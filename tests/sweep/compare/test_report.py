@@ -17,8 +17,8 @@ import pytest
 from scipy import stats
 
 from sweep.compare.plan import ComparePlan, plan_compare
-from sweep.compare.power import minimum_detectable_difference, seeds_needed
 from sweep.compare.report import print_compare, write_compare_report
+from sweep.stats.power import minimum_detectable_difference, seeds_needed
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 from tests.sweep.tune_folders import DIVERGED_ERROR_TXT, read_csv
 

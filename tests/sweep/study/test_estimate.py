@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sweep.compare.power import minimum_detectable_difference
+from sweep.stats.power import minimum_detectable_difference
 from sweep.study.estimate import (
     RUN_OVERHEAD_S,
     Estimate,

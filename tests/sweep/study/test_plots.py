@@ -9,7 +9,7 @@ import numpy as np
 
 from sweep.compare.analysis import ArmSummary
 from sweep.compare.plan import Arm, ComparePlan
-from sweep.compare.stats import MeanStd
+from sweep.stats.paired import MeanStd
 from sweep.study.plots import dose_response_points, plot_dose_response
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sweep.compare.power import (
+from sweep.stats.power import (
     excluded_effects,
     holm,
     minimum_detectable_difference,

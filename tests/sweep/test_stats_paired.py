@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sweep.compare.stats import PairedCI, mcnemar_exact, mean_std, paired_ci
 from sweep.compare.verdict import Power, verdict_text
+from sweep.stats.paired import PairedCI, mcnemar_exact, mean_std, paired_ci
 
 
 def test_mean_std_uses_the_sample_std_and_skips_nan():

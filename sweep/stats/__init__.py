@@ -1,0 +1,8 @@
+"""Statistics for claims over seeds: pure functions on numbers, no Ray, no files.
+
+* ``paired``: per-arm mean and sd, the paired t interval of differences over seeds, exact McNemar;
+* ``power``: the paired t test's p-value, Holm's adjustment, power, the minimum detectable
+  difference, the seeds needed for an effect, and what an interval excludes.
+
+Used by the sweep's report (configurations against the baseline), compare and studies.
+"""
