@@ -23,6 +23,9 @@ import pytest
 from tests.helpers import REPO, copy_results, launch
 from tests.processes import RayHead
 
+# Under NETSEP_REQUIRE_ALL=1 every skip fails (tests/require_all.py).
+pytest_plugins = ["tests.require_all"]
+
 # Written in the real home by a sweep that is not isolated (Ray's token, netsep's cache).
 _REAL_HOME_PATHS = (".ray/auth_token", ".cache/netsep")
 # Variables that would send a tool's state outside the temporary home.
