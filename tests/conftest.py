@@ -23,8 +23,9 @@ import pytest
 from tests.helpers import REPO, copy_results, launch
 from tests.processes import RayHead
 
-# Under NETSEP_REQUIRE_ALL=1 every skip fails (tests/require_all.py).
-pytest_plugins = ["tests.require_all"]
+# Under NETSEP_REQUIRE_ALL=1 every skip fails (tests/require_all.py); no test leaves process
+# state behind (tests/isolation.py).
+pytest_plugins = ["tests.require_all", "tests.isolation"]
 
 # Written in the real home by a sweep that is not isolated (Ray's token, netsep's cache).
 _REAL_HOME_PATHS = (".ray/auth_token", ".cache/netsep")
