@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, copy_results, launch
+from tests.helpers import REPO, copy_results, fingerprint, launch
 from tests.processes import RayHead
 
 # Under NETSEP_REQUIRE_ALL=1 every skip fails (tests/require_all.py); no test leaves process
-# state behind (tests/isolation.py).
-pytest_plugins = ["tests.require_all", "tests.isolation"]
+# state behind (tests/isolation.py); only tests marked slow start Ray (tests/ray_guard.py).
+pytest_plugins = ["tests.require_all", "tests.isolation", "tests.ray_guard"]
 
 # Written in the real home by a sweep that is not isolated (Ray's token, netsep's cache).
 _REAL_HOME_PATHS = (".ray/auth_token", ".cache/netsep")
@@ -121,14 +121,6 @@ def ray_head() -> Iterator[RayHead]:
         head.close()
 
 
-def _fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture(scope="session")
 def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, subprocess.CompletedProcess]]:
     """`launch.py --smoke-test` (4 trials x 2 epochs + baseline on digits), shared by several tests.
@@ -150,9 +142,9 @@ def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, sub
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     folder = tmp / "exp" / "smoke"
-    before = _fingerprint(folder)
+    before = fingerprint(folder)
     yield folder, proc
-    changed = sorted(set(before.items()) ^ set(_fingerprint(folder).items()))
+    changed = sorted(set(before.items()) ^ set(fingerprint(folder).items()))
     assert not changed, f"a test wrote into the shared smoke folder (use smoke_copy): {changed[:10]}"
 
 

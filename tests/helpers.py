@@ -22,6 +22,7 @@ import pytest
 __all__ = [
     "REPO",
     "copy_results",
+    "fingerprint",
     "launch",
     "read_csv",
     "require",
@@ -134,3 +135,12 @@ def copy_results(folder: Path, dest: Path) -> Path:
     """A copy of the results folder ``folder`` at ``dest`` (for a test that writes into it)."""
     shutil.copytree(folder, dest, symlinks=True)
     return dest
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file under ``folder``: (size, mtime in ns), to tell a folder a test must only read was written."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
