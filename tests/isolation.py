@@ -29,7 +29,8 @@ import torch
 # SIGALRM is pytest-timeout's (it sets and restores it around each test itself).
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 TORCH_SEED = 20240601
-_PYTEST_OWN = {"PYTEST_CURRENT_TEST"}  # pytest sets it per phase
+# Not a test's doing: pytest sets the first per phase, Ray's first import the second.
+_NOT_LEAKS = {"PYTEST_CURRENT_TEST", "RAY_CLIENT_MODE"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def restore(before: ProcessState, after: ProcessState) -> list[str]:
         if after.handlers[sig] != handler:
             leaks.append(f"{signal.Signals(sig).name} handler {handler!r} -> {after.handlers[sig]!r}")
             signal.signal(sig, handler)
-    keys = (before.environ.keys() | after.environ.keys()) - _PYTEST_OWN
+    keys = (before.environ.keys() | after.environ.keys()) - _NOT_LEAKS
     changed = sorted(k for k in keys if before.environ.get(k) != after.environ.get(k))
     if changed:
         leaks.append(f"environment variables {', '.join(changed)}")

@@ -153,7 +153,7 @@ def test_three_objectives_plot_every_pair_with_the_front_in_each(tmp_path: Path)
     value = {"ensemble_acc": 0, "excess_agreement": 1, "cka": 2}
     points = {"a0000001": (0.9, 0.1, 0.5), "a0000002": (0.8, 0.05, 0.5), "a0000003": (0.85, 0.2, 0.5)}
     for ax, (x, y) in zip(fig.axes, pairs):
-        on = lambda *ids: [(points[i][value[x]], points[i][value[y]]) for i in ids]
+        on = lambda *ids, x=x, y=y: [(points[i][value[x]], points[i][value[y]]) for i in ids]
         assert scatters(ax) == {"complete": on("a0000003"), "Pareto front": on("a0000001", "a0000002")}
         assert len(ax.lines) == 0 and len(ax.texts) == 0  # small panels: not connected, not annotated
     assert legend_texts(fig.legends[0]) == ["complete", "Pareto front"]
