@@ -1,7 +1,7 @@
 """Session-wide isolation and the shared fixtures: a test Ray head and one real smoke sweep.
 
-Isolation: before any test runs, ``HOME``, netsep's cache (``NETSEP_CACHE_DIR``) and
-Ray's temp folder (``RAY_TMPDIR``) point into one fresh temporary folder, for the
+Isolation: before any test runs, ``HOME``, netsep's cache (``NETSEP_CACHE_DIR``),
+Ray's temp folder (``RAY_TMPDIR``) and torch.compile's cache point into one fresh temporary folder, for the
 tests and every process they start. So no stale cache hides a reader change, and
 nothing (``~/.cache/netsep``, ``~/.ray/auth_token``, ``/tmp/ray``) is written in the
 user's home or shared with other Ray users. The session fails if a test left
@@ -82,6 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "HOME": str(root / "home"),
             "NETSEP_CACHE_DIR": str(root / "cache"),
             "RAY_TMPDIR": str(root / "r"),
+            # torch.compile's cache (else /tmp/torchinductor_$USER, shared): set here, before
+            # inductor's first compile would set it in the middle of some test.
+            "TORCHINDUCTOR_CACHE_DIR": str(root / "inductor"),
             "RAY_USAGE_STATS_ENABLED": "0",
             # This checkout's code, in pytest and in every process it starts (Ray workers too).
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
