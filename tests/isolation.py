@@ -29,8 +29,10 @@ import torch
 # SIGALRM is pytest-timeout's (it sets and restores it around each test itself).
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 TORCH_SEED = 20240601
-# Not a test's doing: pytest sets the first per phase, Ray's first import the second.
-_NOT_LEAKS = {"PYTEST_CURRENT_TEST", "RAY_CLIENT_MODE"}
+# Not a test's doing: pytest sets the first per phase; the others are set once per
+# process by a library's first import (Ray; scikit-learn for Intel's OpenMP), in
+# whichever test imports it first.
+_NOT_LEAKS = {"PYTEST_CURRENT_TEST", "RAY_CLIENT_MODE", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK"}
 
 
 @dataclass(frozen=True)
