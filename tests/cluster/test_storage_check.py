@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -124,13 +126,19 @@ def test_needs_a_connected_ray() -> None:
 
 @pytest.mark.slow
 def test_a_single_node_is_not_checked(tmp_path: Path) -> None:
-    import ray
-
-    assert not ray.is_initialized()  # as above: no earlier test leaves a connection
+    # In a process of its own: ray.init in pytest's process would leave Ray's SIGTERM
+    # handler and environment variables behind after ray.shutdown.
     storage = tmp_path / "never-made"
-    ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
-    try:
-        check_storage_visible(str(storage))
-    finally:
-        ray.shutdown()
+    code = textwrap.dedent(f"""
+        import ray
+        from sweep.backend.storage_check import check_storage_visible
+        ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
+        try:
+            check_storage_visible({str(storage)!r})
+        finally:
+            ray.shutdown()
+        print("CHECKED")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and "CHECKED" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     assert not storage.exists(), "a single node needs no probe"
