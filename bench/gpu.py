@@ -44,7 +44,7 @@ from typing import Any
 
 import torch
 
-from bench.gpu_sharing import run_sharing, time_to_accuracy
+from bench.gpu_sharing import SHARING_TARGET, run_sharing, time_to_accuracy
 from bench.step import (
     JOINT_TARGETS,
     PAIR_VS_SINGLE_TARGET,
@@ -59,8 +59,6 @@ from trainable.data import DEBIAN_FASHION_MNIST_DIR
 from trainable.loop import PairTraining
 
 __all__ = ["QUICK", "SHARING_TARGET", "GpuBenchSettings", "format_tables", "main", "run_gpu_benchmark", "step_rows"]
-
-SHARING_TARGET = 2.5  # 4 trials on one device: at least this many times one trial's images/s
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Session-wide isolation and the shared fixtures: a test Ray head and one real smoke sweep.
 
-Isolation: before any test runs, ``HOME``, netsep's cache (``NETSEP_CACHE_DIR``) and
-Ray's temp folder (``RAY_TMPDIR``) point into one fresh temporary folder, for the
+Isolation: before any test runs, ``HOME``, netsep's cache (``NETSEP_CACHE_DIR``),
+Ray's temp folder (``RAY_TMPDIR``) and torch.compile's cache point into one fresh temporary folder, for the
 tests and every process they start. So no stale cache hides a reader change, and
 nothing (``~/.cache/netsep``, ``~/.ray/auth_token``, ``/tmp/ray``) is written in the
 user's home or shared with other Ray users. The session fails if a test left
@@ -20,8 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, copy_results, launch
+from tests.helpers import REPO, copy_results, fingerprint, launch
 from tests.processes import RayHead
+
+# Under NETSEP_REQUIRE_ALL=1 every skip fails (tests/require_all.py); no test leaves process
+# state behind (tests/isolation.py); only tests marked slow start Ray (tests/ray_guard.py).
+pytest_plugins = ["tests.require_all", "tests.isolation", "tests.ray_guard"]
 
 # Written in the real home by a sweep that is not isolated (Ray's token, netsep's cache).
 _REAL_HOME_PATHS = (".ray/auth_token", ".cache/netsep")
@@ -78,6 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
             "HOME": str(root / "home"),
             "NETSEP_CACHE_DIR": str(root / "cache"),
             "RAY_TMPDIR": str(root / "r"),
+            # torch.compile's cache (else /tmp/torchinductor_$USER, shared): set here, before
+            # inductor's first compile would set it in the middle of some test.
+            "TORCHINDUCTOR_CACHE_DIR": str(root / "inductor"),
             "RAY_USAGE_STATS_ENABLED": "0",
             # This checkout's code, in pytest and in every process it starts (Ray workers too).
             "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p),
@@ -117,14 +124,6 @@ def ray_head() -> Iterator[RayHead]:
         head.close()
 
 
-def _fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture(scope="session")
 def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, subprocess.CompletedProcess]]:
     """`launch.py --smoke-test` (4 trials x 2 epochs + baseline on digits), shared by several tests.
@@ -146,9 +145,9 @@ def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, sub
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     folder = tmp / "exp" / "smoke"
-    before = _fingerprint(folder)
+    before = fingerprint(folder)
     yield folder, proc
-    changed = sorted(set(before.items()) ^ set(_fingerprint(folder).items()))
+    changed = sorted(set(before.items()) ^ set(fingerprint(folder).items()))
     assert not changed, f"a test wrote into the shared smoke folder (use smoke_copy): {changed[:10]}"
 
 

@@ -21,8 +21,8 @@ import pytest
 
 __all__ = [
     "REPO",
-    "REQUIRE_ALL",
     "copy_results",
+    "fingerprint",
     "launch",
     "read_csv",
     "require",
@@ -33,21 +33,17 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parents[1]
-# Set to 1 by .ci/run: a test that cannot run here fails instead of skipping.
-REQUIRE_ALL = "NETSEP_REQUIRE_ALL"
 
 
 def require(condition: object, reason: str) -> None:
     """Skip the calling test (or fixture) unless ``condition`` holds, saying ``reason``.
 
-    Under ``NETSEP_REQUIRE_ALL=1`` (CI) the test fails with the same reason instead:
-    a missing package or permission there is a broken CI machine, not a pass.
+    Under ``NETSEP_REQUIRE_ALL=1`` (CI) the skip is a failure with the same reason
+    (tests/require_all.py does that for every skip): a missing package or permission
+    there is a broken CI machine, not a pass.
     """
-    if condition:
-        return
-    if os.environ.get(REQUIRE_ALL) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_ALL}=1: this run must not skip it)", pytrace=False)
-    pytest.skip(reason)
+    if not condition:
+        pytest.skip(reason)
 
 
 def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -139,3 +135,12 @@ def copy_results(folder: Path, dest: Path) -> Path:
     """A copy of the results folder ``folder`` at ``dest`` (for a test that writes into it)."""
     shutil.copytree(folder, dest, symlinks=True)
     return dest
+
+
+def fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file under ``folder``: (size, mtime in ns), to tell a folder a test must only read was written."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }

@@ -2,7 +2,8 @@
 
 They check that the scripts build their trials the loop's way, time or train them,
 and print a complete table (and JSON); they never look at timings or accuracies,
-which depend on the machine.
+which depend on the machine. Each end-to-end run is ``slow``; the check of the
+argument parser is not.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def _table_rows(stdout: str, header_start: str) -> list[list[str]]:
     return rows
 
 
+@pytest.mark.slow  # runs the script end to end: trains or times for minutes on 2 cores
 def test_step_bench_quick_prints_every_setting_and_writes_json(tmp_path: Path) -> None:
     out = tmp_path / "step.json"
     stdout = _run("bench.step", "--quick", "--json", str(out))
@@ -66,6 +68,7 @@ def test_step_bench_quick_prints_every_setting_and_writes_json(tmp_path: Path) -
             assert row["ratio"] == pytest.approx(row["median_ms"] / base["median_ms"])
 
 
+@pytest.mark.slow  # runs the script end to end: trains or times for minutes on 2 cores
 def test_accuracy_bench_quick_trains_both_objectives(tmp_path: Path) -> None:
     out = tmp_path / "accuracy.json"
     stdout = _run("bench.accuracy", "--quick", "--json", str(out))
@@ -100,6 +103,7 @@ def test_accuracy_bench_rejects_an_unknown_config_key() -> None:
     assert "no_such_key" in done.stderr
 
 
+@pytest.mark.slow  # runs the script end to end: trains or times for minutes on 2 cores
 def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     out = tmp_path / "gpu.json"
     stdout = _run("bench.gpu", "--quick", "--json", str(out), timeout=600)
@@ -137,6 +141,7 @@ def test_gpu_bench_quick_runs_every_section_on_the_cpu(tmp_path: Path) -> None:
     assert len(_table_rows(stdout, "pair")) == 1
 
 
+@pytest.mark.slow  # runs the script end to end: trains or times for minutes on 2 cores
 def test_eval_share_quick_times_both_evaluations_and_prints_every_schedule(tmp_path: Path) -> None:
     out = tmp_path / "eval_share.json"
     stdout = _run("bench.eval_share", "--quick", "--json", str(out))
@@ -162,6 +167,7 @@ def test_eval_share_quick_times_both_evaluations_and_prints_every_schedule(tmp_p
     assert saved["split_sizes"] == {"train": 400, "validation": 135, "test": 450}
 
 
+@pytest.mark.slow  # runs the script end to end: trains or times for minutes on 2 cores
 def test_imports_quick_times_each_step_a_trial_worker_takes(tmp_path: Path) -> None:
     from bench.imports import STEPS
 

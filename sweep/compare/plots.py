@@ -1,5 +1,7 @@
 """Compare mode's figures: ``tpa_within_pair.png`` (``plot_tpa``: the pooled histogram) and ``front.png``.
 
+Each ``plot_*`` saves the Figure its ``*_figure`` twin returns, so what a figure shows
+(bars, points, error bars, labels) can be read from its axes before it becomes pixels.
 Agg and no pyplot, as the sweep report's plot: no global backend choice, no figure
 left open in a registry.
 """
@@ -17,7 +19,7 @@ from sweep.compare.plan import ComparePlan
 from sweep.errors import UserError
 from sweep.formatting import arrow
 
-__all__ = ["plot_tpa", "plot_within_pair", "plot_front"]
+__all__ = ["front_figure", "plot_front", "plot_tpa", "plot_within_pair", "tpa_figure", "within_pair_figure"]
 
 
 def _figure(figsize: tuple[float, float]) -> Any:
@@ -31,6 +33,11 @@ def _figure(figsize: tuple[float, float]) -> Any:
 
 def plot_tpa(path: Path, arms: list[ArmSummary]) -> None:
     """One panel per arm: the observed TP-agreement histogram and the one if models erred independently."""
+    tpa_figure(arms).savefig(path, dpi=120)
+
+
+def tpa_figure(arms: list[ArmSummary]) -> Any:
+    """The Figure ``plot_tpa`` saves."""
     shown = [a for a in arms if len(a.tpa_observed)]
     panels = max(1, len(shown))
     fig = _figure((4.2 * panels, 3.6))
@@ -53,7 +60,7 @@ def plot_tpa(path: Path, arms: list[ArmSummary]) -> None:
     if shown:
         axes[0][0].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    return fig
 
 
 def plot_within_pair(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
@@ -62,6 +69,11 @@ def plot_within_pair(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> N
     Bars are the mean over seeds, dots the seeds. Within-pair (M = 2) only: the model
     pairs the adversarial term acted on (docs/protocol.md section 7).
     """
+    within_pair_figure(plan, arms).savefig(path, dpi=120)
+
+
+def within_pair_figure(plan: ComparePlan, arms: list[ArmSummary]) -> Any:
+    """The Figure ``plot_within_pair`` saves."""
     by_name = {a.arm.name: a for a in arms}
     shown = [a for a in arms if not a.arm.is_baseline and a.within_pair]
     fig = _figure((4.6 * max(1, len(shown)), 3.6))
@@ -88,7 +100,7 @@ def plot_within_pair(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> N
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel("fraction of test images")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    return fig
 
 
 def _sweep_points(plan: ComparePlan, x_metric: str, y_metric: str) -> tuple[list[float], list[float]]:
@@ -105,6 +117,11 @@ def _sweep_points(plan: ComparePlan, x_metric: str, y_metric: str) -> tuple[list
 
 def plot_front(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
     """The sweep's trials with each arm's mean ± std over seeds, the baseline as a star."""
+    front_figure(plan, arms).savefig(path, dpi=120)
+
+
+def front_figure(plan: ComparePlan, arms: list[ArmSummary]) -> Any:
+    """The Figure ``plot_front`` saves."""
     x_metric = plan.objectives[0]
     y_metric = plan.objectives[1] if len(plan.objectives) > 1 else diversity_metric(plan)
     fig = _figure((6.4, 4.8))
@@ -131,4 +148,4 @@ def plot_front(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
     ax.legend(fontsize=8)
     ax.set_title("Sweep front and retrained arms")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    return fig

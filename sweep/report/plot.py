@@ -18,13 +18,22 @@ from sweep.report.build import Report, rankable
 from sweep.report.pareto import better
 from sweep.report.records import TrialRecord
 
-__all__ = ["PARETO_PNG", "write_plot"]
+__all__ = ["PARETO_PNG", "pareto_figure", "write_plot"]
 
 PARETO_PNG = "pareto.png"
 
 
 def write_plot(report: Report, path: Path) -> None:
     """pareto.png. One objective: value per trial number. Two: the plane. More: every pair."""
+    pareto_figure(report).savefig(path, metadata={"Software": None})
+
+
+def pareto_figure(report: Report) -> Any:
+    """The matplotlib Figure ``write_plot`` saves, laid out and not yet written.
+
+    Its axes hold what was drawn (each series a labelled scatter or line, the front's
+    trial ids and the baseline as annotations), which is what the tests read.
+    """
     # Agg, and no pyplot: no global backend choice, no figure left open in a registry.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -64,7 +73,7 @@ def write_plot(report: Report, path: Path) -> None:
     fig.suptitle(title, fontsize=10)
     FigureCanvasAgg(fig)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
+    return fig
 
 
 def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bool = False) -> None:

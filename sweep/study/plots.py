@@ -16,7 +16,7 @@ from typing import Any
 from sweep.compare.analysis import ArmSummary
 from sweep.compare.plan import ComparePlan
 
-__all__ = ["DOSE_RESPONSE_PNG", "dose_response_points", "plot_dose_response"]
+__all__ = ["DOSE_RESPONSE_PNG", "dose_response_figure", "dose_response_points", "plot_dose_response"]
 
 DOSE_RESPONSE_PNG = "dose_response.png"
 _PANELS = (("ensemble_acc", "ensemble accuracy (test)"), ("probe_acc", "redundancy probe (0.5 = none)"))
@@ -53,6 +53,11 @@ _BASELINE_COLORS = ("tab:gray", "tab:green", "tab:purple", "tab:brown")
 
 
 def plot_dose_response(path: Path, plan: ComparePlan, arms: list[ArmSummary]) -> None:
+    dose_response_figure(plan, arms).savefig(path, dpi=120)
+
+
+def dose_response_figure(plan: ComparePlan, arms: list[ArmSummary]) -> Any:
+    """The Figure ``plot_dose_response`` saves: its axes hold the lines, bands and ticks, for reading back."""
     from matplotlib.ticker import NullFormatter
 
     fig = _figure((11.0, 4.4))
@@ -85,4 +90,4 @@ def plot_dose_response(path: Path, plan: ComparePlan, arms: list[ArmSummary]) ->
         ax.legend(fontsize=7)
     fig.suptitle(f"Study {plan.study or Path(plan.compare_dir).name}: mean ± std over {len(plan.seeds)} seeds")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    return fig

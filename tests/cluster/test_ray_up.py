@@ -19,7 +19,6 @@ folder every machine sees at the same path (the lab's NFS share).
 from __future__ import annotations
 
 import copy
-import os
 import re
 import stat
 import time
@@ -33,7 +32,7 @@ import yaml
 
 from tests.cluster.netns import REPO, LabNetwork, load_cluster_yaml
 from tests.cluster.sshd_hosts import APT_PACKAGES, SshLab, missing_ssh_requirements
-from tests.helpers import read_csv, trial_results
+from tests.helpers import read_csv, require, trial_results
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -62,11 +61,7 @@ def _require_ssh_lab() -> None:
         # The machines share this Python: setup_commands must find netsep installed
         # (their fast path), or they would install it from a machine's private clone.
         reason = "netsep is not pip-installed in this Python (pip install -e .)"
-    if reason is None:
-        return
-    if os.environ.get("NETSEP_REQUIRE_ALL") == "1":
-        pytest.fail(f"NETSEP_REQUIRE_ALL=1, but the `ray up` test cannot run here: {reason}")
-    pytest.skip(f"the `ray up` test needs root and {' '.join(APT_PACKAGES)}: {reason}")
+    require(reason is None, f"the `ray up` test needs root and {' '.join(APT_PACKAGES)}: {reason}")
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ where the lab meant an NFS share. The rest of the filesystem is shared by all no
 from __future__ import annotations
 
 import json
-import os
 import shlex
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from sweep.backend.storage_check import check_storage_visible
 from tests.cluster.netns import LabNetwork, RayLab, missing_requirements
+from tests.helpers import require
 
 PRIVATE_NODE = 2
 
@@ -44,10 +46,7 @@ class PrivateFolderNetwork(LabNetwork):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RayLab, Path, Path]]:
     reason = missing_requirements()
-    if reason:
-        if os.environ.get("NETSEP_REQUIRE_ALL") == "1":
-            pytest.fail(f"NETSEP_REQUIRE_ALL=1, but the storage check test cannot run here: {reason}")
-        pytest.skip(f"the storage check test needs network namespaces: {reason}")
+    require(reason is None, f"the storage check test needs network namespaces: {reason}")
     base = tmp_path_factory.mktemp("storage")
     shared, private = base / "shared", base / "private"
     shared.mkdir()
@@ -118,22 +117,28 @@ def test_a_folder_every_node_sees_passes(lab: tuple[RayLab, Path, Path]) -> None
 def test_needs_a_connected_ray() -> None:
     import ray
 
-    if ray.is_initialized():
-        pytest.skip("this process is connected to Ray already")
+    # Never connected here: no test leaves Ray connected (tests/isolation.py fails and
+    # disconnects one that does), so this runs in any order.
+    assert not ray.is_initialized()
     with pytest.raises(RuntimeError, match="ray.init"):
         check_storage_visible("/nonexistent/storage")
 
 
 @pytest.mark.slow
 def test_a_single_node_is_not_checked(tmp_path: Path) -> None:
-    import ray
-
-    if ray.is_initialized():
-        pytest.skip("this process is connected to Ray already")
+    # In a process of its own: ray.init in pytest's process would leave Ray's SIGTERM
+    # handler and environment variables behind after ray.shutdown.
     storage = tmp_path / "never-made"
-    ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
-    try:
-        check_storage_visible(str(storage))
-    finally:
-        ray.shutdown()
+    code = textwrap.dedent(f"""
+        import ray
+        from sweep.backend.storage_check import check_storage_visible
+        ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR")
+        try:
+            check_storage_visible({str(storage)!r})
+        finally:
+            ray.shutdown()
+        print("CHECKED")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0 and "CHECKED" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
     assert not storage.exists(), "a single node needs no probe"

@@ -139,16 +139,17 @@ def failing_trainable(config: dict, shipped: object = None) -> None:
 
 @pytest.fixture
 def in_process_ray():
-    """Ray started by ``main`` in this process: shut down afterwards, Ctrl-C handling given back."""
-    import signal
-
+    """Ray started by ``main`` in this process: shut down afterwards, and what Ray and Tune
+    leave in the process (their SIGINT/SIGTERM handlers, RAY_* variables) put back."""
     import ray
 
-    sigint = signal.getsignal(signal.SIGINT)
+    from tests.isolation import restore, snapshot
+
+    before = snapshot()
     yield
     if ray.is_initialized():
         ray.shutdown()
-    signal.signal(signal.SIGINT, sigint)  # Tune installs its own during fit()
+    restore(before, snapshot())
 
 
 @pytest.mark.slow

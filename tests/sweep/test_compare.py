@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from scipy import stats
 
 from sweep.compare.plan import load_compare_plan
-from tests.helpers import copy_results, launch
+from tests.helpers import copy_results, fingerprint, launch
 from trainable.outputs import read_test_outputs, tpa_histograms
 
 pytestmark = pytest.mark.slow
@@ -23,7 +24,12 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def compared(smoke_sweep, ray_head, tmp_path_factory) -> Path:
+def compared(smoke_sweep, ray_head, tmp_path_factory) -> Iterator[Path]:
+    """One compare of the smoke sweep, read by every test here (in any order).
+
+    Read it only: a test that writes into it (``--report-only``, ``--resume``) takes
+    ``compared_copy``. The module errors at the end if the folder changed.
+    """
     tmp = tmp_path_factory.mktemp("cmp")
     folder = copy_results(smoke_sweep[0], tmp / "smoke")  # compare writes into the folder: a copy of it
     proc = launch(
@@ -40,7 +46,16 @@ def compared(smoke_sweep, ray_head, tmp_path_factory) -> Path:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Compare results" in proc.stdout
-    return folder / "compare"
+    before = fingerprint(folder)
+    yield folder / "compare"
+    changed = sorted(set(before.items()) ^ set(fingerprint(folder).items()))
+    assert not changed, f"a test wrote into the shared compare folder (use compared_copy): {changed[:10]}"
+
+
+@pytest.fixture
+def compared_copy(compared: Path, tmp_path: Path) -> Path:
+    """A private copy of the compare (inside its sweep folder's copy), for a test that writes into it."""
+    return copy_results(compared.parent, tmp_path / "smoke") / compared.name
 
 
 def test_compare_writes_every_artifact(compared):
@@ -143,30 +158,32 @@ def test_statistics_match_a_recomputation_from_the_saved_correctness(compared):
     assert math.isclose(sum(float(r["observed"]) for r in tpa), 1.0, abs_tol=1e-5)
 
 
-def test_report_only_rebuilds_the_same_tables(compared, tmp_path):
-    before = (compared / "paired.csv").read_text()
-    (compared / "paired.csv").unlink()
-    proc = launch("compare", str(compared.parent), "--report-only", cwd=tmp_path, timeout=180)
+def test_report_only_rebuilds_the_same_tables(compared_copy, tmp_path):
+    before = (compared_copy / "paired.csv").read_text()
+    (compared_copy / "paired.csv").unlink()
+    proc = launch("compare", str(compared_copy.parent), "--report-only", cwd=tmp_path, timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert (compared / "paired.csv").read_text() == before
+    assert (compared_copy / "paired.csv").read_text() == before
 
 
-def test_a_second_compare_does_not_overwrite_the_first(compared, tmp_path):
-    proc = launch("compare", str(compared.parent), "--seeds", "2", cwd=tmp_path, timeout=180)
+def test_a_second_compare_does_not_overwrite_the_first(compared_copy, tmp_path):
+    before = fingerprint(compared_copy)
+    proc = launch("compare", str(compared_copy.parent), "--seeds", "2", cwd=tmp_path, timeout=180)
     assert proc.returncode == 2 and "--resume" in proc.stderr and "Traceback" not in proc.stderr
+    assert fingerprint(compared_copy) == before
 
 
-def test_resume_of_a_finished_compare_runs_nothing_again(compared, ray_head, tmp_path):
+def test_resume_of_a_finished_compare_runs_nothing_again(compared_copy, ray_head, tmp_path):
     """--resume restores the Tune experiment and its list searcher: no run repeats, the report is the same.
 
     The resumed compare joins the cluster its plan names (the test's head), so it needs that
     head's token in its environment, like any client of a token-authenticated cluster.
     """
-    trials = sorted(p.name for p in (compared / "tune").glob("trial_*"))
-    before = (compared / "paired.csv").read_text()
+    trials = sorted(p.name for p in (compared_copy / "tune").glob("trial_*"))
+    before = (compared_copy / "paired.csv").read_text()
     proc = launch(
-        "compare", str(compared.parent), "--resume", "--no-dashboard", cwd=tmp_path, timeout=300, env=ray_head.env
+        "compare", str(compared_copy.parent), "--resume", "--no-dashboard", cwd=tmp_path, timeout=300, env=ray_head.env
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert sorted(p.name for p in (compared / "tune").glob("trial_*")) == trials
-    assert (compared / "paired.csv").read_text() == before
+    assert sorted(p.name for p in (compared_copy / "tune").glob("trial_*")) == trials
+    assert (compared_copy / "paired.csv").read_text() == before

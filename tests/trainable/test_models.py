@@ -84,6 +84,7 @@ def test_classifier_channels_last_matches_contiguous(name: str) -> None:
     torch.testing.assert_close(z, ref_z, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # trains for more than a few seconds
 @pytest.mark.parametrize("name", classifier_names())
 def test_classifier_learns_a_small_batch(name: str) -> None:
     """A few Adam steps fit 32 fixed 8x8 images: the net is wired to learn at all."""

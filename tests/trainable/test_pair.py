@@ -13,7 +13,7 @@ from trainable.loop import run_trial
 from trainable.outputs import read_test_outputs
 from trainable.pair import build_models
 
-SMALL = {"dataset": "digits", "width": 0.25, "batch_size": 64, "epochs": 2, "cka_examples": 128}
+SMALL = {"dataset": "digits", "width": 0.25, "batch_size": 64, "epochs": 2, "cka_examples": 128, "device": "cpu"}
 INFO = DatasetInfo("digits", 1, 8, 8, 10, False, (0.3,), (0.4,))
 
 

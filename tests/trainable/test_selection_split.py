@@ -22,6 +22,8 @@ from trainable.data import DeviceData
 from trainable.loop import run_trial
 
 N_TEST = 400
+# Each test trains 4 epochs end to end (minutes on 2 busy cores).
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

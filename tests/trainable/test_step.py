@@ -221,6 +221,7 @@ def test_dice_term_is_tanh_clipped():
     assert dice_adversarial_term(logits, tau).item() == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.slow  # trains for more than a few seconds
 @pytest.mark.parametrize("objective", ["independent", "seed", "dice"])
 def test_steps_reduce_cross_entropy_on_a_fixed_batch(objective):
     step, net_1, net_2, *_ = _make_step(objective, w_adv=0.0 if objective == "independent" else 0.1, lr=0.05)

@@ -95,3 +95,24 @@ def test_val_size_zero_warns_in_the_first_lines(tmp_path: Path) -> None:
     assert lines[0].startswith("# Sweep") and "selection and report share the test split" in lines[2]
     assert "cannot be reported as results" in lines[2]
     assert {r["eval_split"] for r in read_csv(f.results / TRIALS_CSV)} == {"test"}
+
+
+def test_results_from_before_the_eval_split_field_count_as_test_numbers(tmp_path: Path) -> None:
+    # netsep then had no validation split: every trial selected on the test split, and
+    # the report must say so rather than take the numbers for validation ones.
+    import json
+
+    f = _folder(tmp_path)
+    for i, e in enumerate(f.entries):
+        path = f.tune / f"trial_{e.trial_id}" / "result.json"
+        rows = [
+            {k: v for k, v in json.loads(line).items() if k != "eval_split"} for line in path.read_text().splitlines()
+        ]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        f.entries[i] = type(e)(**{**e.__dict__, "last_result": rows[-1]})
+    f.save_state()
+    report = write_report(f.results)
+    assert {t.eval_split for t in report.trials} == {"test"}
+    assert {r["eval_split"] for r in read_csv(f.results / TRIALS_CSV)} == {"test"}
+    head = (f.results / SUMMARY_MD).read_text().split("## What ran")[0]
+    assert "share the test split" in head and "**validation** number" not in head

@@ -39,3 +39,15 @@ def test_interrupted_says_where_it_stopped_and_an_earlier_failure() -> None:
     assert reason.endswith(
         "(an earlier attempt failed: DivergedError: diverged at epoch 2, step 7: the discriminator loss is not finite)"
     )
+
+
+def test_only_every_configured_epoch_makes_a_trial_complete() -> None:
+    # The boundary, epoch by epoch: one epoch short is stopped early (TERMINATED by ASHA)
+    # or interrupted (still running), never complete.
+    for max_epochs in (1, 2, 3, 10):
+        for epochs in range(max_epochs + 1):
+            done = epochs == max_epochs
+            terminated = trial_status(_trial("TERMINATED", epochs), max_epochs)[0]
+            running = trial_status(_trial("RUNNING", epochs), max_epochs)[0]
+            assert terminated == ("complete" if done else "stopped_early"), (max_epochs, epochs)
+            assert running == ("complete" if done else "interrupted"), (max_epochs, epochs)

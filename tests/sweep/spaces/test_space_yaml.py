@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sweep.cli import main
 from sweep.errors import UserError
 from sweep.spaces import SPACES_DIR, load_space
-from sweep.spaces.yaml_reader import MAX_FILE_BYTES
+from sweep.spaces.yaml_reader import MAX_DEPTH, MAX_FILE_BYTES
 
 GOOD = (SPACES_DIR / "loss_weights.yaml").read_text()
 W_CE = "w_ce:    {type: float, low: 0.25, high: 1.0}"
@@ -74,10 +75,33 @@ def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
     assert "a recursive alias" in message
 
 
-@pytest.mark.parametrize("levels", [100, 300_000])
-def test_deep_nesting_is_refused(tmp_path: Path, levels: int) -> None:
-    text = "a: " + "[" * levels + "]" * levels + "\n"
-    assert "nested more than 64 levels deep" in load_text(tmp_path, text)
+def _nested(levels: int) -> str:
+    return "a: " + "[" * levels + "]" * levels + "\n"
+
+
+def test_nesting_over_the_limit_is_refused_by_our_own_check(tmp_path: Path) -> None:
+    # One level over MAX_DEPTH: far below any limit of the YAML library, so the words are ours.
+    assert "nested more than 64 levels deep" in load_text(tmp_path, _nested(MAX_DEPTH))
+
+
+def test_nesting_at_the_limit_is_not_refused_for_its_depth(tmp_path: Path) -> None:
+    # 63 levels inside the top-level mapping: refused, but for the unknown key, not the depth.
+    message = load_text(tmp_path, GOOD + _nested(MAX_DEPTH - 1))
+    assert "levels deep" not in message and "'a'" in message, message
+
+
+@pytest.mark.parametrize("levels", [300_000])
+def test_very_deep_nesting_is_refused_with_exit_2_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], levels: int
+) -> None:
+    # Which check fires first here depends on the YAML library (libyaml 0.2.6 has a depth
+    # limit of its own, with its own words): what must hold is the refusal, not the wording.
+    path = tmp_path / "deep.yaml"
+    path.write_text(GOOD + _nested(levels))
+    assert load_text(tmp_path, GOOD + _nested(levels), name="deep.yaml").startswith(f"{path}: ")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err
 
 
 def test_aliases_that_nest_deeply_are_refused(tmp_path: Path) -> None:
