@@ -17,7 +17,7 @@ import pytest
 from sweep.compare.analysis import ArmSummary
 from sweep.compare.plan import Arm, ComparePlan
 from sweep.compare.plots import front_figure, plot_front, plot_tpa, plot_within_pair, tpa_figure, within_pair_figure
-from sweep.compare.stats import MeanStd
+from sweep.stats.paired import MeanStd
 from tests.sweep.compare.folders import sweep_folder
 
 OBJECTIVES, DIRECTIONS = ["ensemble_acc", "excess_agreement"], ["max", "min"]
