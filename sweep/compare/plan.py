@@ -44,7 +44,7 @@ __all__ = [
 COMPARE_DIR = "compare"  # under the sweep's results folder
 PLAN_FILE = "compare.json"
 TUNE_NAME = "tune"  # the Tune experiment under the compare folder
-_NOT_COMPARED = ("seed", "arm", "final_test")  # keys every run sets itself
+_NOT_COMPARED = ("seed", "arm", "final_test", "config_id", "replicate")  # keys every run sets itself
 # The standard deep ensemble: `independent` members, each with its own data order and
 # augmentation (pairing 'separate'); an extra reference arm beside the matched baseline(s).
 DEEP_ENSEMBLE_ARM = "deep-ensemble"
@@ -171,6 +171,7 @@ def plan_compare(
             "(see its summary.md); finish it with --resume first"
         )
     front = [Arm(f"front-{i + 1}", t.trial_id, _arm_config(t.config), False) for i, t in enumerate(report.pareto[:top])]
+    # The baseline each pairing ran (its first seed's trial names it; the config is the same for every seed).
     ran = {b.effective_pairing: (b.trial_id, b.config) for b in reversed(report.baselines)}  # the first wins
     baselines = baseline_arms(front, report.plan.fixed, ran)
     arms = [*front, *baselines, deep_ensemble_arm(baselines[0])]

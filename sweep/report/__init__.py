@@ -1,16 +1,19 @@
 """The report of a results folder, rebuilt from the folder alone.
 
-One module per job: ``records`` (a trial as the report sees it), ``status`` (its
-outcome), ``errors`` (why it failed), ``reading`` (the folder into records;
-``from_csv`` when only ``trials.csv`` is left), ``pareto`` (the front),
-``build`` (the Report, written nowhere), ``csv_files``, ``optuna_export``,
-``plot``, ``summary`` (the files), ``write`` (all of them, and the terminal text).
+One module per job: ``tune_folder`` (Tune's experiment folder, read without
+unpickling), ``records`` (a trial as the report sees it), ``status`` (its outcome),
+``errors`` (why it failed), ``reading`` (the folder into records; ``from_csv`` when only
+``trials.csv`` is left), ``configs`` (trials grouped into configurations over seeds,
+paired with the baseline by seed, the claims), ``pareto`` (the front), ``build`` (the
+Report, written nowhere), ``csv_files``, ``optuna_export``, ``plot``, ``summary`` (the
+files), ``write`` (all of it, and the terminal text).
 """
 
 from __future__ import annotations
 
 from sweep.report.build import Report, build_report
-from sweep.report.csv_files import PARETO_CSV
+from sweep.report.configs import BaselineGroup, ConfigRecord
+from sweep.report.csv_files import CONFIGS_CSV, PARETO_CSV
 from sweep.report.errors import error_reason
 from sweep.report.optuna_export import OPTUNA_DB
 from sweep.report.pareto import pareto_front
@@ -27,6 +30,9 @@ __all__ = [
     "SEARCH_ARM",
     "TRIALS_CSV",
     "PARETO_CSV",
+    "CONFIGS_CSV",
+    "ConfigRecord",
+    "BaselineGroup",
     "PARETO_PNG",
     "OPTUNA_DB",
     "SUMMARY_MD",

@@ -1,4 +1,10 @@
-"""``trials.csv`` (every Tune trial) and ``pareto.csv`` (the front against the baseline)."""
+"""``trials.csv`` (every Tune trial), ``configs.csv`` (one row per configuration) and ``pareto.csv`` (the front).
+
+A configuration's columns: its params, K (the seeds that completed), and for each
+objective its mean and sd over seeds and the paired difference from the matched
+baseline with its 95 % interval and p-value (Holm-adjusted over the front for front
+members); ``beats_baseline`` says whether the claim holds (docs/protocol.md section 9).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from sweep.folders import write_csv
-from sweep.report.build import Report, beats
+from sweep.report.build import Report
+from sweep.report.configs import ConfigRecord
 from trainable.metric_names import METRICS
 
-__all__ = ["PARETO_CSV", "write_trials_csv", "write_pareto_csv"]
+__all__ = ["CONFIGS_CSV", "PARETO_CSV", "write_configs_csv", "write_pareto_csv", "write_trials_csv"]
 
 PARETO_CSV = "pareto.csv"
+CONFIGS_CSV = "configs.csv"
 
 
 def _param_cell(config: Mapping[str, Any], name: str) -> Any:
@@ -30,6 +38,9 @@ def write_trials_csv(report: Report, path: Path) -> None:
     header = [
         "trial_id",
         "arm",
+        "config_id",
+        "replicate",
+        "seed",
         "status",
         "reason",
         "inert_adversary",
@@ -44,6 +55,9 @@ def write_trials_csv(report: Report, path: Path) -> None:
         [
             t.trial_id,
             t.arm,
+            t.config.get("config_id"),
+            t.config.get("replicate"),
+            t.config.get("seed", 0),
             t.status,
             t.reason,
             None if t.is_baseline else ("yes" if t.inert_adversary else "no"),
@@ -59,40 +73,41 @@ def write_trials_csv(report: Report, path: Path) -> None:
     write_csv(path, header, rows)
 
 
-def write_pareto_csv(report: Report, path: Path) -> None:
-    """The front, best first, with each member's baseline and its difference from it."""
-    objectives, directions = report.objectives, report.directions
-    params = list(report.space.params)
-    number = {t.trial_id: i for i, t in enumerate(report.search_trials)}
-    header = [
-        "trial_id",
-        "optuna_number",
-        *objectives,
-        "baseline_trial_id",
-        *(f"delta_{m}" for m in objectives),
-        "beats_baseline",
-        *params,
-        "epochs",
-        "checkpoint",
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else ("yes" if value else "no")
+
+
+def _config_columns(report: Report) -> list[str]:
+    header = ["config_id", "optuna_number", "status", "replicates", "seeds", "feasible", "broken_constraints"]
+    header += list(report.space.params)
+    for m in report.objectives:
+        header += [f"{m}_mean", f"{m}_sd", f"delta_{m}", f"delta_{m}_low", f"delta_{m}_high", f"p_{m}", f"p_holm_{m}"]
+    return [*header, "baseline", "beats_baseline"]
+
+
+def _config_row(report: Report, c: ConfigRecord) -> list[Any]:
+    row: list[Any] = [
+        c.config_id,
+        c.number,
+        c.status,
+        c.n,
+        " ".join(map(str, c.seeds)),
+        _yes_no(c.feasible) if c.status == "complete" else None,
+        "; ".join(c.broken),
+        *(_param_cell(c.config, p) for p in report.space.params),
     ]
-    rows = []
-    for t in report.pareto:
-        values = t.objective_values(objectives) or []
-        base = report.baseline_for(t)
-        base_values = base.objective_values(objectives) if base else None
-        deltas = [a - b for a, b in zip(values, base_values)] if base_values else [None] * len(objectives)
-        won = beats(t, base, objectives, directions) if base else None
-        rows.append(
-            [
-                t.trial_id,
-                number[t.trial_id],
-                *values,
-                base.trial_id if base else None,
-                *deltas,
-                None if won is None else ("yes" if won else "no"),
-                *(_param_cell(t.config, p) for p in params),
-                t.epochs,
-                t.checkpoint,
-            ]
-        )
-    write_csv(path, header, rows)
+    for m in report.objectives:
+        d = c.paired.get(m)
+        row += [c.means.get(m), c.sds.get(m)]
+        row += [d.mean, d.low, d.high, d.p, d.p_holm] if d else [None] * 5
+    return [*row, c.baseline, _yes_no(c.beats_baseline)]
+
+
+def write_configs_csv(report: Report, path: Path) -> None:
+    """One row per configuration, in the order Optuna proposed them (see the module doc)."""
+    write_csv(path, _config_columns(report), [_config_row(report, c) for c in report.configs])
+
+
+def write_pareto_csv(report: Report, path: Path) -> None:
+    """The front, best first: configurations.csv's columns for its members (``beats_baseline`` decided)."""
+    write_csv(path, _config_columns(report), [_config_row(report, c) for c in report.pareto])

@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sweep.baselines import BASELINE_ARM, baseline_configs
@@ -48,16 +49,28 @@ def _param_value(param: Param, text: str) -> Any:
         return text
 
 
+@dataclass
+class _Baselines:
+    """The planned baseline configs still to meet in trials.csv, and the one its rows are at now."""
+
+    planned: list[dict[str, Any]]
+    current: dict[str, Any] = field(default_factory=dict)
+
+
 def _config(
-    row: Mapping[str, str], space: SearchSpace, fixed: Mapping[str, Any], baselines: list[dict[str, Any]]
+    row: Mapping[str, str], space: SearchSpace, fixed: Mapping[str, Any], baselines: _Baselines
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(config, params) of one row; baselines take the next planned baseline config in order."""
     params = {name: _param_value(p, row[name]) for name, p in space.params.items() if row.get(name, "") != ""}
+    # What tells replicates apart: written by netsep since configurations have seeds (blank before).
+    labels = {k: int(row[k]) for k in ("config_id", "replicate", "seed") if _INT.match(row.get(k) or "")}
     if row["arm"] == BASELINE_ARM:
-        # The sweep proposes its baselines first, in baseline_configs' order.
-        base = baselines.pop(0) if baselines else {**fixed, "objective": "independent"}
-        return {**base, **params, "arm": BASELINE_ARM}, params
-    return {**fixed, **params}, params
+        # The sweep proposes its baselines first, in baseline_configs' order, each over its seeds:
+        # a row of replicate 0 starts the next planned baseline, later replicates repeat it.
+        if labels.get("replicate", 0) == 0 or not baselines.current:
+            baselines.current = baselines.planned.pop(0) if baselines.planned else {**fixed, "objective": "independent"}
+        return {**baselines.current, **params, **labels, "arm": BASELINE_ARM}, params
+    return {**fixed, **params, **labels}, params
 
 
 def _record(row: Mapping[str, str], config: dict[str, Any], params: dict[str, Any]) -> TrialRecord:
@@ -86,7 +99,7 @@ def _record(row: Mapping[str, str], config: dict[str, Any], params: dict[str, An
 def records_from_csv(text: str, space: SearchSpace, fixed: Mapping[str, Any]) -> list[TrialRecord]:
     """The records of a ``trials.csv``, in its order; ``ValueError`` when it is not one."""
     rows: Sequence[Mapping[str, str]] = list(csv.DictReader(io.StringIO(text)))
-    baselines = baseline_configs(fixed, space.searched_objectives())
+    baselines = _Baselines(baseline_configs(fixed, space.searched_objectives()))
     records = []
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         try:

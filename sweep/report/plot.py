@@ -15,8 +15,8 @@ from typing import Any
 
 from sweep.formatting import arrow, plural
 from sweep.report.build import Report, rankable
+from sweep.report.configs import BaselineGroup, ConfigRecord
 from sweep.report.pareto import better
-from sweep.report.records import TrialRecord
 
 __all__ = ["PARETO_PNG", "pareto_figure", "write_plot"]
 
@@ -65,7 +65,7 @@ def pareto_figure(report: Report) -> Any:
         if handles and handles[0]:
             # Into the empty upper-right corner of the triangle, below the title.
             fig.legend(*handles, loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=8)
-    complete = plural(report.counts["complete"], "complete search trial")
+    complete = plural(report.counts["complete"], "complete configuration")
     if k == 1:
         title = f"{report.plan.name}: {objectives[0]} of {complete}"
     else:
@@ -80,14 +80,14 @@ def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bo
     objectives, directions = report.objectives, report.directions
     xm, ym = objectives[i], objectives[j]
 
-    def xy(trials: Iterable[TrialRecord]) -> tuple[list[float], list[float]]:
+    def xy(trials: Iterable[ConfigRecord | BaselineGroup]) -> tuple[list[float], list[float]]:
         pts = [(t.value(xm), t.value(ym)) for t in trials]
         pts = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
         return [p[0] for p in pts], [p[1] for p in pts]
 
     front_ids = {t.trial_id for t in report.pareto}
-    complete = [t for t in report.search_trials if t.status == "complete" and t.trial_id not in front_ids]
-    early = [t for t in report.search_trials if t.status == "stopped_early"]
+    complete = [c for c in report.configs if c.status == "complete" and c.trial_id not in front_ids]
+    early = [c for c in report.configs if c.status == "stopped_early"]
     size = 14 if small else 28
     if early:
         ax.scatter(*xy(early), s=size, color="tab:gray", alpha=0.3, label="stopped early (partial training)")
@@ -104,7 +104,7 @@ def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bo
         if not small:
             for t, x, y in zip(report.pareto, fx, fy):
                 ax.annotate(t.trial_id, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    for base in report.baselines:
+    for base in report.baseline_groups:
         bx, by = xy([base])
         if bx:
             faded = base.status != "complete"
@@ -116,23 +116,21 @@ def _draw_pair(report: Report, ax: Any, i: int, j: int, connect: bool, small: bo
                 color="black",
                 alpha=0.35 if faded else 1.0,
                 zorder=4,
-                label="baseline (independent)" + (f", {base.status}" if faded else ""),
+                label="baseline (independent, mean over seeds)" + (f", {base.status}" if faded else ""),
             )
             if not small:
-                ax.annotate(
-                    f"baseline {base.trial_id}", (bx[0], by[0]), textcoords="offset points", xytext=(5, -11), fontsize=7
-                )
+                ax.annotate(base.label, (bx[0], by[0]), textcoords="offset points", xytext=(5, -11), fontsize=7)
     ax.set_xlabel(f"{xm} ({arrow(directions[i])})", fontsize=8 if small else 10)
     ax.set_ylabel(f"{ym} ({arrow(directions[j])})", fontsize=8 if small else 10)
     ax.grid(True, alpha=0.3)
     if not report.pareto and not complete and not early:
-        ax.text(0.5, 0.5, "no finished search trial yet", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, "no finished configuration yet", transform=ax.transAxes, ha="center", va="center")
 
 
 def _draw_single(report: Report, ax: Any) -> None:
     metric, direction = report.objectives[0], report.directions[0]
     front_ids = {t.trial_id for t in report.pareto}
-    search = report.search_trials
+    search = report.configs
     points: dict[str, list[tuple[int, float]]] = {"complete": [], "front": [], "stopped_early": []}
     for number, t in enumerate(search):
         value = t.value(metric)
@@ -161,17 +159,21 @@ def _draw_single(report: Report, ax: Any) -> None:
         xs = [b[0] for b in best] + [len(search) - 1]
         ys = [b[1] for b in best] + [best[-1][1]]
         ax.step(xs, ys, where="post", color="tab:red", linewidth=1.2, label="best so far")
-    for base in report.baselines:
+    for base in report.baseline_groups:
         value = base.value(metric)
         if math.isfinite(value):
             ax.axhline(
-                value, color="black", linestyle="--", linewidth=1.2, label=f"baseline {base.trial_id} (independent)"
+                value,
+                color="black",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"{base.label} (independent, mean over seeds)",
             )
             ax.scatter([-0.5], [value], marker="*", s=120, color="black", zorder=4)
-    ax.set_xlabel("search trial number (order Optuna proposed them)")
+    ax.set_xlabel("configuration (the order Optuna proposed them)")
     ax.set_ylabel(f"{metric} ({arrow(direction)})")
     ax.grid(True, alpha=0.3)
-    if any(points.values()) or report.baselines:
+    if any(points.values()) or report.baseline_groups:
         ax.legend(loc="best", fontsize=8)
     else:
-        ax.text(0.5, 0.5, "no finished search trial yet", transform=ax.transAxes, ha="center", va="center")
+        ax.text(0.5, 0.5, "no finished configuration yet", transform=ax.transAxes, ha="center", va="center")

@@ -11,6 +11,7 @@ from sweep.baselines import BASELINE_ARM, pairing_of
 from sweep.report.status import Status, trial_status
 from sweep.report.tune_folder import TuneTrial
 from sweep.spaces import SearchSpace
+from sweep.spaces.replication import INERT_DISC_ACC
 from trainable.config import TrialConfig
 from trainable.metric_names import METRICS
 
@@ -27,12 +28,6 @@ __all__ = [
 ]
 
 SEARCH_ARM = "search"  # the `arm` column of every trial Optuna proposed
-# A discriminator whose balanced accuracy on held-out validation pairs ends below this
-# learned nothing: 0.5 is chance for balanced accuracy, and 0.55 is about 2 standard
-# errors above it for 512 pairs (SE = sqrt(0.25 / 512) ~ 0.022). Its adversarial
-# term was noise from an untrained D, so the trial says nothing about the method
-# (docs/protocol.md section 3).
-INERT_DISC_ACC = 0.55
 
 
 def is_inert_adversary(config: Mapping[str, Any], disc_acc: float | int | None) -> bool:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import statistics
+
 from sweep.baselines import baseline_configs
 from sweep.formatting import md_table, num, param_text, plural, signed, when
 from sweep.plan import PLAN_FILE, SPACE_COPY, TUNE_DIR
-from sweep.report.build import Report, beats, rankable
-from sweep.report.csv_files import PARETO_CSV
+from sweep.report.build import Report, rankable
+from sweep.report.configs import ALPHA, ConfigRecord, PairedDiff
+from sweep.report.csv_files import CONFIGS_CSV, PARETO_CSV
 from sweep.report.optuna_export import OPTUNA_DB
 from sweep.report.plot import PARETO_PNG
 from sweep.report.reading import TRIALS_CSV
-from sweep.report.records import INERT_DISC_ACC, TrialRecord, uses_test_split
+from sweep.report.records import TrialRecord, uses_test_split
 from sweep.spaces import CategoricalParam, FloatParam, IntParam, Param
+from sweep.spaces.replication import INERT_DISC_ACC
 from trainable.config import TrialConfig
 
 __all__ = ["SUMMARY_MD", "summary_text", "front_rows", "describe_param", "split_note"]
@@ -36,34 +41,41 @@ def describe_param(param: Param) -> str:
     return text
 
 
-def _params_inline(trial: TrialRecord) -> str:
-    return ", ".join(f"{k}={param_text(v)}" for k, v in trial.params.items()) or "-"
+def _params_inline(config: ConfigRecord | TrialRecord) -> str:
+    return ", ".join(f"{k}={param_text(v)}" for k, v in config.params.items()) or "-"
+
+
+def _interval(d: PairedDiff | None) -> str:
+    """``+0.0123 [-0.0040, +0.0286]`` (or without the interval when there is none)."""
+    if d is None or not math.isfinite(d.mean):
+        return "-"
+    if not math.isfinite(d.low):
+        return f"{signed(d.mean)} (no interval)"
+    return f"{signed(d.mean)} [{signed(d.low)}, {signed(d.high)}]"
 
 
 def front_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """The front (and the baselines below it) as table rows; shared by summary.md and the terminal."""
     objectives, params = report.objectives, list(report.space.params)
     arrows = ["↑" if d == "max" else "↓" for d in report.directions]
-    header = ["trial", *(f"{m} {a}" for m, a in zip(objectives, arrows))]
-    if report.baselines:
-        header += [f"Δ {m}" for m in objectives]
-    header += [*params, "epochs"]
+    header = ["config", "seeds", *(f"{m} {a}" for m, a in zip(objectives, arrows))]
+    if report.baseline_groups:
+        header += [f"Δ {m} [95 % CI]" for m in objectives] + ["beats baseline"]
+    header += params
     rows: list[list[str]] = []
-    for t in report.pareto:
-        values = t.objective_values(objectives) or []
-        row = [t.trial_id, *(num(v) for v in values)]
-        if report.baselines:
-            base = report.baseline_for(t)
-            bv = base.objective_values(objectives) if base else None
-            row += [signed(a - b) for a, b in zip(values, bv)] if bv else ["-"] * len(objectives)
-        row += [(param_text(t.config[p]) if p in t.config else "-") for p in params]
-        rows.append([*row, f"{t.epochs}"])
-    for base in report.baselines:
-        label = f"baseline {base.trial_id}" + ("" if base.status == "complete" else f" ({base.status})")
-        row = [label, *(num(base.metrics.get(m)) for m in objectives)]
-        row += ["0"] * len(objectives) if base.status == "complete" else ["-"] * len(objectives)
-        row += [(param_text(base.config[p]) if p in base.config else "-") for p in params]
-        rows.append([*row, f"{base.epochs}"])
+    for c in report.pareto:
+        row = [c.config_id, str(c.n), *(num(c.value(m)) for m in objectives)]
+        if report.baseline_groups:
+            row += [_interval(c.paired.get(m)) for m in objectives]
+            row += ["yes" if c.beats_baseline else "no" if c.beats_baseline is not None else "-"]
+        rows.append([*row, *((param_text(c.config[p]) if p in c.config else "-") for p in params)])
+    for g in report.baseline_groups:
+        done = [t for t in g.replicates if t.status == "complete"]
+        label = g.label + ("" if len(done) == len(g.replicates) else f" ({len(done)} of {len(g.replicates)} complete)")
+        means = [num(statistics.fmean(g.values(m).values())) if g.values(m) else "-" for m in objectives]
+        row = [label, str(len(done)), *means]
+        row += ["0"] * len(objectives) + [""]
+        rows.append([*row, *((param_text(done[0].config[p]) if done and p in done[0].config else "-") for p in params)])
     return header, rows
 
 
@@ -89,17 +101,24 @@ def _what_ran_space(report: Report) -> list[str]:
 
 
 def _what_ran_trials(report: Report) -> list[str]:
-    plan, counts = report.plan, report.counts
-    finished = counts["complete"] + counts["stopped_early"] + counts["error"]
+    plan, counts, k = report.plan, report.counts, report.replicates
+    ended = counts["complete"] + counts["stopped_early"] + counts["error"]
     out = [
-        f"- Search trials: {plan.trials} requested, {len(report.search_trials)} started, {finished} finished "
+        f"- Configurations: {plan.trials} requested, {len(report.configs)} started, {ended} finished "
         f"({counts['complete']} complete, {counts['stopped_early']} stopped early, {counts['error']} failed), "
-        f"{counts['interrupted']} interrupted"
+        f"{counts['interrupted']} interrupted; seeds per configuration: {k.text()} "
+        f"(seed {_setting(report, 'seed')} + r, the baseline's seeds); {len(report.search_trials)} search trials in all"
     ]
     if plan.baseline:
         planned = len(baseline_configs(plan.fixed, report.space.searched_objectives()))
-        states = ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines) or "none started"
-        out.append(f"- Baseline (`independent`, same fixed settings): {planned} planned; {states}")
+        states = (
+            "; ".join(
+                f"{g.label}: {sum(t.status == 'complete' for t in g.replicates)} of {len(g.replicates)} seeds complete"
+                for g in report.baseline_groups
+            )
+            or "none started"
+        )
+        out.append(f"- Baseline (`independent`, same fixed settings, same seeds): {planned} planned; {states}")
     else:
         out.append("- Baseline: not run (the space sets `baseline: false`)")
     cpus, gpus = plan.cpus_per_trial, plan.gpus_per_trial
@@ -109,104 +128,154 @@ def _what_ran_trials(report: Report) -> list[str]:
         if cpus is not None and gpus is not None and plan.max_concurrent is not None
         else "- Resources per trial: not recorded"
     )
-    out.append(f"- Early stopping: ASHA on {plan.early_stop}" if plan.early_stop else "- Early stopping: none")
+    stop = f"successive halving of whole configurations on {plan.early_stop}" if plan.early_stop else "none"
+    out.append(f"- Early stopping: {stop}")
+    if report.space.constraints:
+        out.append("- Constraints: " + ", ".join(c.text() for c in report.space.constraints))
     started = [t.started for t in report.trials if t.started is not None]
-    ended = [t.ended for t in report.trials if t.ended is not None]
+    ended_at = [t.ended for t in report.trials if t.ended is not None]
     line = f"- When: planned {plan.created}"
     if started:
         line += f"; first trial started {when(min(started))}"
-    if ended:
-        line += f", last result {when(max(ended))}"
+    if ended_at:
+        line += f", last result {when(max(ended_at))}"
     return [*out, line]
 
 
-def _front_section(report: Report) -> list[str]:
-    out = ["## Pareto front", ""]
-    if not report.pareto:
-        return [*out, "No complete search trial with finite objective values yet: the front is empty.", ""]
-    header, rows = front_rows(report)
-    ranked = sum(rankable(t, report.objectives) for t in report.search_trials)
+def _trial_minutes(report: Report) -> float | None:
+    """The mean wall time of a complete trial, in minutes (None when no trial recorded its times)."""
+    spans = [t.ended - t.started for t in report.trials if t.status == "complete" and t.started and t.ended]
+    return statistics.fmean(spans) / 60 if spans else None
+
+
+def _noise_section(report: Report) -> list[str]:
+    """The noise floor first: seed sd against the spread of the front, and how many claims it allows."""
+    out = ["## Noise floor", ""]
+    floor = report.noise_floor()
+    front = report.pareto
+    spreads = {m: statistics.stdev([c.value(m) for c in front]) if len(front) > 1 else math.nan for m in floor}
+    parts = [f"{m}: seed sd {num(floor[m])}, spread of the front {num(spreads[m])}" for m in report.objectives]
+    if report.replicates.max == 1 or not any(math.isfinite(v) for v in floor.values()):
+        minutes = _trial_minutes(report)
+        k = 3
+        cost = len(report.configs) + sum(len(g.replicates) for g in report.baseline_groups)
+        extra = (
+            f", about {k * cost * minutes:.0f} min of trial time at this sweep's {minutes:.1f} min a trial"
+            if minutes
+            else ""
+        )
+        out.append(
+            "Every configuration ran **one seed**, so this sweep cannot tell a real difference from a lucky seed: "
+            "no configuration is said to beat the baseline. The seed sd of each objective is unknown here; "
+            f"in earlier studies of this project it was as large as the spread between configurations. "
+            f"`--replicates {k}` (or `replicates: {k}` in the space) would train {k} seeds of every configuration "
+            f"and baseline, {k * cost} trials instead of {cost}{extra}, and pair every difference by seed."
+        )
+        return [*out, ""]
+    distinct = sum(bool(c.beats_baseline) for c in front)
+    worse = sum(
+        all(math.isfinite(d.p_holm) and d.p_holm < ALPHA for d in c.paired.values()) and not c.beats_baseline
+        for c in front
+        if c.paired
+    )
+    out.append("; ".join(parts) + ".")
+    out.append("")
     out.append(
-        f"{len(report.pareto)} of {ranked} rankable search trials are non-dominated "
+        f"{distinct} of {len(front)} front members beat the baseline beyond seed noise (paired by seed, "
+        f"Holm-adjusted over the {len(front)} compared, every objective on the better side of 0 at 95 %)"
+        + (f"; {worse} differ from it but not for the better" if worse else "")
+        + "; the rest are **within seed noise** of the baseline."
+    )
+    return [*out, ""]
+
+
+def _front_section(report: Report) -> list[str]:
+    out = ["## Pareto front of configurations", ""]
+    if not report.pareto:
+        return [*out, "No complete, feasible configuration with finite objective values yet: the front is empty.", ""]
+    header, rows = front_rows(report)
+    ranked = sum(rankable(c, report.objectives) for c in report.configs)
+    out.append(
+        f"{len(report.pareto)} of {ranked} rankable configurations are non-dominated by their means over seeds "
         "(↑ higher is better, ↓ lower is better"
-        + ("; Δ is the difference from the baseline" if report.baselines else "")
+        + ("; Δ is the paired difference from the matched baseline with its 95 % interval" if report.baselines else "")
         + "):"
     )
     return [*out, "", md_table(header, rows), ""]
 
 
-def _tradeoffs_section(report: Report) -> list[str]:
-    objectives, directions = report.objectives, report.directions
-    out = ["## Best trade-offs", ""]
-    ranked = [t for t in report.search_trials if rankable(t, objectives)]
-    if not ranked:
-        return [*out, "- None yet.", ""]
-    for m, d in zip(objectives, directions):
-        sign = 1.0 if d == "max" else -1.0
-        best = max(ranked, key=lambda t: sign * t.value(m))
-        line = f"- Best {m}: `{best.trial_id}` with {num(best.value(m))} ({_params_inline(best)})"
-        base = report.baseline_for(best)
-        if base is not None:
-            line += f"; baseline {num(base.value(m))}, {signed(best.value(m) - base.value(m))}"
-        out.append(line)
-    winners = [
-        t for t in report.pareto if (b := report.baseline_for(t)) is not None and beats(t, b, objectives, directions)
-    ]
-    if not report.baselines or not report.baseline_of:
-        out.append("- No complete baseline to compare with.")
-    elif winners:
-        out.append(
-            f"- Beat the baseline on every objective: {', '.join(f'`{t.trial_id}`' for t in winners)} "
-            f"({len(winners)} of {len(report.pareto)} front members)"
-        )
+def _claims_section(report: Report) -> list[str]:
+    out = ["## What this sweep can claim", ""]
+    if not report.baseline_groups:
+        return [*out, "- No baseline ran: nothing is compared with it.", ""]
+    winners = [c for c in report.pareto if c.beats_baseline]
+    if winners:
+        for c in winners:
+            diffs = ", ".join(f"{m} {_interval(c.paired.get(m))}" for m in report.objectives)
+            out.append(
+                f"- `{c.config_id}` beats the baseline on every objective over {c.n} paired seeds: {diffs} ({_params_inline(c)})"
+            )
+    elif report.replicates.max == 1:
+        out.append("- Nothing: with one seed per configuration no difference can be told from seed noise.")
     else:
-        out.append(f"- None of the {len(report.pareto)} front members beats the baseline on every objective.")
+        out.append(
+            f"- No configuration beats the baseline beyond seed noise: every front member's difference is within "
+            f"what {report.replicates.text()} seeds cannot tell from zero (see the intervals above)."
+        )
+    out.append(
+        "- A sweep selects on validation: confirm a claim on fresh seeds and the test split with "
+        "`launch.py compare` (docs/protocol.md section 9)."
+    )
     return [*out, ""]
 
 
 def _trouble_sections(report: Report) -> list[str]:
-    """Failed, stopped-early and not-ranked trials."""
-    errors = [t for t in report.trials if t.status == "error"]
-    out = ["## Failed trials", ""]
+    """Failed, stopped-early and not-ranked configurations (and failed baselines)."""
+    out = ["## Failed", ""]
+    failed = [c for c in report.configs if c.status == "error"]
+    out += [f"- `{c.config_id}` ({_params_inline(c)}): {c.reason}" for c in failed]
     out += [
-        f"- `{t.trial_id}` ({t.arm}; {_params_inline(t)}), after {plural(t.epochs, 'epoch')}: {t.reason}"
-        for t in errors
-    ] or ["None."]
+        f"- baseline `{t.trial_id}` (seed {t.config.get('seed', 0)}): {t.reason}"
+        for t in report.baselines
+        if t.status == "error"
+    ]
+    if len(out) == 2:
+        out.append("None.")
     out += ["", "## Stopped early", ""]
-    early = [t for t in report.search_trials if t.status == "stopped_early"]
+    early = [c for c in report.configs if c.status == "stopped_early"]
     if early:
-        spans = sorted({t.epochs for t in early})
-        asha = f" by ASHA on {report.plan.early_stop}" if report.plan.early_stop else ""
+        spans = sorted({c.epochs for c in early})
+        how = f" by successive halving on {report.plan.early_stop}" if report.plan.early_stop else ""
         out.append(
-            f"{plural(len(early), 'search trial')} {'was' if len(early) == 1 else 'were'} stopped early{asha}, "
-            f"after {', '.join(map(str, spans))} of {_setting(report, 'epochs')} epochs; "
+            f"{plural(len(early), 'configuration')} {'was' if len(early) == 1 else 'were'} stopped early{how} "
+            f"(all seeds together), after {', '.join(map(str, spans))} of {_setting(report, 'epochs')} epochs; "
             "they are kept off the front (their values are from partial training)."
         )
     else:
         out.append("None.")
     out.append("")
-    stopped = [t for t in report.trials if t.status == "interrupted"]
-    nan = [t for t in report.search_trials if t.status == "complete" and t.objective_values(report.objectives) is None]
+    stopped = [c for c in report.configs if c.status == "interrupted"]
+    nan = [c for c in report.configs if c.status == "complete" and c.objective_values(report.objectives) is None]
     if stopped or nan:
         out += ["## Not ranked", ""]
-        out += [f"- `{t.trial_id}` ({t.arm}) interrupted: {t.reason}" for t in stopped]
-        out += [f"- `{t.trial_id}` complete but {t.reason}" for t in nan]
+        out += [f"- `{c.config_id}` interrupted: {c.reason}" for c in stopped]
+        out += [f"- `{c.config_id}` complete but {c.reason}" for c in nan]
         out.append("")
     return out
 
 
 def _inert_section(report: Report) -> list[str]:
-    """Search trials whose discriminator ended at chance: named, and why they are off the front."""
-    inert = [t for t in report.search_trials if t.status == "complete" and t.inert_adversary]
-    out = ["## Inert adversary", ""]
-    if not inert:
+    """Configurations that break a constraint (an inert adversary first): named, and why they are off the front."""
+    broken = [c for c in report.configs if c.status == "complete" and c.broken]
+    out = ["## Infeasible (inert adversary, constraints)", ""]
+    if not broken:
         return [*out, "None.", ""]
     out.append(
-        f"{plural(len(inert), 'complete search trial')} ended with `disc_acc` below {INERT_DISC_ACC:g} "
-        "(0.5 = chance) or not a number: the discriminator learned nothing, so the adversarial term was "
-        "noise. They are kept off the front (`inert_adversary` in trials.csv):"
+        f"{plural(len(broken), 'complete configuration')} broke a constraint on its mean over seeds: a "
+        f"discriminator below `disc_acc` {INERT_DISC_ACC:g} (0.5 = chance) learned nothing, so its adversarial "
+        "term was noise. Optuna was told they are infeasible, and they are kept off the front:"
     )
-    out += [f"- `{t.trial_id}`: disc_acc {num(t.metrics.get('disc_acc'))} ({_params_inline(t)})" for t in inert]
+    out += [f"- `{c.config_id}`: {'; '.join(c.broken)} ({_params_inline(c)})" for c in broken]
     return [*out, ""]
 
 
@@ -223,7 +292,7 @@ def split_note(report: Report) -> str:
         )
     if trials and all(t.eval_split == "validation" for t in trials):
         return (
-            "> Every number below is a **validation** number of one seed: a selection, not a result. "
+            "> Every number below is a **validation** number: a selection, not a result. "
             "Test-split numbers come only from `launch.py compare` (docs/protocol.md section 1)."
         )
     return (
@@ -240,8 +309,11 @@ def _files_section(report: Report) -> list[str]:
     return [
         "## Files",
         "",
-        f"- `{TRIALS_CSV}`: every Tune trial: arm, status, reason, epochs, searched params, final metrics, checkpoint",
-        f"- `{PARETO_CSV}`: the front, with each member's difference from the baseline",
+        f"- `{CONFIGS_CSV}`: one row per configuration: params, seeds, mean and sd of each objective, the paired "
+        "difference from the baseline with its 95 % interval and p-values, beats_baseline",
+        f"- `{TRIALS_CSV}`: every Tune trial (one per configuration and seed): arm, config_id, replicate, seed, "
+        "status, reason, epochs, searched params, final metrics, checkpoint",
+        f"- `{PARETO_CSV}`: the front of configurations, as configs.csv (beats_baseline decided over the front)",
         f"- `{PARETO_PNG}`: {drawn}, front highlighted, baseline marked",
         f"- `{OPTUNA_DB}`: Optuna study `{name}` of the search trials: "
         f'`optuna.load_study(study_name="{name}", storage="sqlite:///{db}")`',
@@ -255,13 +327,13 @@ def _files_section(report: Report) -> list[str]:
 
 def summary_text(report: Report) -> str:
     """The whole summary.md."""
-    out = [f"# Sweep `{report.plan.name}`", "", split_note(report), ""]
+    out = [f"# Sweep `{report.plan.name}`", "", split_note(report), "", *_noise_section(report)]
     if report.notes:
         out += ["> **Note:** " + note for note in report.notes] + [""]
     out += ["## What ran", "", *_what_ran_space(report), *_what_ran_trials(report), ""]
     out += [
         *_front_section(report),
-        *_tradeoffs_section(report),
+        *_claims_section(report),
         *_trouble_sections(report),
         *_inert_section(report),
         *_files_section(report),

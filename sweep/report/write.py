@@ -27,7 +27,7 @@ from sweep.errors import UserError
 from sweep.folders import FolderLock, replacing, write_text_atomically
 from sweep.formatting import num, text_table
 from sweep.report.build import Report, build_report
-from sweep.report.csv_files import PARETO_CSV, write_pareto_csv, write_trials_csv
+from sweep.report.csv_files import CONFIGS_CSV, PARETO_CSV, write_configs_csv, write_pareto_csv, write_trials_csv
 from sweep.report.optuna_export import OPTUNA_DB, write_optuna_db
 from sweep.report.plot import PARETO_PNG, write_plot
 from sweep.report.reading import TRIALS_CSV, load_results_folder
@@ -52,6 +52,7 @@ def _via_temporary(write: Callable[[Report, Path], None]) -> Callable[[Report, P
 
 _WRITERS: tuple[tuple[str, Callable[[Report, Path], None]], ...] = (
     (TRIALS_CSV, write_trials_csv),
+    (CONFIGS_CSV, write_configs_csv),
     (PARETO_CSV, write_pareto_csv),
     (OPTUNA_DB, _via_temporary(write_optuna_db)),  # built beside the old one, which stays until it is whole
     (PARETO_PNG, _via_temporary(write_plot)),
@@ -124,38 +125,50 @@ def write_report(results_dir: Path, *, mirror: bool = False) -> Report:
 
 
 def print_final(report: Report) -> None:
-    """The front, the baseline below it, counts by status and the folder, as plain text."""
+    """The noise floor, the front with its claims, counts by status and the folder, as plain text."""
     objectives = report.objectives
     print()
+    floor = report.noise_floor()
+    print("Noise floor (seed sd of the baseline): " + ", ".join(f"{m} {num(floor[m])}" for m in objectives))
     if report.pareto:
         print(
-            f"Pareto front: {len(report.pareto)} non-dominated of {report.counts['complete']} complete search trials "
-            f"({', '.join(f'{m} {d}' for m, d in zip(objectives, report.directions))})"
+            f"Pareto front: {len(report.pareto)} non-dominated of {report.counts['complete']} complete configurations "
+            f"({report.replicates.text()} seeds each; {', '.join(f'{m} {d}' for m, d in zip(objectives, report.directions))})"
         )
         print(text_table(*front_rows(report)))
     else:
-        print("Pareto front: empty (no complete search trial with finite objective values)")
-        for base in report.baselines:
-            values = ", ".join(f"{m}={num(base.metrics.get(m))}" for m in objectives)
-            print(f"  baseline {base.trial_id} ({base.status}): {values}")
+        print("Pareto front: empty (no complete, feasible configuration with finite objective values)")
+        for base in report.baseline_groups:
+            values = ", ".join(f"{m}={num(base.value(m))}" for m in objectives)
+            print(f"  {base.label} ({base.status}): {values}")
+    winners = [c.config_id for c in report.pareto if c.beats_baseline]
+    if report.baseline_groups:
+        print(
+            f"Beats the baseline beyond seed noise: {', '.join(winners)}"
+            if winners
+            else "Beats the baseline beyond seed noise: none (every front member is within seed noise of it)"
+        )
     c = report.counts
     print(
-        f"\nSearch trials: {c['complete']} complete, {c['stopped_early']} stopped early, "
+        f"\nConfigurations: {c['complete']} complete, {c['stopped_early']} stopped early, "
         f"{c['error']} error, {c['interrupted']} interrupted (of {report.plan.trials} requested)"
     )
     if report.baselines:
-        print("Baseline: " + ", ".join(f"{b.trial_id} {b.status}" for b in report.baselines))
-    inert = [t.trial_id for t in report.search_trials if t.status == "complete" and t.inert_adversary]
-    if inert:
-        print(f"Inert adversary (disc_acc at chance, kept off the front): {', '.join(inert)}")
+        print(
+            "Baseline: "
+            + "; ".join(f"{g.label} {g.status} ({len(g.replicates)} seeds)" for g in report.baseline_groups)
+        )
+    broken = [c.config_id for c in report.configs if c.status == "complete" and c.broken]
+    if broken:
+        print(f"Infeasible (inert adversary or a constraint; kept off the front): {', '.join(broken)}")
     for t in report.trials:
         if t.status == "error":
-            print(f"  error {t.trial_id} ({t.arm}): {t.reason}")
+            print(f"  error {t.trial_id} ({t.arm}, seed {t.config.get('seed', 0)}): {t.reason}")
     for note in report.notes:
         print(f"Note: {note}")
     print(
-        f"Results: {report.results_dir.resolve()}  ({SUMMARY_MD}, {TRIALS_CSV}, {PARETO_CSV}, {PARETO_PNG}, "
-        f"{OPTUNA_DB})"
+        f"Results: {report.results_dir.resolve()}  ({SUMMARY_MD}, {CONFIGS_CSV}, {TRIALS_CSV}, {PARETO_CSV}, "
+        f"{PARETO_PNG}, {OPTUNA_DB})"
     )
 
 

@@ -11,18 +11,12 @@ from collections.abc import Callable, Sequence
 
 import optuna
 
+from sweep.spaces.model import SAMPLER_NAMES
+
 __all__ = ["SAMPLER_NAMES", "SEED_RANGE", "create_sampler", "resumed_sampler"]
 
 SEED_RANGE = 2**32  # NumPy (and so every Optuna sampler) takes seeds 0 .. 2**32 - 1
 _NEVER = 2**62  # start-up trials of the TPE that stands in for a constrained random sampler
-
-# name -> what it is good at (shown in error messages and docs).
-SAMPLER_NAMES: dict[str, str] = {
-    "tpe": "Tree-structured Parzen Estimator: the default, handles conditional spaces",
-    "nsga2": "NSGA-II genetic search: multi-objective, needs many trials (population 50)",
-    "gp": "Gaussian-process Bayesian optimization: few, continuous parameters",
-    "random": "uniform random search: the reference every sampler should beat",
-}
 
 
 def create_sampler(

@@ -31,9 +31,16 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial, TrialState
 
-_CONSTRAINTS_KEY = "constraints"  # optuna.samplers._base._CONSTRAINTS_KEY: where Optuna keeps them
+OPTUNA_CONSTRAINTS_KEY = "constraints"  # optuna.samplers._base._CONSTRAINTS_KEY: where Optuna keeps them
 
-__all__ = ["check_format", "read_state_file", "rebuild_study", "trials_to_json", "write_state_file"]
+__all__ = [
+    "OPTUNA_CONSTRAINTS_KEY",
+    "check_format",
+    "read_state_file",
+    "rebuild_study",
+    "trials_to_json",
+    "write_state_file",
+]
 
 
 def _number(value: Any) -> Any:
@@ -53,7 +60,7 @@ def _trial_to_json(trial: FrozenTrial) -> dict[str, Any]:
         "intermediate": {str(step): _number(v) for step, v in trial.intermediate_values.items()},
         "user_attrs": dict(trial.user_attrs),
         # Optuna's record of a trial's constraints (set when a sampler with constraints_func saw it).
-        "system_attrs": {k: v for k, v in trial.system_attrs.items() if k == _CONSTRAINTS_KEY},
+        "system_attrs": {k: v for k, v in trial.system_attrs.items() if k == OPTUNA_CONSTRAINTS_KEY},
     }
 
 

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sweep.errors import UserError
 from sweep.paths import check_folder_name
-from sweep.search.samplers import SAMPLER_NAMES
 from sweep.spaces.corners import check_corners
 from sweep.spaces.model import (
     PARAM,
+    SAMPLER_NAMES,
     CategoricalParam,
     FloatParam,
     IntParam,

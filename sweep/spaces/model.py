@@ -39,6 +39,7 @@ from trainable.metric_names import (
 from trainable.problems import Problems, describe, did_you_mean
 
 __all__ = [
+    "SAMPLER_NAMES",
     "MAX_CHOICES",
     "PARAM",
     "CategoricalParam",
@@ -253,6 +254,15 @@ class Objective(BaseModel):
                 f"{direction_of(metric)!r}, but got {direction!r}"
             )
         return direction
+
+
+# name -> what it is good at (shown in error messages and docs).
+SAMPLER_NAMES: dict[str, str] = {
+    "tpe": "Tree-structured Parzen Estimator: the default, handles conditional spaces",
+    "nsga2": "NSGA-II genetic search: multi-objective, needs many trials (population 50)",
+    "gp": "Gaussian-process Bayesian optimization: few, continuous parameters",
+    "random": "uniform random search: the reference every sampler should beat",
+}
 
 
 # ------------------------------------------------------------------------- the space
