@@ -22,8 +22,7 @@ from sweep.report.build import Report
 from sweep.report.configs import ConfigRecord
 from sweep.report.records import metric_value
 from sweep.report.tune_folder import epochs_done
-from sweep.search.feasibility import CONSTRAINTS_ATTR, Feasibility, objective_of
-from sweep.search.state import OPTUNA_CONSTRAINTS_KEY
+from sweep.search.feasibility import Feasibility, objective_of
 from trainable.metric_names import METRICS
 
 __all__ = ["OPTUNA_DB", "write_optuna_db"]
@@ -106,7 +105,6 @@ def _frozen_trial(report: Report, config: ConfigRecord, planned: float) -> Any:
         "reason": config.reason,
         "checkpoint": config.checkpoint,
         "epochs": config.epochs,
-        CONSTRAINTS_ATTR: violations,
         **{f"mean_{m}": config.means.get(m) for m in METRICS},
         **{f"sd_{m}": config.sds.get(m) for m in report.objectives},
     }
@@ -117,7 +115,7 @@ def _frozen_trial(report: Report, config: ConfigRecord, planned: float) -> Any:
             params=dict(config.params),
             distributions=distributions,
             user_attrs=user_attrs,
-            system_attrs={OPTUNA_CONSTRAINTS_KEY: violations} if state == TrialState.COMPLETE else {},
+            constraints=violations if state == TrialState.COMPLETE else None,
             intermediate_values=intermediate,
         )
     except ValueError as error:

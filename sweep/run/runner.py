@@ -29,7 +29,7 @@ from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tu
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines, replicates_of, start_with_of
-from sweep.search.feasibility import Feasibility, read_constraints
+from sweep.search.feasibility import Feasibility
 from sweep.search.live_study import LIVE_STUDY_FILE, LiveStudy
 from sweep.search.relocate import resuming_at, search_algorithm
 from sweep.search.searcher import STATE_FORMAT, SweepSearcher
@@ -91,17 +91,8 @@ def build_searcher(plan: SweepPlan, space: SearchSpace, *, live: bool = True) ->
     from sweep.search.samplers import create_sampler, resumed_sampler
 
     n_objectives = len(space.objectives)
-    sampler = create_sampler(
-        space.sampler, space.seed, n_objectives, conditional=space.is_conditional, constraints_func=read_constraints
-    )
-    reseed = functools.partial(
-        resumed_sampler,
-        space.sampler,
-        space.seed,
-        n_objectives,
-        space.is_conditional,
-        constraints_func=read_constraints,
-    )
+    sampler = create_sampler(space.sampler, space.seed, n_objectives, conditional=space.is_conditional)
+    reseed = functools.partial(resumed_sampler, space.sampler, space.seed, n_objectives, space.is_conditional)
     live_study = LiveStudy(Path(plan.results_dir) / LIVE_STUDY_FILE, plan.name, space.metric_names()) if live else None
     return SweepSearcher(
         sample=space.sample,

@@ -7,7 +7,6 @@ propose the same configurations (as long as they see the same results).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
 
 import optuna
 
@@ -16,7 +15,6 @@ from sweep.spaces.model import SAMPLER_NAMES
 __all__ = ["SAMPLER_NAMES", "SEED_RANGE", "create_sampler", "resumed_sampler"]
 
 SEED_RANGE = 2**32  # NumPy (and so every Optuna sampler) takes seeds 0 .. 2**32 - 1
-_NEVER = 2**62  # start-up trials of the TPE that stands in for a constrained random sampler
 
 
 def create_sampler(
@@ -25,7 +23,6 @@ def create_sampler(
     n_objectives: int,
     *,
     conditional: bool = False,
-    constraints_func: Callable[[optuna.trial.FrozenTrial], Sequence[float]] | None = None,
 ) -> optuna.samplers.BaseSampler:
     """Build the seeded Optuna sampler called ``name``.
 
@@ -37,11 +34,9 @@ def create_sampler(
     sampling for the conditional params; for GP it silences the per-trial warning
     that those params are sampled at random (GP cannot model a dynamic space).
 
-    ``constraints_func`` (``sweep.search.feasibility.read_constraints``) makes TPE, NSGA-II
-    and GP steer away from infeasible trials and makes Optuna record each trial's
-    feasibility; ``random`` is then TPE that never leaves its random start-up phase,
-    which proposes exactly what ``RandomSampler`` with the same seed does and records
-    feasibility the same way.
+    Constraints need no argument here: the searcher sets each trial's with
+    ``Trial.set_constraint`` before it tells it, and TPE, NSGA-II and GP read them from
+    the trials (Optuna 5), as ``Study.best_trials`` does.
     """
     if name not in SAMPLER_NAMES:
         raise ValueError(f"unknown sampler {name!r}; known: {', '.join(SAMPLER_NAMES)}")
@@ -53,18 +48,12 @@ def create_sampler(
         with warnings.catch_warnings():
             # ``group`` is marked experimental since Optuna 2.8; we choose it on purpose.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.samplers.TPESampler(
-                seed=seed, multivariate=multivariate, group=group, constraints_func=constraints_func
-            )
+            return optuna.samplers.TPESampler(seed=seed, multivariate=multivariate, group=group)
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, constraints_func=constraints_func)
+        return optuna.samplers.NSGAIISampler(seed=seed)
     if name == "gp":
-        return optuna.samplers.GPSampler(
-            seed=seed, warn_independent_sampling=not conditional, constraints_func=constraints_func
-        )
-    if constraints_func is None:
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=_NEVER, constraints_func=constraints_func)
+        return optuna.samplers.GPSampler(seed=seed, warn_independent_sampling=not conditional)
+    return optuna.samplers.RandomSampler(seed=seed)
 
 
 def resumed_sampler(
@@ -73,7 +62,6 @@ def resumed_sampler(
     n_objectives: int,
     conditional: bool,
     trials_so_far: int,
-    constraints_func: Callable[[optuna.trial.FrozenTrial], Sequence[float]] | None = None,
 ) -> optuna.samplers.BaseSampler:
     """The sampler a resumed sweep continues with: seeded ``(seed + trials_so_far) mod 2**32``.
 
@@ -83,10 +71,4 @@ def resumed_sampler(
     configurations again and makes it propose the same ones on every resume. The
     modulo keeps the seed in NumPy's range (a space may use any seed up to 2**32 - 1).
     """
-    return create_sampler(
-        name,
-        (seed + trials_so_far) % SEED_RANGE,
-        n_objectives,
-        conditional=conditional,
-        constraints_func=constraints_func,
-    )
+    return create_sampler(name, (seed + trials_so_far) % SEED_RANGE, n_objectives, conditional=conditional)

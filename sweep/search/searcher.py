@@ -12,8 +12,9 @@
   a configuration whose interval still reaches the front gets more seeds first
   (``sweep.search.racing``).
 * **Constraints Optuna knows.** Before the tell, the configuration's violations (an
-  inert adversary, the space's ``constraints``) are stored on the trial, where the
-  sampler's ``constraints_func`` reads them (``sweep.search.feasibility``).
+  inert adversary, the space's ``constraints``) are set on the trial
+  (``Trial.set_constraint``), where the samplers and ``best_trials`` read them
+  (``sweep.search.feasibility``).
 * **Start with.** The space's ``start_with`` and ``--enqueue``'s configurations are the
   first ones asked (``Study.enqueue_trial``), told like any other.
 * **State as JSON**, never a pickle (``searcher-state-*.json``): ``--resume`` reads it back
@@ -32,7 +33,7 @@ import optuna
 from ray.tune.search import Searcher
 
 from sweep.baselines import BASELINE_ARM
-from sweep.search.feasibility import CONSTRAINTS_ATTR, Feasibility, objective_of
+from sweep.search.feasibility import Feasibility, objective_of
 from sweep.search.groups import COMPLETE, ERROR, STOPPED, ConfigGroup
 from sweep.search.live_study import LiveStudy
 from sweep.search.racing import Estimate, needs_more_seeds
@@ -184,8 +185,8 @@ class SweepSearcher(Searcher):
         trial.set_user_attr("seeds", [self.base_seed + r for r in sorted(group.outcomes)])
         trial.set_user_attr("tune_trial_ids", [group.trial_ids[r] for r in sorted(group.trial_ids)])
         objective = objective_of(group.params, self.fixed)
-        violations = self.feasibility.violations(group.watched_mean, objective)
-        trial.set_user_attr(CONSTRAINTS_ATTR, violations)
+        for name, violation in self.feasibility.violations(group.watched_mean, objective).items():
+            trial.set_constraint(name, violation)
         if group.failed:
             trial.set_user_attr("failed_seeds", [self.base_seed + r for r in group.failed])
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)

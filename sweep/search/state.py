@@ -31,10 +31,7 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial, TrialState
 
-OPTUNA_CONSTRAINTS_KEY = "constraints"  # optuna.samplers._base._CONSTRAINTS_KEY: where Optuna keeps them
-
 __all__ = [
-    "OPTUNA_CONSTRAINTS_KEY",
     "check_format",
     "read_state_file",
     "rebuild_study",
@@ -59,8 +56,7 @@ def _trial_to_json(trial: FrozenTrial) -> dict[str, Any]:
         "values": None if trial.values is None else [_number(v) for v in trial.values],
         "intermediate": {str(step): _number(v) for step, v in trial.intermediate_values.items()},
         "user_attrs": dict(trial.user_attrs),
-        # Optuna's record of a trial's constraints (set when a sampler with constraints_func saw it).
-        "system_attrs": {k: v for k, v in trial.system_attrs.items() if k == OPTUNA_CONSTRAINTS_KEY},
+        "constraints": dict(trial.constraints),  # Trial.set_constraint's values, by name
     }
 
 
@@ -113,7 +109,7 @@ def rebuild_study(study: optuna.Study, trials: list[Mapping[str, Any]]) -> dict[
                     distributions=distributions,
                     intermediate_values=intermediate,
                     user_attrs=dict(raw.get("user_attrs", {})),
-                    system_attrs=dict(raw.get("system_attrs", {})),
+                    constraints={str(k): float(v) for k, v in dict(raw.get("constraints", {})).items()},
                 )
             )
             continue

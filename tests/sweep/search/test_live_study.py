@@ -1,6 +1,6 @@
 """The live Optuna study: the searcher's own storage is the results folder's journal.
 
-A real ``OptunaSearch`` in process (no Ray runtime): the study moves into
+The real searcher in process (no Ray runtime): the study moves into
 ``optuna.journal`` before the first proposal, every ask and tell lands there, the
 searcher still pickles (Tune writes it into ``tuner.pkl``), and a restore replaces
 the journal's study with the saved state's trials: none twice, none lost.
@@ -13,24 +13,16 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
-from ray.tune.search.optuna import OptunaSearch
 
 from sweep.search.live_study import LIVE_STUDY_FILE, REPLACED_SUFFIX, LiveStudy, journal_storage
-from sweep.search.searcher import DefineByRun, SweepSearcher, resuming_at
-from tests.sweep.search.test_searcher import BASELINE, FIXED, result, sample
-
-OBJECTIVES = ["ensemble_acc", "disagreement"]
+from sweep.search.relocate import resuming_at
+from sweep.search.searcher import SweepSearcher
+from tests.sweep.search.test_searcher import OBJECTIVES, make, result
 
 
 def make_live(folder: Path, baselines: int = 1, seed: int = 0) -> SweepSearcher:
-    inner = OptunaSearch(
-        space=DefineByRun(sample, FIXED),
-        metric=list(OBJECTIVES),
-        mode=["max", "max"],
-        sampler=optuna.samplers.RandomSampler(seed=seed),
-    )
     live = LiveStudy(folder / LIVE_STUDY_FILE, "my-sweep", OBJECTIVES)
-    return SweepSearcher(inner, [BASELINE] * baselines, live=live)
+    return make(k=1, trials=10, baselines=baselines, seed=seed, live=live)
 
 
 def journal_trials_at(path: Path) -> list[optuna.trial.FrozenTrial]:
@@ -110,13 +102,7 @@ def test_a_damaged_journal_does_not_stop_a_resume(tmp_path):
 
 
 def test_a_searcher_without_a_live_study_writes_nothing(tmp_path):
-    inner = OptunaSearch(
-        space=DefineByRun(sample, FIXED),
-        metric=OBJECTIVES,
-        mode=["max", "max"],
-        sampler=optuna.samplers.RandomSampler(),
-    )
-    searcher = SweepSearcher(inner, [])
+    searcher = make(baselines=0)
     searcher.suggest("t1")
     assert list(tmp_path.iterdir()) == []
 
