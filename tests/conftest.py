@@ -152,6 +152,18 @@ def smoke_sweep(tmp_path_factory, ray_head: RayHead) -> Iterator[tuple[Path, sub
 
 
 @pytest.fixture
+def process_defaults_restored() -> Iterator[None]:
+    """For a test that runs netsep's process-wide set-up in pytest's own process (the Ray
+    defaults the connection and Tune assembly put in the environment, Ray's and Tune's
+    signal handlers): all of it is put back afterwards, before the isolation check."""
+    from tests.isolation import restore, snapshot
+
+    before = snapshot()
+    yield
+    restore(before, snapshot())
+
+
+@pytest.fixture
 def smoke_copy(smoke_sweep, tmp_path: Path) -> Path:
     """A private copy of the smoke sweep's results folder, for a test that writes into it."""
     return copy_results(smoke_sweep[0], tmp_path / "smoke")

@@ -117,6 +117,7 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
 ]
 
 
+@pytest.mark.usefixtures("process_defaults_restored")  # an --address case connects in this process
 @pytest.mark.parametrize("case_id, space_text, argv, words", CASES, ids=[c[0] for c in CASES])
 def test_bad_input_exits_2_with_one_message_and_writes_nothing(
     tmp_path, monkeypatch, capsys, case_id, space_text, argv, words

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +33,12 @@ def fake_server(tmp_path: Path) -> Iterator[Callable[[str | None], int]]:
             env[TOKEN_VARIABLE] = token
         proc = subprocess.Popen([str(binary), "60"], env=env)
         started.append(proc)
+        # Until the child has exec'd, /proc shows the parent's name and environment.
+        comm = Path(f"/proc/{proc.pid}/comm")
+        for _ in range(1000):
+            if comm.read_text().strip() == "gcs_server":
+                break
+            time.sleep(0.01)
         return proc.pid
 
     try:

@@ -81,7 +81,7 @@ def test_the_searcher_proposes_the_planned_baselines_first(planned):
     assert [t.params for t in live.trials] == [t.params for t in searcher.study.trials] and len(live.trials) == 1
 
 
-def test_build_tuner_writes_only_tune_s_own_state_and_starts_no_ray(planned):
+def test_build_tuner_writes_only_tune_s_own_state_and_starts_no_ray(planned, process_defaults_restored):
     import ray
 
     plan, space = planned
