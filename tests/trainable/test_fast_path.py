@@ -131,7 +131,7 @@ def test_eager_is_the_plain_step_on_each_device() -> None:
         None,
         False,
         False,
-        False,
+        None,
     )
     cuda = _plan(False, "cuda", eager=True)  # as before the fast path: channels_last and bf16 on CUDA
     assert cuda.channels_last and cuda.autocast_dtype == torch.bfloat16 and not cuda.fused_optimizers
@@ -145,7 +145,7 @@ def test_precision_auto_is_bf16_on_cuda_and_on_a_cpu_with_bf16_instructions_only
     assert _plan(False, precision="bf16").precision == "bf16"  # forced: emulated, but asked for
     fast = _plan(False)
     assert fast.channels_last and fast.fused_optimizers and fast.bits_dropout and not fast.compile
-    assert _plan(False, compile=True).compile
+    assert _plan(False, compile=True).compile == "inductor"
 
 
 def test_the_detection_reads_torchs_cpu_features() -> None:
