@@ -43,7 +43,7 @@ class ExecutionPlan:
     autocast_dtype: torch.dtype | None  # autocast of the forwards; None: fp32
     fused_optimizers: bool  # trainable.optim's fused kernels instead of torch.optim's loops
     bits_dropout: bool  # trainable.models.dropout.BitsDropout instead of nn.Dropout
-    compile: bool  # torch.compile the classifiers and D
+    compile: str | None  # torch.compile's backend for the classifiers and D ("inductor"); None: not compiled
 
     @property
     def precision(self) -> str:
@@ -96,7 +96,7 @@ def execution_plan(config: TrialConfig, device: torch.device, native_bf16: bool 
             autocast_dtype=torch.bfloat16 if on_cuda else None,
             fused_optimizers=False,
             bits_dropout=False,
-            compile=False,
+            compile=None,
         )
     if native_bf16 is None:
         native_bf16 = not on_cuda and cpu_bf16_native()
@@ -106,5 +106,5 @@ def execution_plan(config: TrialConfig, device: torch.device, native_bf16: bool 
         autocast_dtype=_autocast_dtype(config.precision, device, native_bf16),
         fused_optimizers=True,
         bits_dropout=True,
-        compile=config.compile,
+        compile="inductor" if config.compile else None,
     )

@@ -148,10 +148,10 @@ class PairTraining:
         if plan.compile:
             # The step's forwards go through compiled wrappers sharing the parameters; the
             # evaluation, checkpoints and D's accuracy use the plain modules.
-            self.step.net_1 = torch.compile(self.net_1)
-            self.step.net_2 = torch.compile(self.net_2)
+            self.step.net_1 = torch.compile(self.net_1, backend=plan.compile)
+            self.step.net_2 = torch.compile(self.net_2, backend=plan.compile)
             if self.step.discriminator is not None:
-                self.step.discriminator = torch.compile(self.step.discriminator)
+                self.step.discriminator = torch.compile(self.step.discriminator, backend=plan.compile)
         # Dropout draws from torch's global RNG: seed it per trial (an actor reused
         # by Tune would otherwise carry the last trial's state) and checkpoint it.
         torch.manual_seed(config.seed + 13)
