@@ -42,6 +42,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -171,6 +172,7 @@ def run_gpu_benchmark(
         "sharing": [],
         "time_to_accuracy": None,
         "skipped": [],
+        "errors": [],
         "section_seconds": {},
     }
     peaks: dict[str, Peak] = {}
@@ -217,7 +219,11 @@ def run_gpu_benchmark(
             continue
         log(f"[{name}] starting at {used:.0f} s")
         start = time.perf_counter()
-        run()
+        try:
+            run()
+        except Exception as error:  # one run on a lent machine: keep the other sections
+            traceback.print_exc()
+            result["errors"].append(f"{name}: {type(error).__name__}: {error}"[:2000])
         result["section_seconds"][name] = round(time.perf_counter() - start, 1)
         result["seconds"] = round(time.perf_counter() - began, 1)
         if on_section is not None:
@@ -243,6 +249,7 @@ def format_tables(result: dict[str, Any]) -> str:
                 ],
             )
         )
+    failed = [r for r in result["steps"] if "error" in r]
     if result["steps"]:
         steps = [
             (
@@ -257,6 +264,7 @@ def format_tables(result: dict[str, Any]) -> str:
                 f"{r['first_step_s']:.1f}",
             )
             for r in result["steps"]
+            if "error" not in r
         ]
         header = ("setting", "case", "precision", "ms/step", "images/s", "x eager", "TFLOP/s", "% bf16 peak", "first s")
         parts.append(text_table(header, steps))
@@ -300,6 +308,10 @@ def format_tables(result: dict[str, Any]) -> str:
         )
     if result["skipped"]:
         parts.append("skipped: " + "; ".join(result["skipped"]))
+    for r in failed:
+        parts.append(f"failed: {r['setting']}: {r['case']}: {r['error']}")
+    if result["errors"]:
+        parts.append("errors: " + "; ".join(result["errors"]))
     return "\n\n".join(parts)
 
 

@@ -61,14 +61,22 @@ def step_section(
     sync = device_sync(device)
     flops, _ = count_flops(lambda: eager.step(x, y))
     first: dict[str, float] = {}
+    failed: dict[str, str] = {}
     cases = []
     for case, trial in trials:
         sync()
         start = time.perf_counter()
-        trial.step(x, y)  # compiles, for the compiled case
+        try:
+            trial.step(x, y)  # compiles, for the compiled case
+        except Exception as error:  # a compiler missing on the machine: keep the other cases
+            if case != "fast + compile":
+                raise
+            failed[case] = f"{type(error).__name__}: {error}"[:2000]
+            continue
         sync()
         first[case] = time.perf_counter() - start
         cases.append(Case(case, repeat(lambda t=trial: t.step(x, y), steps)))
+    trials = [(case, trial) for case, trial in trials if case not in failed]
     samples, _ = time_interleaved(cases, rounds, warmup, sync=sync)
     base = statistics.median(samples["eager"])
     rows = []
@@ -90,4 +98,5 @@ def step_section(
                 "flops_per_step": flops,
             }
         )
+    rows += [{"setting": name, "case": case, "error": error} for case, error in failed.items()]
     return rows
