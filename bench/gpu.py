@@ -1,31 +1,36 @@
-"""Device benchmark: the pair's step cost, torch.compile, GPU sharing, memory, time to 93 %.
+"""Device benchmark: the pair step plain, fast and compiled; 1-8 trials sharing a GPU; time to 93 %.
 
-Run from the repository root on a machine with one GPU::
+Run from the repository root on a machine with one GPU (Fashion-MNIST's four IDX
+``.gz`` files in DIR), as one command that ends within ten minutes::
 
-    python -m bench.gpu --data-dir /usr/share/datasets/fashion-mnist --json gpu.json
+    timeout 590 python -m bench.gpu --data-dir DIR --json gpu.json
+
     python -m bench.gpu --quick          # CPU smoke run (digits, tiny nets): its numbers mean nothing
 
-The full run fits in about 8 minutes on one H100/H200 (``--budget-s``, default 450:
-a section that would start after the budget is spent is skipped and says so). It
-measures, on Fashion-MNIST with the trial defaults (batch 128, bf16 autocast and
-channels_last on CUDA), every trial built by ``trainable.loop.PairTraining``:
+It imports neither Ray, Optuna nor wandb (torch, numpy, pydantic, PyYAML, scikit-learn
+and SciPy are all it needs; tests/test_bench_scripts.py runs it with those three made
+unimportable). Sections start while the time used is under ``--budget-s`` (default
+420 s); a section that would start later is listed as skipped, and the JSON is
+rewritten after every section, so a run cut short keeps what it measured. Every trial
+is built by ``trainable.loop.PairTraining``, on Fashion-MNIST:
 
-1. **Steps** (``bench.step``'s interleaved timing, synchronised with the device):
-   for the ``fast`` and ``simple3`` classifiers, one classifier's step, the
-   independent pair's step (target <= 2.05 x one classifier) and the dice step with
-   the ``mlp`` and ``siamese_strided`` discriminators (targets <= 1.15 x and <= 1.35 x
-   the independent pair).
-2. **Sharing**: 1, 2, 4 and 8 trials training at once in separate processes on the
-   one device (as Ray packs ``--gpus-per-trial 0.25``): images/s of each and in all
-   (target: 4 trials >= 2.5 x one trial), and each trial's peak memory
-   (``torch.cuda.max_memory_allocated``; the CUDA context, ~0.5 GB a process, is not
-   in it; on the CPU the process's peak RSS).
-3. **Time to accuracy**: the ``fast`` dice pair on the full training split, evaluated
+1. **Peak**: bf16 and fp32 matrix product and convolution on the device
+   (``bench.roofline``).
+2. **Steps** (``bench.gpu_steps``), for each setting: ``study`` (simple3 at width 0.25,
+   batch 256, dice + mlp D: the registered studies' net), ``fast`` (the airbench-style
+   net at width 1.0, batch 128) and ``default`` (simple3 at width 1.0, batch 128): the
+   pair step of ``eager`` (the step as it was: channels_last and bf16 autocast on
+   CUDA, torch.optim, nn.Dropout), ``fast`` (the default fast path: also fused
+   optimizers and cheaper dropout masks) and ``fast + compile`` (``compile=true``; its
+   first step, which compiles, is reported apart): ms per step, images/s, speed-up
+   over eager, achieved TFLOP/s and their share of the bf16 peak.
+3. **Sharing** (``bench.gpu_sharing``): 1, 2, 4 and 8 trials of the study setting
+   training at once in separate processes on the one device (as Ray packs
+   ``--gpus-per-trial 0.25``): images/s of each and in all (target: 4 trials >= 2.5 x
+   one trial), each trial's peak memory (``torch.cuda.max_memory_allocated``; the CUDA
+   context, ~0.5 GB a process, is not in it; on the CPU the process's peak RSS).
+4. **Time to accuracy**: the ``fast`` dice pair on the full training split, evaluated
    after every epoch, until both members reach 93 % test accuracy.
-4. **Compile**: section 1 again with each network wrapped in ``torch.compile``
-   (compilation is in the warm-up and reported apart).
-
-The sharing workers live in ``bench.gpu_sharing``.
 """
 
 from __future__ import annotations
@@ -35,9 +40,9 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -45,20 +50,19 @@ from typing import Any
 import torch
 
 from bench.gpu_sharing import SHARING_TARGET, run_sharing, time_to_accuracy
-from bench.step import (
-    JOINT_TARGETS,
-    PAIR_VS_SINGLE_TARGET,
-    Case,
-    build_trial,
-    repeat,
-    single_step,
-    time_interleaved,
-)
+from bench.gpu_steps import step_section
+from bench.roofline import Peak, measure_peaks
 from sweep.formatting import text_table
 from trainable.data import DEBIAN_FASHION_MNIST_DIR
-from trainable.loop import PairTraining
 
-__all__ = ["QUICK", "SHARING_TARGET", "GpuBenchSettings", "format_tables", "main", "run_gpu_benchmark", "step_rows"]
+__all__ = ["QUICK", "SETTINGS", "GpuBenchSettings", "format_tables", "main", "run_gpu_benchmark"]
+
+# The step settings (trial settings on top of the benchmark's data); the first is shared too.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "study": {"classifier": "simple3", "width": 0.25, "batch_size": 256, "lr": 2e-3, "augment": False},
+    "fast": {"classifier": "fast", "width": 1.0, "batch_size": 128},
+    "default": {"classifier": "simple3", "width": 1.0, "batch_size": 128},
+}
 
 
 @dataclass(frozen=True)
@@ -69,36 +73,36 @@ class GpuBenchSettings:
     dataset: str = "fashion-mnist"
     data_dir: str | None = None  # None: the dataset's default location
     train_size: int | None = None  # None: the whole training split
-    width: float = 1.0
-    batch_size: int = 128  # TrialConfig's default: what a trial runs with
-    classifiers: tuple[str, ...] = ("fast", "simple3")
-    disc_archs: tuple[str, ...] = ("mlp", "siamese_strided")
+    step_settings: tuple[str, ...] = ("study", "fast", "default")
+    width_scale: float = 1.0  # multiplies every setting's width (the smoke run shrinks the nets)
+    batch_size: int | None = None  # None: each setting's own
     rounds: int = 7
     steps: int = 20  # steps per case per round
     warmup: int = 10
-    compile_backend: str | None = "inductor"  # None: skip section 4
-    compile_classifiers: tuple[str, ...] = ("fast", "simple3")
+    compile_backend: str | None = "inductor"  # None: no compiled case
+    peak_scale: float = 4.0  # GPU kernels need bigger probes than a CPU core to reach full speed
     sharing_counts: tuple[int, ...] = (1, 2, 4, 8)
     sharing_seconds: float = 15.0  # measured training time of each sharing run, after warm-up
     tta_epochs: int = 15  # the schedule's length of the time-to-accuracy trial
     tta_target: float = 0.93
     tta_train_size: int | None = None
-    budget_s: float = 450.0
+    budget_s: float = 420.0
     seed: int = 0
 
 
-# Tiny everything: checks the script on the CPU in well under a minute.
+# Tiny everything: checks the script on the CPU in about a minute.
 QUICK = GpuBenchSettings(
     device="cpu",
     dataset="digits",
     train_size=256,
-    width=0.25,
+    step_settings=("study", "fast"),
+    width_scale=0.25,
     batch_size=32,
     rounds=1,
     steps=1,
     warmup=1,
-    compile_backend="eager",
-    compile_classifiers=("fast",),
+    compile_backend="eager",  # the wiring of compile without inductor's minutes of compiling
+    peak_scale=0.0625,
     sharing_counts=(1, 2),
     sharing_seconds=1.0,
     tta_epochs=2,
@@ -107,98 +111,24 @@ QUICK = GpuBenchSettings(
 )
 
 
-def _sync(device: torch.device) -> Callable[[], None]:
-    if device.type == "cuda":
-        return lambda: torch.cuda.synchronize(device)
-    return lambda: None
-
-
-def _trial_config(s: GpuBenchSettings, classifier: str, objective: str, disc_arch: str = "mlp") -> dict[str, Any]:
-    return {
+def trial_config(s: GpuBenchSettings, setting: str, objective: str = "dice") -> dict[str, Any]:
+    """The trial settings of one named setting on this run's data and device."""
+    own = SETTINGS[setting]
+    raw = {
+        **own,
         "dataset": s.dataset,
         "data_dir": s.data_dir,
         "train_size": s.train_size,
-        "classifier": classifier,
-        "width": s.width,
-        "batch_size": s.batch_size,
+        "width": own["width"] * s.width_scale,
         "objective": objective,
-        "pairing": "shared",
+        "disc_arch": "mlp",
         "val_size": 0,  # a benchmark selects nothing: whole training split, scored on test
-        "disc_arch": disc_arch,
         "device": s.device,
         "seed": s.seed,
     }
-
-
-def _compile(training: PairTraining, backend: str) -> None:
-    """Route the step's forwards through ``torch.compile`` wrappers (parameters are shared)."""
-    training.step.net_1 = torch.compile(training.net_1, backend=backend)
-    training.step.net_2 = torch.compile(training.net_2, backend=backend)
-    if training.step.discriminator is not None:
-        training.step.discriminator = torch.compile(training.step.discriminator, backend=backend)
-
-
-def _classifier_cases(s: GpuBenchSettings, classifier: str, backend: str | None) -> list[Case]:
-    """Single, independent pair and dice + each D for one classifier, all on one batch."""
-    device = torch.device(s.device)
-    pair = build_trial(_trial_config(s, classifier, "independent"), device)
-    x, y = next(iter(pair.data.train_batches(s.batch_size, torch.Generator().manual_seed(s.seed))))
-    x, y = x.clone(), y.clone()
-    single_net = torch.compile(pair.net_1, backend=backend) if backend else None
-    if backend:
-        _compile(pair, backend)
-    cases = [
-        Case(f"{classifier}: single", repeat(single_step(pair, x, y, single_net), s.steps)),
-        Case(
-            f"{classifier}: independent pair",
-            repeat(lambda: pair.step(x, y), s.steps),
-            baseline=f"{classifier}: single",
-            target=PAIR_VS_SINGLE_TARGET,
-        ),
-    ]
-    for arch in s.disc_archs:
-        joint = build_trial(_trial_config(s, classifier, "dice", arch), device)
-        if backend:
-            _compile(joint, backend)
-        cases.append(
-            Case(
-                f"{classifier}: dice + {arch}",
-                repeat(lambda t=joint: t.step(x, y), s.steps),
-                baseline=f"{classifier}: independent pair",
-                target=JOINT_TARGETS.get(arch),
-            )
-        )
-    return cases
-
-
-def step_rows(s: GpuBenchSettings, backend: str | None) -> tuple[list[dict[str, Any]], float]:
-    """Sections 1 and 4: one row per case; and the warm-up seconds (compilation included)."""
-    device = torch.device(s.device)
-    cases = [case for classifier in s.classifiers for case in _classifier_cases(s, classifier, backend)]
-    start = time.perf_counter()
-    for case in cases:  # warm-up (and compile) here, timed apart from the rounds
-        for _ in range(max(1, s.warmup)):
-            case.run()
-    _sync(device)()
-    warmup_s = time.perf_counter() - start
-    samples, _ = time_interleaved(cases, s.rounds, warmup=0, sync=_sync(device))
-    medians = {name: statistics.median(v) for name, v in samples.items()}
-    rows = []
-    for case in cases:
-        ratio = medians[case.name] / medians[case.baseline] if case.baseline else None
-        rows.append(
-            {
-                "setting": case.name,
-                "compile": backend or "off",
-                "median_ms": medians[case.name] * 1e3,
-                "samples_ms": [v * 1e3 for v in samples[case.name]],
-                "baseline": case.baseline,
-                "ratio": ratio,
-                "target": case.target,
-                "passed": None if ratio is None or case.target is None else bool(ratio <= case.target),
-            }
-        )
-    return rows, warmup_s
+    if s.batch_size is not None:
+        raw["batch_size"] = s.batch_size
+    return raw
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
@@ -236,37 +166,51 @@ def run_gpu_benchmark(
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": _machine(device),
         "settings": asdict(s),
+        "step_settings": {name: trial_config(s, name) for name in s.step_settings},
+        "peaks": {},
         "steps": [],
         "sharing": [],
         "time_to_accuracy": None,
         "skipped": [],
+        "errors": [],
         "section_seconds": {},
-        "warmup_seconds": {},
     }
+    peaks: dict[str, Peak] = {}
 
-    def steps(backend: str | None, classifiers: tuple[str, ...]) -> None:
-        rows, warmup_s = step_rows(replace(s, classifiers=classifiers), backend)
-        result["steps"].extend(rows)
-        result["warmup_seconds"][f"{backend or 'off'}: {', '.join(classifiers)}"] = round(warmup_s, 1)
+    def peak() -> None:
+        peaks.update(measure_peaks((torch.bfloat16, torch.float32), scale=s.peak_scale, device=s.device))
+        result["peaks"] = {name: asdict(p) for name, p in peaks.items()}
+
+    def steps(name: str) -> None:
+        result["steps"].extend(
+            step_section(
+                name,
+                trial_config(s, name),
+                device=device,
+                compile_backend=s.compile_backend,
+                peak=peaks.get("bf16"),
+                rounds=s.rounds,
+                steps=s.steps,
+                warmup=s.warmup,
+            )
+        )
 
     def sharing() -> None:
-        result["sharing"] = run_sharing(s, _trial_config(s, "fast", "dice"), log)
+        result["sharing"] = run_sharing(s.sharing_counts, s.sharing_seconds, trial_config(s, "study"), log)
 
     def accuracy() -> None:
         tta = replace(s, train_size=s.tta_train_size)
-        config = {**_trial_config(tta, "fast", "dice"), "epochs": s.tta_epochs}
+        config = {**trial_config(tta, "fast"), "epochs": s.tta_epochs}
         result["time_to_accuracy"] = time_to_accuracy(config, s.tta_target, log)
 
-    sections: list[tuple[str, Callable[[], None]]] = [
-        ("steps", lambda: steps(None, s.classifiers)),
-        ("sharing", sharing),
-        ("time to accuracy", accuracy),
-    ]
-    if s.compile_backend:  # one section per classifier: each is checked against the budget
-        sections += [
-            (f"compile {c} ({s.compile_backend})", lambda c=c: steps(s.compile_backend, (c,)))
-            for c in s.compile_classifiers
-        ]
+    # By importance, in case the budget runs out: the study's step, sharing, the others.
+    sections: list[tuple[str, Callable[[], None]]] = [("peak", peak)]
+    names = list(s.step_settings)
+    if names:
+        sections.append((f"steps: {names[0]}", lambda: steps(names[0])))
+    sections.append(("sharing", sharing))
+    sections += [(f"steps: {name}", lambda name=name: steps(name)) for name in names[1:]]
+    sections.append(("time to accuracy", accuracy))
     for name, run in sections:
         used = time.perf_counter() - began
         if used > s.budget_s:
@@ -275,7 +219,11 @@ def run_gpu_benchmark(
             continue
         log(f"[{name}] starting at {used:.0f} s")
         start = time.perf_counter()
-        run()
+        try:
+            run()
+        except Exception as error:  # one run on a lent machine: keep the other sections
+            traceback.print_exc()
+            result["errors"].append(f"{name}: {type(error).__name__}: {error}"[:2000])
         result["section_seconds"][name] = round(time.perf_counter() - start, 1)
         result["seconds"] = round(time.perf_counter() - began, 1)
         if on_section is not None:
@@ -289,20 +237,37 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def format_tables(result: dict[str, Any]) -> str:
-    """The three tables (steps, sharing, time to accuracy) as text."""
-    steps = [
-        (
-            r["setting"],
-            r["compile"],
-            f"{r['median_ms']:.3f}",
-            _fmt(r["ratio"], ".3f"),
-            r["baseline"] or "",
-            _fmt(r["target"], ".2f"),
-            "" if r["passed"] is None else ("PASS" if r["passed"] else "FAIL"),
+    """The tables (peak, steps, sharing, time to accuracy) as text."""
+    parts = []
+    if result["peaks"]:
+        parts.append(
+            text_table(
+                ("dtype", "peak TFLOP/s", "matmul", "conv"),
+                [
+                    (n, f"{p['gflops'] / 1e3:.1f}", f"{p['matmul_gflops'] / 1e3:.1f}", f"{p['conv_gflops'] / 1e3:.1f}")
+                    for n, p in result["peaks"].items()
+                ],
+            )
         )
-        for r in result["steps"]
-    ]
-    parts = [text_table(("setting", "compile", "median ms", "ratio", "vs", "target <=", "result"), steps)]
+    failed = [r for r in result["steps"] if "error" in r]
+    if result["steps"]:
+        steps = [
+            (
+                r["setting"],
+                r["case"],
+                r["plan"]["precision"],
+                f"{r['median_ms']:.3f}",
+                f"{r['images_per_s']:.0f}",
+                f"{r['speed_up']:.2f}x",
+                f"{r['gflops'] / 1e3:.2f}",
+                "" if r["peak_fraction"] is None else f"{100 * r['peak_fraction']:.1f}",
+                f"{r['first_step_s']:.1f}",
+            )
+            for r in result["steps"]
+            if "error" not in r
+        ]
+        header = ("setting", "case", "precision", "ms/step", "images/s", "x eager", "TFLOP/s", "% bf16 peak", "first s")
+        parts.append(text_table(header, steps))
     if result["sharing"]:
         share = [
             (
@@ -343,17 +308,21 @@ def format_tables(result: dict[str, Any]) -> str:
         )
     if result["skipped"]:
         parts.append("skipped: " + "; ".join(result["skipped"]))
+    for r in failed:
+        parts.append(f"failed: {r['setting']}: {r['case']}: {r['error']}")
+    if result["errors"]:
+        parts.append("errors: " + "; ".join(result["errors"]))
     return "\n\n".join(parts)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="CPU smoke run on digits with tiny nets (under a minute)")
+    p.add_argument("--quick", action="store_true", help="CPU smoke run on digits with tiny nets (about a minute)")
     p.add_argument("--data-dir", help=f"the Fashion-MNIST files (default: {DEBIAN_FASHION_MNIST_DIR})")
     p.add_argument("--device", help="default: cuda (cpu with --quick)")
-    p.add_argument("--json", metavar="PATH", help="also write every number to this JSON file")
+    p.add_argument("--json", metavar="PATH", help="also write every number to this JSON file (after every section)")
     p.add_argument("--budget-s", type=float, help="skip sections that would start after this many seconds")
-    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile section")
+    p.add_argument("--no-compile", action="store_true", help="leave out the torch.compile case")
     return p.parse_args(argv)
 
 
@@ -378,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     save(result)
     print()
     print(format_tables(result))
-    print(f"\ntotal {result['seconds']:.0f} s")
+    print(f"\ntotal {result['seconds']:.0f} s; sharing target: 4 trials >= {SHARING_TARGET} x one trial's images/s")
     if args.quick:
         print("(--quick: tiny nets on the CPU; these numbers say nothing about the targets)")
     if args.json:

@@ -68,12 +68,15 @@ def launch(
     )
 
 
-def run_module(module: str, *args: str, timeout: float = 600) -> str:
-    """``python -m module ARGS`` from the repository root; fails the test unless it exits 0."""
+def run_module(module: str, *args: str, timeout: float = 600, env: Mapping[str, str] | None = None) -> str:
+    """``python -m module ARGS`` from the repository root; fails the test unless it exits 0.
+
+    ``env``: extra environment variables (a ``PYTHONPATH`` there comes after the repository's).
+    """
     done = subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=REPO,
-        env=_env(None),
+        env=_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -93,7 +93,7 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # any training split netsep loads, so a batch above it can never be filled.
     batch_size: int = Field(128, ge=2, le=65_536)
     epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU time
-    # --- the joint objective (DESIGN §3)
+    # --- the joint objective (README.md, docs/protocol.md)
     objective: Literal["independent", "seed", "dice"] = "dice"
     # How the pair sees each batch: split (half each), shared (both the whole batch), or
     # separate (each member its own data order and augmentation: the standard deep
@@ -131,6 +131,19 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # Fixed subset of the evaluated split for debiased linear CKA (needs >= 4), in examples.
     cka_examples: int = Field(512, ge=4, le=100_000)
     eval_batch_size: int = Field(1024, ge=1, le=65_536)  # examples per evaluation forward pass
+    # --- speed (trainable/fast_path.py; measured by python -m bench.step, bench/README.md)
+    # true: the plain step as it was before the fast path, exactly (on the CPU contiguous
+    # memory and fp32; torch.optim's optimizers; nn.Dropout), to compare against. false:
+    # the fast path (channels_last, fused optimizers, cheaper dropout masks, `precision`),
+    # whose gradients equal the plain step's on a fixed batch (tests/trainable/test_fast_path.py).
+    eager: bool = False
+    # Arithmetic of the forward passes. auto: bf16 autocast on CUDA and on a CPU that
+    # computes bf16 in hardware (AMX or AVX512-BF16), fp32 on other CPUs; fp32 / bf16
+    # force it (bf16 on a CPU without it is emulated: slower than fp32). Not with eager.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    # torch.compile the classifiers and D (inductor). Its compilation costs more than it
+    # saves in a CPU trial (bench/README.md); meant for GPUs (bench/gpu.py). Not with eager.
+    compile: bool = False
     arm: str = ""  # a label carried into the results ("baseline", a compare arm); training ignores it
     # A sweep runs each configuration as replicates with seeds seed_0 + r (r = 0, 1, ...):
     # the configuration's number (its Optuna trial; none for a baseline) and r. Labels only,
@@ -268,3 +281,17 @@ def _split_batch_is_even(c: TrialConfig) -> tuple[str, str] | None:
     if c.effective_pairing != "split" or c.batch_size % 2 == 0:
         return None
     return "batch_size", f"must be even when the batch is split, got {c.batch_size}"
+
+
+@_rule("eager", "precision", "compile")
+def _eager_is_the_plain_step(c: TrialConfig) -> tuple[str, str] | None:
+    if not c.eager:
+        return None
+    if c.precision != "auto":
+        return (
+            "precision",
+            f"eager runs the plain step, whose precision is fixed, so precision must be 'auto', got {c.precision!r}",
+        )
+    if c.compile:
+        return "compile", "eager runs the plain step, which is not compiled, so compile must be false, got true"
+    return None

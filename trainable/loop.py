@@ -22,14 +22,17 @@ from trainable.config import TrialConfig
 from trainable.data import DeviceData, ShippedDataset, load_splits
 from trainable.device import resolve_device
 from trainable.evaluate import PairOutputs, collect_outputs, evaluate_pair
+from trainable.fast_path import ExecutionPlan, execution_plan
 from trainable.metrics import PAIR_METRIC_NAMES
+from trainable.models.dropout import use_bits_dropout
+from trainable.optim import FusedAdam, FusedAdamW, FusedSGD
 from trainable.pair import build_models
 from trainable.probe import ProbeSettings, redundancy_probe
 from trainable.step import JointStep, StepSettings
 
 __all__ = ["DivergedError", "EVALUATED_METRICS", "PairTraining", "cosine_factor", "run_trial"]
 
-# What one evaluation reports (DESIGN §4); `test_` + each of them after a final test.
+# What one evaluation reports (trainable/metrics.py); `test_` + each of them after a final test.
 EVALUATED_METRICS: tuple[str, ...] = (*PAIR_METRIC_NAMES, "cka", "disc_acc")
 # Examples of each split whose representations the redundancy probe fits and scores.
 PROBE_EXAMPLES = 4096
@@ -57,25 +60,45 @@ def cosine_factor(step: int, total: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
-def _classifier_optimizer(config: TrialConfig, nets: tuple[nn.Module, nn.Module]) -> torch.optim.Optimizer:
-    """One optimizer over both classifiers' trainable tensors (AdamW, or SGD with Nesterov)."""
+def _classifier_optimizer(config: TrialConfig, nets: tuple[nn.Module, nn.Module], fused: bool) -> torch.optim.Optimizer:
+    """One optimizer over both classifiers' trainable tensors (AdamW, or SGD with Nesterov).
+
+    ``fused``: the same update with ``trainable.optim``'s fused kernels (the fast path).
+    """
     # Only trainable tensors: the `fast` net keeps its BN scales fixed.
     params = [p for net in nets for p in net.parameters() if p.requires_grad]
     if config.optimizer == "adam":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+        adamw = FusedAdamW if fused else torch.optim.AdamW
+        return adamw(params, lr=config.lr, weight_decay=config.weight_decay)
+    sgd = FusedSGD if fused else torch.optim.SGD
+    return sgd(params, lr=config.lr, momentum=0.9, nesterov=True, weight_decay=config.weight_decay)
+
+
+def _disc_optimizer(config: TrialConfig, disc: nn.Module, fused: bool) -> torch.optim.Optimizer:
+    """Adam(disc_lr, betas (0.5, 0.999)) over D: the GAN setting."""
+    adam = FusedAdam if fused else torch.optim.Adam
+    return adam(disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.999))
 
 
 class PairTraining:
     """The state of one trial: data, models, optimizers, RNG, epoch counter."""
 
     def __init__(
-        self, config: TrialConfig, device: torch.device | None = None, shipped: ShippedDataset | None = None
+        self,
+        config: TrialConfig,
+        device: torch.device | None = None,
+        shipped: ShippedDataset | None = None,
+        plan: ExecutionPlan | None = None,
     ) -> None:
-        """``shipped``: the dataset as the driver read it (then no file is read here)."""
+        """``shipped``: the dataset as the driver read it (then no file is read here).
+
+        ``plan``: how the step runs, instead of the one the config implies (the fast
+        path, or the plain step with ``eager=true``: trainable/fast_path.py); the
+        benchmarks use it to measure each part of the fast path alone.
+        """
         self.config = config
         self.device = device if device is not None else resolve_device(config.device)
-        on_cuda = self.device.type == "cuda"
+        self.plan: ExecutionPlan = plan if plan is not None else execution_plan(config, self.device)
         self.info, train, validation, test = load_splits(
             config.dataset, config.data_dir, config.train_size, config.val_size, shipped=shipped
         )
@@ -84,21 +107,20 @@ class PairTraining:
         self.eval_split = "validation" if self.data.has_validation else "test"
 
         net_1, net_2, disc = build_models(config, self.info)
-        memory_format = torch.channels_last if on_cuda else torch.contiguous_format
+        plan = self.plan
+        if plan.bits_dropout:
+            net_1, net_2 = use_bits_dropout(net_1), use_bits_dropout(net_2)
+        memory_format = torch.channels_last if plan.channels_last else torch.contiguous_format
         self.net_1 = net_1.to(self.device, memory_format=memory_format)
         self.net_2 = net_2.to(self.device, memory_format=memory_format)
         self.disc = disc.to(self.device) if disc is not None else None
 
-        self.opt = _classifier_optimizer(config, (self.net_1, self.net_2))
+        self.opt = _classifier_optimizer(config, (self.net_1, self.net_2), plan.fused_optimizers)
         self.steps_per_epoch = self.data.steps_per_epoch(config.batch_size)
         total = max(1, self.steps_per_epoch * config.epochs)
         # Cosine decay over the whole trial, stepped per batch.
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: cosine_factor(step, total))
-        self.disc_opt = (
-            torch.optim.Adam(self.disc.parameters(), lr=config.disc_lr, betas=(0.5, 0.999))
-            if self.disc is not None
-            else None
-        )
+        self.disc_opt = _disc_optimizer(config, self.disc, plan.fused_optimizers) if self.disc is not None else None
         # CPU generators: batch order/augmentation and the dice shuffle are the same
         # on any device, and their states go into the checkpoint.
         self.data_generator = torch.Generator().manual_seed(config.seed)
@@ -114,7 +136,7 @@ class PairTraining:
                 dice_tau=config.dice_tau,
                 disc_steps=config.disc_steps,
                 label_smoothing=config.label_smoothing,
-                autocast_dtype=torch.bfloat16 if on_cuda else None,
+                autocast_dtype=plan.autocast_dtype,
             ),
             self.net_1,
             self.net_2,
@@ -123,6 +145,13 @@ class PairTraining:
             self.disc_opt,
             self.step_generator,
         )
+        if plan.compile:
+            # The step's forwards go through compiled wrappers sharing the parameters; the
+            # evaluation, checkpoints and D's accuracy use the plain modules.
+            self.step.net_1 = torch.compile(self.net_1, backend=plan.compile)
+            self.step.net_2 = torch.compile(self.net_2, backend=plan.compile)
+            if self.step.discriminator is not None:
+                self.step.discriminator = torch.compile(self.step.discriminator, backend=plan.compile)
         # Dropout draws from torch's global RNG: seed it per trial (an actor reused
         # by Tune would otherwise carry the last trial's state) and checkpoint it.
         torch.manual_seed(config.seed + 13)
@@ -174,7 +203,7 @@ class PairTraining:
         return collect_outputs(self.net_1, self.net_2, batches, rep_examples)
 
     def evaluate(self, split: str | None = None) -> dict[str, float]:
-        """Every metric of DESIGN §4 on ``split`` (default: the split the trial selects on)."""
+        """Every metric of ``EVALUATED_METRICS`` on ``split`` (default: the split the trial selects on)."""
         split = split or self.eval_split
         start = time.perf_counter()
         outputs = self._outputs(split, self.config.cka_examples)
