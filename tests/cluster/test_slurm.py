@@ -21,8 +21,10 @@ sees (the cluster's shared filesystem), then:
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,8 +37,6 @@ import pytest
 from tests.cluster.netns import LabNetwork
 from tests.cluster.slurm_lab import SLURM_PACKAGES, SlurmLab, missing_slurm
 from tests.helpers import REPO, read_csv, require, trial_results, tune_state
-
-pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 SEARCH_TRIALS = 7  # + the baseline: 6 trials of EPOCHS epochs on 2 one-CPU Ray nodes
 EPOCHS = 2
@@ -87,6 +87,8 @@ def _ended(lab: SlurmLab, job_id: int) -> str | None:
     return lab.job(job_id).get("JobState") or None
 
 
+@pytest.mark.netns
+@pytest.mark.slow
 def test_sbatch_runs_on_two_nodes_scancel_stops_cleanly_and_resubmission_completes(
     slurm_lab: SlurmLab, tmp_path: Path
 ) -> None:
@@ -191,3 +193,39 @@ def test_sbatch_runs_on_two_nodes_scancel_stops_cleanly_and_resubmission_complet
     assert len({r["trial_id"] for r in rows}) == len(rows)
     assert set(done_before) <= {r["trial_id"] for r in rows}
     assert all(s["status"] == "TERMINATED" for s in tune_state(folder / "tune").values())
+
+
+# ------------------------------------------------------------ mistakes, without Slurm
+def _script(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """The batch script run as Slurm would run it (bash, in the submit folder), with ``env`` only."""
+    base = {"PATH": os.environ["PATH"], "HOME": os.environ["HOME"]}
+    return subprocess.run(
+        ["bash", str(REPO / SBATCH), *argv], env={**base, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (["--smoke-test"], {}, "not inside a Slurm job: submit it with sbatch"),
+        ([], {"SLURM_JOB_ID": "7"}, "no launch.py arguments"),
+        (["--smoke-test"], {"SLURM_JOB_ID": "7", "NETSEP_DIR": "/nonexistent"}, "no netsep checkout at '/nonexistent'"),
+        (["--smoke-test", "--address", "auto"], {"SLURM_JOB_ID": "7"}, "leave --address out"),
+        (["--smoke-test", "--name"], {"SLURM_JOB_ID": "7"}, "--name needs a value"),
+        (["report", "experiments/x"], {"SLURM_JOB_ID": "7"}, "runs sweeps"),
+        (["--smoke-test"], {"SLURM_JOB_ID": "7", "NETSEP_PYTHON": "no-such-python"}, "'no-such-python' is not on PATH"),
+    ],
+)
+def test_the_batch_script_refuses_bad_input_in_one_line(
+    argv: list[str], env: dict[str, str], says: str, tmp_path: Path
+) -> None:
+    done = _script(argv, {"SLURM_SUBMIT_DIR": str(REPO), **env}, tmp_path)
+    assert done.returncode == 2, done
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("netsep.sbatch: error: ") and says in lines[0], done.stderr
+    assert not list(tmp_path.iterdir()), "it wrote something before failing"
+
+
+def test_the_checkout_defaults_to_the_submit_folder(tmp_path: Path) -> None:
+    done = _script(["--smoke-test"], {"SLURM_JOB_ID": "7", "SLURM_SUBMIT_DIR": str(tmp_path)}, tmp_path)
+    assert done.returncode == 2 and f"no netsep checkout at '{tmp_path}'" in done.stderr, done
