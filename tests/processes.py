@@ -26,6 +26,7 @@ from typing import TypeVar
 
 import pytest
 
+from bench.lab_ray import ray_cli  # defined once, for the benchmarks too
 from tests.helpers import REPO
 
 __all__ = [
@@ -161,12 +162,6 @@ class Driver:
 
 
 # ------------------------------------------------------------------- a Ray head
-def ray_cli() -> list[str]:
-    """The `ray` of this interpreter (not whatever `ray` is first on PATH)."""
-    beside = Path(sys.executable).with_name("ray")
-    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "ray.scripts.scripts"]
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
