@@ -114,6 +114,36 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
     ("malformed --address", None, ["--address", "headnode"], ["--address", "headnode", "HOST:PORT"]),
     ("--resume a folder that is not a sweep", None, ["--resume", "{tmp}"], ["sweep.json"]),
     ("report a folder that is not a sweep", None, ["report", "{tmp}"], ["sweep.json"]),
+    # Seeds per configuration, constraints and warm starts (docs/protocol.md section 9).
+    ("--replicates 0", None, ["--replicates", "0"], ["--replicates", "0"]),
+    ("--replicates min > max", None, ["--replicates", "5:2"], ["--replicates", "5:2"]),
+    ("replicates < 1 in the space", GOOD_SPACE + "replicates: 0\n", [], ["space.yaml", "replicates.min", "min=0"]),
+    (
+        "replicates min > max in the space",
+        GOOD_SPACE + "replicates: {min: 5, max: 2}\n",
+        [],
+        ["space.yaml", "replicates", "min=5", "max=2"],
+    ),
+    (
+        "a constraint on an unknown metric",
+        GOOD_SPACE + "constraints: [{metric: acuracy, min: 0.5}]\n",
+        [],
+        ["space.yaml", "constraints[0]", "acuracy"],
+    ),
+    (
+        "a start_with value outside its range",
+        GOOD_SPACE + "start_with: [{w_adv: 5.0}]\n",
+        [],
+        ["space.yaml", "start_with[0].w_adv", "5.0"],
+    ),
+    ("final_test on a sweep's command line", None, ["final_test=true"], ["final_test"]),
+    ("seed searched", _replace("params:\n", "params:\n  seed: {type: int, low: 0, high: 9}\n"), [], ["params.seed"]),
+    (
+        "--enqueue value outside its range",
+        None,
+        ["--enqueue", "{tmp}/start.yaml"],
+        ["start.yaml", "w_adv", "7.0"],
+    ),
 ]
 
 
@@ -124,6 +154,7 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(
 ):
     monkeypatch.chdir(tmp_path)  # the session's NETSEP_CACHE_DIR (conftest) holds the dataset cache
     (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "start.yaml").write_text("- {w_adv: 0.1, disc_arch: mlp}\n- {w_adv: 7.0}\n")  # --enqueue's
     storage = tmp_path / "experiments"
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     words = [w.replace("{tmp}", str(tmp_path)) for w in words]

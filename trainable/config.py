@@ -148,7 +148,7 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # A sweep runs each configuration as replicates with seeds seed_0 + r (r = 0, 1, ...):
     # the configuration's number (its Optuna trial; none for a baseline) and r. Labels only,
     # carried into the results; training ignores them.
-    config_id: int | None = Field(None, ge=0)
+    config_id: int | None = Field(None, ge=0, le=1_000_000)  # a sweep has at most a million configurations
     replicate: int | None = Field(None, ge=0, le=10_000)
 
     # ------------------------------------------------------------------ derived

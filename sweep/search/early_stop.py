@@ -35,7 +35,8 @@ class GroupHalving(FIFOScheduler):
 
     def __init__(self, metric: str, mode: str, max_t: int, replicates: int, reduction: int = 2) -> None:
         super().__init__()
-        self.metric, self.mode = metric, mode
+        # Tune's TrialScheduler reads its metric through a read-only `metric` property over _metric.
+        self._metric, self._mode = metric, mode
         self.replicates = replicates
         self.reduction = reduction
         self.rungs = set(rungs(max_t, 1, reduction))
@@ -44,6 +45,10 @@ class GroupHalving(FIFOScheduler):
         )  # (config, rung) -> {replicate: value}
         self.recorded: dict[int, list[float]] = defaultdict(list)  # rung -> configurations' means
         self.stopped: set[int] = set()  # configurations stopped
+
+    @property
+    def mode(self) -> str:
+        return self._mode
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
         return True  # its metric and mode are its own
@@ -78,9 +83,9 @@ class GroupHalving(FIFOScheduler):
             return False
         finite = [v for v in recorded if math.isfinite(v)]
         keep = 100 * (1 - 1 / self.reduction)
-        if self.mode == "max":
+        if self._mode == "max":
             return value < float(np.percentile(finite, keep))
         return value > float(np.percentile(finite, 100 - keep))
 
     def debug_string(self) -> str:
-        return f"GroupHalving on {self.metric} ({self.mode}): {len(self.stopped)} configurations stopped"
+        return f"GroupHalving on {self.metric} ({self._mode}): {len(self.stopped)} configurations stopped"

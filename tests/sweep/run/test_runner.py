@@ -61,11 +61,14 @@ def test_the_spec_needs_resolved_resources(planned):
         tune_spec(replace(plan, cpus_per_trial=None), space)
 
 
-def test_asha_rungs_are_epochs_of_the_early_stop_metric(planned):
-    plan, _ = planned
-    scheduler = build_scheduler(plan)
-    assert (type(scheduler).__name__, scheduler.metric) == ("AsyncHyperBandScheduler", "ensemble_acc")
-    assert build_scheduler(replace(plan, early_stop=None)) is None
+def test_early_stopping_halves_whole_configurations_on_the_early_stop_metric(planned):
+    plan, space = planned
+    scheduler = build_scheduler(plan, space)
+    assert (type(scheduler).__name__, scheduler.metric, scheduler.mode) == ("GroupHalving", "ensemble_acc", "max")
+    assert scheduler.replicates == 1  # the space sets no replicates: one seed per configuration
+    scheduler = build_scheduler(replace(plan, replicates=(3, 3)), space)
+    assert scheduler.replicates == 3 and scheduler.rungs == {1, 2}  # the space trains 4 epochs: rungs below it
+    assert build_scheduler(replace(plan, early_stop=None), space) is None
 
 
 def test_the_searcher_proposes_the_planned_baselines_first(planned):
