@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from sweep.errors import UserError
-from sweep.spaces import load_space
-from sweep.spaces import corners
+from sweep.spaces import corners, load_space
 from sweep.spaces.corners import MAX_COMBOS_PER_RULE, corner_values
 from sweep.spaces.model import PARAM, condition_holds
 from sweep.spaces.report import MAX_PROBLEMS
