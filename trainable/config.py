@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from trainable.objectives import OBJECTIVES, Objective, objective_spec
 from trainable.problems import Problems, problem_lines
 
 __all__ = ["FEATURES", "OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
 
-OBJECTIVES = ("independent", "seed", "dice")
 PAIRINGS = ("split", "shared", "separate")
 FEATURES = ("last_conv", "penultimate")
 
@@ -94,7 +94,7 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     batch_size: int = Field(128, ge=2, le=65_536)
     epochs: int = Field(5, ge=1, le=10_000)  # passes over the training set; 10,000 is weeks of GPU time
     # --- the joint objective (README.md, docs/protocol.md)
-    objective: Literal["independent", "seed", "dice"] = "dice"
+    objective: Objective = "dice"  # a row of trainable/objectives.py
     # How the pair sees each batch: split (half each), shared (both the whole batch), or
     # separate (each member its own data order and augmentation: the standard deep
     # ensemble, `independent` only). None: what the objective implies.
@@ -154,14 +154,14 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # ------------------------------------------------------------------ derived
     @property
     def effective_pairing(self) -> str:
-        """How the two classifiers share each batch: seed splits, dice shares."""
+        """How the two classifiers share each batch: ``pairing``, else the objective's own."""
         if self.pairing is not None:
             return self.pairing
-        return "split" if self.objective == "seed" else "shared"
+        return objective_spec(self.objective).pairing
 
     @property
     def uses_discriminator(self) -> bool:
-        return self.objective != "independent"
+        return objective_spec(self.objective).needs_discriminator
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
@@ -251,11 +251,10 @@ def _independent_has_no_adversary(c: TrialConfig) -> tuple[str, str] | None:
 
 @_rule("objective", "pairing")
 def _pairing_fits_the_objective(c: TrialConfig) -> tuple[str, str] | None:
-    if c.objective == "seed" and c.effective_pairing != "split":
-        return "pairing", f"objective 'seed' splits each batch, so pairing must be 'split', got {c.pairing!r}"
-    if c.objective == "dice" and c.effective_pairing != "shared":
+    spec = objective_spec(c.objective)
+    if c.effective_pairing not in spec.pairings:
         return "pairing", (
-            f"objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', got {c.pairing!r}"
+            f"objective {spec.name!r} {spec.why_pairing}, so pairing must be {spec.pairing!r}, got {c.pairing!r}"
         )
     return None
 

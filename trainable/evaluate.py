@@ -85,12 +85,14 @@ def discriminator_accuracy(
             perm = torch.randperm(labels.numel(), generator=generator).to(device)
             left, right, targets = seed_pair_batch(z_1, z_2[perm], labels, labels[perm], generator)
             logits = discriminator(left, right)
-        else:  # dice: true pairs vs. another image of the same class
+        elif objective == "dice":  # true pairs vs. another image of the same class
             partner, valid = same_class_partners(labels, generator)
             pos = discriminator(z_1, z_2, labels)
             neg = discriminator(z_1[valid], z_2[partner[valid]], labels[valid])
             logits = torch.cat([pos, neg])
             targets = torch.cat([torch.ones_like(pos), torch.zeros_like(neg)])
+        else:
+            raise ValueError(f"no discriminator pairs for objective {objective!r}")
     finally:
         discriminator.train(was_training)
     said_positive = logits.float() > 0

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from trainable.objectives import Objective, objective_spec
+
 __all__ = [
     "JointStep",
     "StepResult",
@@ -34,8 +36,6 @@ __all__ = [
     "seed_pair_batch",
     "seed_pairs",
 ]
-
-Objective = Literal["independent", "seed", "dice"]
 
 
 @dataclass(frozen=True)
@@ -158,16 +158,15 @@ class JointStep:
         disc_optimizer: torch.optim.Optimizer | None = None,
         generator: torch.Generator | None = None,
     ) -> None:
-        if settings.objective != "independent" and (discriminator is None or disc_optimizer is None):
+        spec = objective_spec(settings.objective)
+        if spec.needs_discriminator and (discriminator is None or disc_optimizer is None):
             raise ValueError(f"objective {settings.objective!r} needs a discriminator and its optimizer")
-        if settings.objective == "seed" and settings.pairing != "split":
-            raise ValueError("objective 'seed' needs pairing 'split'")
-        if settings.objective == "dice" and settings.pairing != "shared":
-            raise ValueError("objective 'dice' needs pairing 'shared'")
+        if settings.pairing not in spec.pairings:
+            raise ValueError(f"objective {spec.name!r} needs pairing {spec.pairing!r}")
         self.settings = settings
         self.net_1, self.net_2 = net_1, net_2
         self.classifier_optimizer = classifier_optimizer
-        self.discriminator = discriminator if settings.objective != "independent" else None
+        self.discriminator = discriminator if spec.needs_discriminator else None
         self.disc_optimizer = disc_optimizer
         # CPU generator: the within-class shuffle of dice negatives is reproducible and
         # its state is checkpointable whatever the device.
@@ -186,6 +185,8 @@ class JointStep:
         if self.settings.objective == "seed":
             left, right, targets = seed_pair_batch(z_1, z_2, y_1, y_2, self.generator)
             return disc(left, right).float(), targets
+        if self.settings.objective != "dice":
+            raise ValueError(f"no discriminator pairs for objective {self.settings.objective!r}")
         # dice: positives are the two views of the same input, negatives pair z_1(x_i)
         # with z_2(x_j) for another image x_j of the same class.
         y = y_1
@@ -209,7 +210,9 @@ class JointStep:
                 return z_1.sum() * 0.0  # no same-class pair in this batch: no term
             logits = disc(z_1[same_ok], z_2[same[same_ok]]).float()
             return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
-        return dice_adversarial_term(disc(z_1, z_2, y_1), self.settings.dice_tau)
+        if self.settings.objective == "dice":
+            return dice_adversarial_term(disc(z_1, z_2, y_1), self.settings.dice_tau)
+        raise ValueError(f"no adversarial term for objective {self.settings.objective!r}")
 
     # --------------------------------------------------------------------- step
     def __call__(self, x: Tensor, y: Tensor, x_2: Tensor | None = None, y_2: Tensor | None = None) -> StepResult:

@@ -20,6 +20,7 @@ Pure: records in, records out.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,8 @@ from trainable.metric_names import METRICS
 
 __all__ = [
     "ALPHA",
+    "config_label",
+    "config_number",
     "BaselineGroup",
     "ConfigRecord",
     "PairedDiff",
@@ -182,12 +185,23 @@ def _broken(
     return tuple(out)
 
 
+def config_label(number: Any) -> str | None:
+    """How files name a configuration: ``c<N>`` for Optuna trial N (None for a baseline)."""
+    return f"c{number}" if isinstance(number, int) and not isinstance(number, bool) else None
+
+
+def config_number(label: str) -> int | None:
+    """The Optuna trial number in a ``c<N>`` label (also a bare N); None for anything else."""
+    match = re.fullmatch(r"c?(\d+)", label.strip())
+    return int(match.group(1)) if match else None
+
+
 def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constraint] = ()) -> list[ConfigRecord]:
     """The search trials grouped by ``config_id`` (a trial without one is a configuration of its own), in order."""
     groups: dict[str, list[TrialRecord]] = defaultdict(list)
     for trial in search:
         number = trial.config.get("config_id")
-        groups[f"c{number}" if isinstance(number, int) else trial.trial_id].append(trial)
+        groups[config_label(number) or trial.trial_id].append(trial)
     out = []
     for config_id, trials in groups.items():
         trials = sorted(trials, key=lambda t: (t.config.get("replicate", 0) or 0, _seed(t)))

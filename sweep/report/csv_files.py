@@ -14,7 +14,7 @@ from typing import Any
 
 from sweep.folders import write_csv
 from sweep.report.build import Report
-from sweep.report.configs import ConfigRecord
+from sweep.report.configs import ConfigRecord, config_label
 from trainable.metric_names import METRICS
 
 __all__ = ["CONFIGS_CSV", "PARETO_CSV", "write_configs_csv", "write_pareto_csv", "write_trials_csv"]
@@ -55,7 +55,7 @@ def write_trials_csv(report: Report, path: Path) -> None:
         [
             t.trial_id,
             t.arm,
-            t.config.get("config_id"),
+            config_label(t.config.get("config_id")),
             t.config.get("replicate"),
             t.config.get("seed", 0),
             t.status,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sweep.baselines import BASELINE_ARM, baseline_configs
 from sweep.formatting import cell
+from sweep.report.configs import config_number
 from sweep.report.records import SEARCH_ARM, TrialRecord
 from sweep.report.status import STATUSES, Status
 from sweep.spaces import IntParam, Param, SearchSpace
@@ -63,7 +64,10 @@ def _config(
     """(config, params) of one row; baselines take the next planned baseline config in order."""
     params = {name: _param_value(p, row[name]) for name, p in space.params.items() if row.get(name, "") != ""}
     # What tells replicates apart: written by netsep since configurations have seeds (blank before).
-    labels = {k: int(row[k]) for k in ("config_id", "replicate", "seed") if _INT.match(row.get(k) or "")}
+    labels = {k: int(row[k]) for k in ("replicate", "seed") if _INT.match(row.get(k) or "")}
+    number = config_number(row.get("config_id") or "")
+    if number is not None:
+        labels["config_id"] = number
     if row["arm"] == BASELINE_ARM:
         # The sweep proposes its baselines first, in baseline_configs' order, each over its seeds:
         # a row of replicate 0 starts the next planned baseline, later replicates repeat it.

@@ -180,6 +180,8 @@ def _noise_section(report: Report) -> list[str]:
     )
     out.append("; ".join(parts) + ".")
     out.append("")
+    if not front:
+        return [*out, "No configuration reached the front, so none is compared with the baseline.", ""]
     out.append(
         f"{distinct} of {len(front)} front members beat the baseline beyond seed noise (paired by seed, "
         f"Holm-adjusted over the {len(front)} compared, every objective on the better side of 0 at 95 %)"
@@ -215,6 +217,8 @@ def _claims_section(report: Report) -> list[str]:
             out.append(
                 f"- `{c.config_id}` beats the baseline on every objective over {c.n} paired seeds: {diffs} ({_params_inline(c)})"
             )
+    elif not report.pareto:
+        out.append("- Nothing: no complete, feasible configuration reached the front (see below).")
     elif report.replicates.max == 1:
         out.append("- Nothing: with one seed per configuration no difference can be told from seed noise.")
     else:

@@ -63,8 +63,13 @@ def test_optuna_study_holds_the_search_trials_and_its_front_is_pareto_csv(smoke_
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]  # ensemble_acc, excess_agreement
     assert len(study.trials) == 4  # the baseline is not a point of the searched space
     assert all(set(t.params) == {"w_ce", "w_adv", "disc_lr"} for t in study.trials)
-    front_ids = sorted(t.user_attrs["tune_trial_id"] for t in study.best_trials)
-    assert front_ids == sorted(r["trial_id"] for r in read_csv(folder / "pareto.csv"))
+    # One Optuna trial per configuration (the smoke test runs one seed each), and the
+    # study's feasible front is pareto.csv's front of configurations.
+    assert all(t.user_attrs["replicates"] == 1 and len(t.user_attrs["tune_trial_ids"]) == 1 for t in study.trials)
+    front_ids = sorted(t.user_attrs["config_id"] for t in study.best_trials)
+    assert front_ids == sorted(r["config_id"] for r in read_csv(folder / "pareto.csv"))
+    # With one seed nothing is claimed.
+    assert all(r["beats_baseline"] == "no" for r in read_csv(folder / "pareto.csv"))
 
 
 def test_checkpoint_loads_without_ray_and_reproduces_the_reported_metric(smoke_sweep):
@@ -96,9 +101,9 @@ def test_report_command_rebuilds_everything_from_the_folder(smoke_sweep, smoke_c
     # The copied files name the original folder; the rebuilt ones name the copy.
     before = {
         name: (folder / name).read_text().replace(str(smoke_sweep[0]), "<folder>")
-        for name in ("trials.csv", "pareto.csv", "summary.md")
+        for name in ("trials.csv", "configs.csv", "pareto.csv", "summary.md")
     }
-    for name in ("trials.csv", "pareto.csv", "pareto.png", "optuna.db", "summary.md"):
+    for name in ("trials.csv", "configs.csv", "pareto.csv", "pareto.png", "optuna.db", "summary.md"):
         (folder / name).unlink()
     proc = launch("report", str(folder), cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -138,15 +143,18 @@ def test_early_stopped_trials_are_marked_and_kept_off_the_front(tmp_path, ray_he
     rows = read_csv(folder / "trials.csv")
     assert len(rows) == 7
     stopped = {r["trial_id"] for r in rows if r["status"] == "stopped_early"}
-    # One trial at a time makes ASHA's decisions deterministic: with 6 trials and rungs
-    # at 1 and 2 epochs, some fall below the rung median.
+    # One trial at a time makes the halving's decisions deterministic: with 6 configurations
+    # (one seed each) and rungs at 1 and 2 epochs, some fall below the rung median.
     assert stopped, [(r["trial_id"], r["status"], r["epochs"]) for r in rows]
     assert all(int(r["epochs"]) < 3 for r in rows if r["trial_id"] in stopped)
     assert all(r["status"] == "complete" and r["epochs"] == "3" for r in rows if r["trial_id"] not in stopped)
-    assert stopped.isdisjoint(r["trial_id"] for r in read_csv(folder / "pareto.csv"))
+    stopped_configs = {r["config_id"] for r in rows if r["status"] == "stopped_early"}
+    assert all(r["arm"] != "baseline" for r in rows if r["trial_id"] in stopped)  # baselines are never stopped
+    assert stopped_configs.isdisjoint(r["config_id"] for r in read_csv(folder / "pareto.csv"))
+    assert {c["config_id"] for c in read_csv(folder / "configs.csv") if c["status"] == "stopped_early"} == stopped_configs
     study = optuna.load_study(study_name="asha", storage=f"sqlite:///{folder / 'optuna.db'}")
-    pruned = {t.user_attrs["tune_trial_id"] for t in study.trials if t.state == optuna.trial.TrialState.PRUNED}
-    assert pruned == stopped - {r["trial_id"] for r in rows if r["arm"] == "baseline"}
+    pruned = {t.user_attrs["config_id"] for t in study.trials if t.state == optuna.trial.TrialState.PRUNED}
+    assert pruned == stopped_configs
 
 
 def test_wandb_logs_every_trial_offline_with_its_metrics(tmp_path):
