@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from sweep.report import SUMMARY_MD, TRIALS_CSV, write_report
+from sweep.report import CONFIGS_CSV, SUMMARY_MD, TRIALS_CSV, write_report
 from sweep.report.records import INERT_DISC_ACC, is_inert_adversary
 from tests.sweep.tune_folders import TuneFolder, read_csv
 
@@ -56,7 +56,7 @@ def test_an_inert_adversary_is_flagged_kept_off_the_front_and_named(tmp_path: Pa
     _set_disc_acc(f, "a0000003", math.nan)
     f.save_state()
     report = write_report(f.results)
-    assert [t.trial_id for t in report.pareto] == ["a0000001"]  # the two better-looking trials are inert
+    assert [c.config_id for c in report.pareto] == ["a0000001"]  # the two better-looking trials are inert
     rows = {r["trial_id"]: r for r in read_csv(f.results / TRIALS_CSV)}
     assert {k: r["inert_adversary"] for k, r in rows.items()} == {
         "b0000001": "",
@@ -64,21 +64,31 @@ def test_an_inert_adversary_is_flagged_kept_off_the_front_and_named(tmp_path: Pa
         "a0000002": "yes",
         "a0000003": "yes",
     }
+    # Each is a configuration of one seed: infeasible on its (mean) disc_acc, the constraint named.
+    configs = {r["config_id"]: r for r in read_csv(f.results / CONFIGS_CSV)}
+    assert {k: r["feasible"] for k, r in configs.items()} == {"a0000001": "yes", "a0000002": "no", "a0000003": "no"}
+    assert configs["a0000002"]["broken_constraints"] == "disc_acc >= 0.55 (mean 0.495: an inert adversary)"
+    assert [c.config_id for c in report.configs if c.inert_adversary] == ["a0000002", "a0000003"]
     summary = (f.results / SUMMARY_MD).read_text()
-    inert = summary[summary.index("## Inert adversary") : summary.index("## Files")]
-    assert "2 complete search trials ended with `disc_acc` below 0.55" in inert
-    assert "- `a0000002`: disc_acc 0.4950" in inert and "- `a0000003`: disc_acc - " in inert
+    inert = summary[summary.index("## Infeasible (inert adversary, constraints)") : summary.index("## Files")]
+    assert (
+        "2 complete configurations broke a constraint on its mean over seeds: a discriminator below `disc_acc` 0.55"
+        in inert
+    )
+    assert "- `a0000002`: disc_acc >= 0.55 (mean 0.495: an inert adversary) (w_adv=0.2, disc_arch=mlp)" in inert
+    assert "- `a0000003`: disc_acc >= 0.55 (mean nan: an inert adversary) (w_adv=0.3, disc_arch=mlp)" in inert
     assert "a0000001" not in inert
-    assert "1 of 1 rankable search trials are non-dominated" in summary
+    assert "1 of 1 rankable configurations are non-dominated" in summary
 
 
 def test_no_inert_trial_says_none(tmp_path: Path) -> None:
     f = _folder(tmp_path)
     f.save_state()
     report = write_report(f.results)
-    assert [t.trial_id for t in report.pareto] == ["a0000002", "a0000003"]
+    assert [c.config_id for c in report.pareto] == ["a0000002", "a0000003"]
+    assert all(c.feasible for c in report.configs)
     summary = (f.results / SUMMARY_MD).read_text()
-    assert "## Inert adversary\n\nNone." in summary
+    assert "## Infeasible (inert adversary, constraints)\n\nNone." in summary
     head = summary.split("## What ran")[0]
     assert "**validation** number" in head and "share the test split" not in head
     assert {r["eval_split"] for r in read_csv(f.results / TRIALS_CSV)} == {"validation"}

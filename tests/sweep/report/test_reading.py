@@ -46,10 +46,11 @@ def test_no_experiment_state_yet_infers_statuses_from_folders(tmp_path: Path) ->
     report = write_report(f.results)
     assert [(t.trial_id, t.status) for t in report.trials] == [("a0000001", "complete"), ("a0000002", "interrupted")]
     assert "an earlier attempt failed: DivergedError" in report.trials[1].reason
-    assert [t.trial_id for t in report.pareto] == ["a0000001"]
+    assert [c.config_id for c in report.pareto] == ["a0000001"]
+    assert [(c.config_id, c.status) for c in report.configs] == [("a0000001", "complete"), ("a0000002", "interrupted")]
     summary = (f.results / SUMMARY_MD).read_text()
     assert "Tune had saved no experiment state yet" in summary
-    assert "Baseline (`independent`, same fixed settings): 1 planned; none started" in summary
+    assert "Baseline (`independent`, same fixed settings, same seeds): 1 planned; none started" in summary
 
 
 def test_tune_folder_behind_a_uri_is_read(tmp_path: Path) -> None:
@@ -86,13 +87,20 @@ def test_one_objective_and_several_baselines(tmp_path: Path) -> None:
     f.sweep_trial("a0000003", "TERMINATED", {"objective": "dice", "w_adv": 0.3}, [(0.7, 0.1), (0.82, 0.1)])
     f.save_state()
     report = write_report(f.results)
-    rows = {r["trial_id"]: r for r in read_csv(f.results / PARETO_CSV)}
+    rows = {r["config_id"]: r for r in read_csv(f.results / PARETO_CSV)}
     assert set(rows) == {"a0000001", "a0000002"}  # a tie on the single objective: both best
-    assert rows["a0000001"]["baseline_trial_id"] == "b0000002"  # seed splits the batch
-    assert rows["a0000002"]["baseline_trial_id"] == "b0000001"  # dice shares it
+    # One baseline per pairing, each named by it; every configuration meets the one that saw its batches.
+    assert [(g.label, g.trial_ids) for g in report.baseline_groups] == [
+        ("baseline-shared", ["b0000001"]),
+        ("baseline-split", ["b0000002"]),
+    ]
+    assert rows["a0000001"]["baseline"] == "baseline-split"  # seed splits the batch
+    assert rows["a0000002"]["baseline"] == "baseline-shared"  # dice shares it
     assert float(rows["a0000001"]["delta_ensemble_acc"]) == pytest.approx(0.10)
     assert float(rows["a0000002"]["delta_ensemble_acc"]) == pytest.approx(0.05)
+    assert {r["beats_baseline"] for r in rows.values()} == {"no"}  # one seed each: no claim
     assert report.baselines and len(report.baselines) == 2
     assert (f.results / PARETO_PNG).read_bytes()[:4] == b"\x89PNG"
     study = optuna.load_study(study_name="demo", storage=f"sqlite:///{f.results / OPTUNA_DB}")
-    assert {t.user_attrs["tune_trial_id"] for t in study.best_trials} == set(rows)
+    assert {t.user_attrs["config_id"] for t in study.best_trials} == set(rows)
+    assert {tuple(t.user_attrs["tune_trial_ids"]) for t in study.best_trials} == {(k,) for k in rows}
