@@ -203,10 +203,13 @@ def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constrain
         number = trial.config.get("config_id")
         groups[config_label(number) or trial.trial_id].append(trial)
     out = []
-    for config_id, trials in groups.items():
+    for position, (config_id, trials) in enumerate(groups.items()):
         trials = sorted(trials, key=lambda t: (t.config.get("replicate", 0) or 0, _seed(t)))
         complete = [t for t in trials if t.status == "complete"]
-        stats = {m: _over_seeds([t.value(m) for t in complete]) for m in METRICS}
+        # A configuration stopped early has no complete seed: its means are those of its
+        # partial training (where it was stopped), for the plot; the status keeps it off the front.
+        measured = complete or [t for t in trials if t.status == "stopped_early"]
+        stats = {m: _over_seeds([t.value(m) for t in measured]) for m in METRICS}
         means = {m: s.mean for m, s in stats.items()}
         status = _worst_status([t.status for t in trials])
         reasons = [f"seed {_seed(t)}: {t.reason}" for t in trials if t.status != "complete" and t.reason]
@@ -215,7 +218,8 @@ def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constrain
         out.append(
             ConfigRecord(
                 config_id=config_id,
-                number=number if isinstance(number, int) else None,
+                # An older netsep's one-seed trial: its position, which is its Optuna trial number.
+                number=number if isinstance(number, int) else position,
                 params=dict(trials[0].params),
                 config=config,
                 replicates=tuple(trials),
@@ -264,9 +268,16 @@ def pair_with_baselines(
             theirs = base.values(m)
             mine = {_seed(t): t.value(m) for t in config.replicates if t.status == "complete"}
             seeds = sorted(set(mine) & set(theirs))
+            if not seeds:
+                continue  # no seed both ran to the end: nothing to pair on this objective
             ci = paired_ci([mine[s] for s in seeds], [theirs[s] for s in seeds])
             p = paired_t_p([mine[s] - theirs[s] for s in seeds])
             paired[m] = PairedDiff(ci.mean, ci.low, ci.high, p, ci.n)
+        if len(paired) < len(objectives):
+            # A baseline with no complete seed in common (failed, interrupted): not compared,
+            # rather than compared over nothing and called "within noise".
+            out.append(replace(config, baseline=base.label))
+            continue
         out.append(replace(config, baseline=base.label, paired=paired))
     return out
 

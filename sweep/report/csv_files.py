@@ -82,7 +82,7 @@ def _config_columns(report: Report) -> list[str]:
     header += list(report.space.params)
     for m in report.objectives:
         header += [f"{m}_mean", f"{m}_sd", f"delta_{m}", f"delta_{m}_low", f"delta_{m}_high", f"p_{m}", f"p_holm_{m}"]
-    return [*header, "baseline", "beats_baseline"]
+    return [*header, "baseline", "beats_baseline", "reason", "epochs", "checkpoint"]
 
 
 def _config_row(report: Report, c: ConfigRecord) -> list[Any]:
@@ -100,7 +100,8 @@ def _config_row(report: Report, c: ConfigRecord) -> list[Any]:
         d = c.paired.get(m)
         row += [c.means.get(m), c.sds.get(m)]
         row += [d.mean, d.low, d.high, d.p, d.p_holm] if d else [None] * 5
-    return [*row, c.baseline, _yes_no(c.beats_baseline)]
+    # reason: why a seed failed or stopped; epochs: the fewest any seed trained; checkpoint: seed 0's.
+    return [*row, c.baseline, _yes_no(c.beats_baseline), c.reason, c.epochs, c.checkpoint]
 
 
 def write_configs_csv(report: Report, path: Path) -> None:

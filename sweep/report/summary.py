@@ -13,6 +13,7 @@ from sweep.report.configs import ALPHA, ConfigRecord, PairedDiff
 from sweep.report.csv_files import CONFIGS_CSV, PARETO_CSV
 from sweep.report.optuna_export import OPTUNA_DB
 from sweep.report.plot import PARETO_PNG
+from sweep.report.provenance_block import provenance_block
 from sweep.report.reading import TRIALS_CSV
 from sweep.report.records import TrialRecord, uses_test_split
 from sweep.spaces import CategoricalParam, FloatParam, IntParam, Param
@@ -148,6 +149,11 @@ def _trial_minutes(report: Report) -> float | None:
     return statistics.fmean(spans) / 60 if spans else None
 
 
+def _holm_differs(d: PairedDiff) -> bool:
+    """The Holm-adjusted paired test tells this difference from 0 (either way)."""
+    return math.isfinite(d.p_holm) and d.p_holm < ALPHA
+
+
 def _noise_section(report: Report) -> list[str]:
     """The noise floor first: seed sd against the spread of the front, and how many claims it allows."""
     out = ["## Noise floor", ""]
@@ -155,7 +161,7 @@ def _noise_section(report: Report) -> list[str]:
     front = report.pareto
     spreads = {m: statistics.stdev([c.value(m) for c in front]) if len(front) > 1 else math.nan for m in floor}
     parts = [f"{m}: seed sd {num(floor[m])}, spread of the front {num(spreads[m])}" for m in report.objectives]
-    if report.replicates.max == 1 or not any(math.isfinite(v) for v in floor.values()):
+    if report.replicates.max == 1:
         minutes = _trial_minutes(report)
         k = 3
         cost = len(report.configs) + sum(len(g.replicates) for g in report.baseline_groups)
@@ -172,22 +178,25 @@ def _noise_section(report: Report) -> list[str]:
             f"and baseline, {k * cost} trials instead of {cost}{extra}, and pair every difference by seed."
         )
         return [*out, ""]
-    distinct = sum(bool(c.beats_baseline) for c in front)
-    worse = sum(
-        all(math.isfinite(d.p_holm) and d.p_holm < ALPHA for d in c.paired.values()) and not c.beats_baseline
-        for c in front
-        if c.paired
-    )
+    compared = [c for c in front if c.paired]
+    distinct = sum(bool(c.beats_baseline) for c in compared)
+    differs = sum(any(_holm_differs(d) for d in c.paired.values()) and not c.beats_baseline for c in compared)
+    noise = len(compared) - distinct - differs
     out.append("; ".join(parts) + ".")
     out.append("")
     if not front:
         return [*out, "No configuration reached the front, so none is compared with the baseline.", ""]
-    out.append(
-        f"{distinct} of {len(front)} front members beat the baseline beyond seed noise (paired by seed, "
-        f"Holm-adjusted over the {len(front)} compared, every objective on the better side of 0 at 95 %)"
-        + (f"; {worse} differ from it but not for the better" if worse else "")
-        + "; the rest are **within seed noise** of the baseline."
+    if not compared:
+        return [*out, "No front member could be compared with the baseline (no seed of both completed).", ""]
+    sentence = (
+        f"{distinct} of {len(compared)} front members beat the baseline beyond seed noise (paired by seed, "
+        f"Holm-adjusted over the {len(compared)} compared, every objective on the better side of 0 at 95 %)"
     )
+    if differs:
+        sentence += f"; {differs} differ from it on some objective, but are not better on every one"
+    if noise:
+        sentence += f"; {noise} are **within seed noise** of it on every objective"
+    out.append(sentence + ".")
     return [*out, ""]
 
 
@@ -223,8 +232,8 @@ def _claims_section(report: Report) -> list[str]:
         out.append("- Nothing: with one seed per configuration no difference can be told from seed noise.")
     else:
         out.append(
-            f"- No configuration beats the baseline beyond seed noise: every front member's difference is within "
-            f"what {report.replicates.text()} seeds cannot tell from zero (see the intervals above)."
+            f"- No configuration is better than the baseline on every objective beyond seed noise with "
+            f"{report.replicates.text()} seeds (see the intervals above)."
         )
     out.append(
         "- A sweep selects on validation: confirm a claim on fresh seeds and the test split with "
@@ -335,6 +344,7 @@ def summary_text(report: Report) -> str:
     if report.notes:
         out += ["> **Note:** " + note for note in report.notes] + [""]
     out += ["## What ran", "", *_what_ran_space(report), *_what_ran_trials(report), ""]
+    out += provenance_block(report.results_dir)  # provenance.json: the code, versions and nodes that ran
     out += [
         *_front_section(report),
         *_claims_section(report),

@@ -143,11 +143,14 @@ def print_final(report: Report) -> None:
             print(f"  {base.label} ({base.status}): {values}")
     winners = [c.config_id for c in report.pareto if c.beats_baseline]
     if report.baseline_groups:
-        print(
-            f"Beats the baseline beyond seed noise: {', '.join(winners)}"
-            if winners
-            else "Beats the baseline beyond seed noise: none (every front member is within seed noise of it)"
-        )
+        if winners:
+            print(f"Beats the baseline beyond seed noise: {', '.join(winners)}")
+        elif report.replicates.max == 1:
+            print("Beats the baseline beyond seed noise: nothing can be claimed with one seed per configuration")
+        elif not any(c.paired for c in report.pareto):
+            print("Beats the baseline beyond seed noise: none (no front member could be compared with it)")
+        else:
+            print("Beats the baseline beyond seed noise: none (no front member is better on every objective)")
     c = report.counts
     print(
         f"\nConfigurations: {c['complete']} complete, {c['stopped_early']} stopped early, "

@@ -93,7 +93,8 @@ def test_a_null_sweep_claims_no_winner(tmp_path: Path, ray_head: Any) -> None:
     assert front and all(c["beats_baseline"] == "no" for c in front), front
     summary = (folder / "summary.md").read_text()
     assert "0 of" in summary and "front members beat the baseline beyond seed noise" in summary
-    assert "No configuration beats the baseline beyond seed noise" in summary
+    assert "No configuration is better than the baseline on every objective beyond seed noise with 3 seeds" in summary
+    assert "are **within seed noise** of it on every objective" in summary
     assert "beats the baseline on every objective" not in summary
 
 

@@ -72,7 +72,11 @@ def test_a_failed_seed_makes_the_configuration_an_error_named_by_its_seed():
 
 def test_a_trial_of_an_older_netsep_is_a_configuration_of_one_seed():
     (config,) = group_configs([trial("a0000001", seed=0, acc=0.9)])
-    assert (config.config_id, config.n, config.number) == ("a0000001", 1, None)
+    assert (config.config_id, config.n, config.number) == (
+        "a0000001",
+        1,
+        0,
+    )  # an older trial: its position, its Optuna trial number
 
 
 def test_a_missing_value_on_one_seed_is_not_averaged_away():

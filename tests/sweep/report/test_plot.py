@@ -168,11 +168,6 @@ def test_one_objective_plots_value_by_trial_number_with_the_best_so_far(tmp_path
     assert fig._suptitle.get_text() == "demo: ensemble_acc of 5 complete configurations"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sweep.report.configs averages only complete replicates, so a stopped-early configuration's means "
-    "are NaN and plot.py's 'stopped early (partial training)' series is drawn empty (its legend entry has no point)",
-)
 def test_a_stopped_early_configuration_is_drawn_at_its_partial_values(tmp_path: Path) -> None:
     (ax,) = pareto_figure(build_report(build_full(tmp_path / "two").results)).axes
     assert scatters(ax)[EARLY] == [(0.99, 0.0)]  # a5, after its single epoch

@@ -45,7 +45,7 @@ def test_print_final_shows_front_baseline_counts_and_folder(
     assert "Pareto front: 3 non-dominated of 5 complete configurations (1 seeds each;" in out
     # One seed per configuration: no noise floor, and no configuration beats the baseline.
     assert "Noise floor (seed sd of the baseline): ensemble_acc -, excess_agreement -" in out
-    assert "Beats the baseline beyond seed noise: none" in out
+    assert "Beats the baseline beyond seed noise: nothing can be claimed with one seed per configuration" in out
     assert [lines[i].split()[-4] for i in front_lines] == ["no", "no", "no"]  # the beats-baseline column
     assert "Configurations: 5 complete, 1 stopped early, 1 error, 3 interrupted (of 9 requested)" in out
     assert "Baseline: baseline complete (1 seeds)" in out
