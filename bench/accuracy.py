@@ -12,7 +12,7 @@ schedule, evaluation: all as a sweep trial would), on the CPU, with the config
 defaults except what a case fixes and what ``--set`` overrides. The table gives each
 member's test accuracy, the ensemble's, and the wall time of the whole trial.
 
-Cases (the issue's targets are on the *weaker* member):
+Cases (the targets are on the *weaker* member):
 
 - ``digits``: simple3 width 1.0 on scikit-learn's digits, 15 epochs; >= 97%.
 - ``fashion``: simple3 width 1.0 on Fashion-MNIST, 10,000 training images
@@ -96,7 +96,7 @@ def case_config(case: AccuracyCase, objective: str, overrides: dict[str, Any], s
     """The trial config of one case and objective, validated.
 
     ``independent`` uses the ``shared`` pairing, so it sees the data exactly as
-    ``dice`` does (DESIGN §3: the baseline matches the arm it is compared with).
+    ``dice`` does (docs/design.md: the baseline matches the arm it is compared with).
     """
     # val_size 0: a benchmark selects nothing, so it trains on the whole training split
     # and scores the test split, as the accuracy targets (and the thesis's numbers) do.

@@ -1,4 +1,4 @@
-"""Evaluation's share of a trial's time (issue 11): how much of a trial goes to evaluating.
+"""Evaluation's share of a trial's time : how much of a trial goes to evaluating.
 
 Run from the repository root::
 
@@ -51,7 +51,7 @@ from trainable.loop import PairTraining
 
 __all__ = ["BASE", "QUICK", "SHARE_TARGET", "main", "measure", "shares"]
 
-SHARE_TARGET = 0.10  # evaluation <= 10 % of a trial's time with the default schedule (issue 11)
+SHARE_TARGET = 0.10  # evaluation <= 10 % of a trial's time with the default schedule (the project's target)
 BASE: dict[str, Any] = {
     "dataset": "fashion-mnist",
     "classifier": "simple3",

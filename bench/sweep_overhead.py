@@ -18,7 +18,7 @@ Overhead per trial = wall time of ``Tuner.fit()`` / number of trials. Settings:
 
 - ``reuse_actors=True``: the runner's own setting. Target: <= 0.3 s per trial.
 - ``reuse_actors=False``: the same sweep with a fresh actor per trial, for
-  comparison (DESIGN §6 measured ~1.3 s vs ~0.13 s).
+  comparison (measured when netsep was designed: ~1.3 s vs ~0.13 s).
 - ``run_sweep()``: the whole public call ``sweep.run.runner.run_sweep(plan, space,
   trainable=...)`` (saving the plan and building the Tuner included), as a check
   that the Tuner built here is the one the runner builds; same target.
@@ -78,10 +78,10 @@ __all__ = [
     "wait_for_quiet",
 ]
 
-OVERHEAD_TARGET_S = 0.3  # the target: seconds of machinery per trial, at most
+OVERHEAD_TARGET_S = 0.3  # the project's target: seconds of machinery per trial, at most
 SETTINGS = ("reuse_actors=True", "reuse_actors=False", "run_sweep()", "reuse_actors=True, 2x trials")
 DOUBLE = "reuse_actors=True, 2x trials"  # twice the trials: separates the fixed cost of a fit() from the per-trial one
-DESIGN_REFERENCE_S = {"reuse_actors=True": 0.13, "reuse_actors=False": 1.3}  # DESIGN §6
+DESIGN_REFERENCE_S = {"reuse_actors=True": 0.13, "reuse_actors=False": 1.3}  # measured when netsep was designed
 
 
 # --------------------------------------------------------------------- trainable

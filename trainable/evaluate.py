@@ -1,6 +1,6 @@
 """Evaluate a classifier pair (and its discriminator) on the held-out test split.
 
-Produces every metric of DESIGN §4 and the per-example predictions that the compare
+Produces every metric of docs/design.md's "The metrics" and the per-example predictions that the compare
 mode keeps, so any metric can be recomputed later without retraining.
 """
 
@@ -105,7 +105,7 @@ def discriminator_accuracy(
 
 
 def evaluate_pair(outputs: PairOutputs, discriminator: nn.Module | None, objective: str, seed: int) -> dict[str, float]:
-    """Every metric of DESIGN §4 for one pair; ``disc_acc`` is NaN without a D."""
+    """Every metric of docs/design.md's "The metrics" for one pair; ``disc_acc`` is NaN without a D."""
     metrics = pair_metrics(outputs.probs, outputs.labels, outputs.reps[0], outputs.reps[1])
     if discriminator is None:
         metrics["disc_acc"] = math.nan

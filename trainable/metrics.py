@@ -1,4 +1,4 @@
-"""Accuracy, diversity, calibration and similarity metrics of a pair (DESIGN §4).
+"""Accuracy, diversity, calibration and similarity metrics of a pair (docs/design.md, "The metrics").
 
 Pure functions of tensors: no file I/O, no config, no global state. They run on
 whatever device their inputs live on and return plain Python floats (or small
@@ -313,7 +313,7 @@ def expected_calibration_error(probs: Tensor, labels: Tensor, n_bins: int = ECE_
 def pair_metrics(
     probs: Tensor, labels: Tensor, rep_1: Tensor | None = None, rep_2: Tensor | None = None
 ) -> dict[str, float]:
-    """Every metric of a two-member ensemble on one evaluation split (DESIGN §4).
+    """Every metric of a two-member ensemble on one evaluation split (docs/design.md, "The metrics").
 
     ``probs`` is ``[2, N, C]`` softmax outputs, ``labels`` int ``[N]``; ``rep_1`` and
     ``rep_2`` are the two networks' representations of the same examples (any

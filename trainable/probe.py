@@ -6,7 +6,7 @@ networks' views of one image, (z1(x), z2(x)), from views of two images of the sa
 class, (z1(x), z2(x')), on one split's features, and is scored (balanced accuracy) on
 another split's. 0.5 means the two representations share nothing beyond the class
 that this probe can find; higher means shared, redundant information. It is the
-direct test of what the `dice` term is meant to remove (DESIGN §4), and it applies
+direct test of what the `dice` term is meant to remove (docs/design.md, "The metrics"), and it applies
 to baselines too, which trained no discriminator at all.
 
 Pure: tensors in, a number out; no files, no global config. The probe's own random

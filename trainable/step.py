@@ -1,4 +1,4 @@
-"""The joint classifier-discriminator training step (DESIGN §3).
+"""The joint classifier-discriminator training step (docs/design.md, "One training step").
 
 Order, every step, with no ``retain_graph``:
 
@@ -100,7 +100,7 @@ def cross_half_partners(y_a: Tensor, y_b: Tensor, generator: torch.Generator) ->
     half b with ``y_b == y_a[i]`` and ``other[i]`` one with ``y_b != y_a[i]``; ``*_ok`` is
     False where half b has no such example (that pair must not be used). With K
     classes only ~1/K of *random* cross-half pairs share a class, so a discriminator
-    trained on them sits at the prior; these pairs are half same-class (DESIGN §3,
+    trained on them sits at the prior; these pairs are half same-class (docs/design.md, "One training step",
     docs/protocol.md). Batched: half b sorted by (class, random key), then one random
     draw per i inside (or outside) its class block.
     """

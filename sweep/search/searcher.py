@@ -125,6 +125,9 @@ class SweepSearcher(Searcher):
         group = self.groups[number]
         group.trial_ids[replicate] = trial_id
         self.tune_ids[trial_id] = (number, replicate)
+        live = self.live_trials.get(number)
+        if live is not None:  # the live study (and its dashboard) names the Tune trials of a running configuration
+            live.set_user_attr("tune_trial_ids", [group.trial_ids[r] for r in sorted(group.trial_ids)])
         return self._config(group, replicate)
 
     def _ask(self) -> None:

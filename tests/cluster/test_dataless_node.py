@@ -89,6 +89,8 @@ def test_a_node_without_the_dataset_files_trains_its_trials(
             "fashion-mnist",
             "--trials",
             "2",  # + the baseline: three trials, one per 1-CPU node
+            "--replicates",
+            "1",  # one seed each (the shipped space runs 3 to 6)
             "--epochs",
             "1",
             "--max-concurrent",

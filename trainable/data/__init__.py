@@ -1,4 +1,4 @@
-"""Datasets as uint8 tensors, cached once, then held on the trial's device (DESIGN §5).
+"""Datasets as uint8 tensors, cached once, then held on the trial's device (docs/design.md, "The machines it is built on").
 
 ``load_dataset(name)`` returns ``(info, train, test)``: the images as uint8
 ``[N, C, H, W]`` and the labels as int64 ``[N]``, on the CPU. The first load of a

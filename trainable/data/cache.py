@@ -79,7 +79,7 @@ def load_cached(name: str, source: Source) -> tuple[Split, Split, tuple[float, .
     """``(train, test, mean, std)`` of a dataset, from the cache or read and cached now."""
     path = cache_path(name, source)
     if path.is_file():
-        # weights_only: a cache file is data and must never run code (DESIGN §7b).
+        # weights_only: a cache file is data and must never run code (docs/design.md, "Trust").
         # mmap: copy-on-write pages shared by every process of the node (module doc).
         blob = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         return (

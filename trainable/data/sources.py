@@ -1,4 +1,4 @@
-"""Where each registered dataset's files are, and how to read them (DESIGN §5).
+"""Where each registered dataset's files are, and how to read them (docs/design.md, "The machines it is built on").
 
 Each source factory locates its files (downloading through torchvision only when a
 file is missing and ``download`` is true) and returns a ``Source`` whose ``key``

@@ -1,7 +1,7 @@
 """Image classifiers that also return their internal representation.
 
 Every classifier maps a float image batch in [0, 1] to ``(logits, z)``: the class
-logits and the representation z that the discriminator compares (DESIGN §3:
+logits and the representation z that the discriminator compares (docs/design.md, "One training step":
 f = h(g(x)), z = g(x)). Input normalization lives inside the model as buffers, so a
 saved state dict is all that is needed to use a trained network again.
 

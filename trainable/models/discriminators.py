@@ -1,6 +1,6 @@
 """Siamese discriminators over pairs of classifier representations.
 
-A discriminator D(z1, z2[, y]) returns one logit per pair (DESIGN §3). All are
+A discriminator D(z1, z2[, y]) returns one logit per pair (docs/design.md, "One training step"). All are
 Siamese: one shared tower phi maps z1 and z2 to feature vectors, a combine rule
 merges them, and a small head MLP (optionally also fed a learned embedding of the
 class y, as DICE conditions its discriminator on the class) gives the logit.

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sweep.report import OPTUNA_DB, SUMMARY_MD, build_report, write_report
 from tests.sweep.report.replicated import build_replicated
 from tests.sweep.tune_folders import SPACE, TuneFolder

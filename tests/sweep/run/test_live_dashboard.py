@@ -115,7 +115,7 @@ def test_the_dashboard_shows_a_running_sweeps_trials(tmp_path: Path, ray_head: R
     dashboard = None
     try:
         first = poll(lambda: _live_trials(folder, name), 300, "the first trial in the live study", alive=sweep)
-        assert first[0].number == 0 and "tune_trial_id" in first[0].user_attrs
+        assert first[0].number == 0 and first[0].user_attrs["tune_trial_ids"]  # the running configuration's seeds
 
         port = _free_port()
         dashboard = subprocess.Popen(
