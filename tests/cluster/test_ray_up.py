@@ -190,7 +190,7 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
     installed = _installed_netsep()
     laptop_token = lab.machines[LAPTOP].home_path(".ray/auth_token")
     laptop.run("ray", "get-auth-token", "--generate", timeout_s=120)
-    laptop.run("chmod", "600", str(laptop_token))  # as docs/cluster.md says
+    laptop.run("chmod", "600", str(laptop_token), timeout_s=30)  # as docs/cluster.md says
     token = laptop_token.read_text().strip()
     laptop.run("ray", "up", "-y", config, timeout_s=300)
 

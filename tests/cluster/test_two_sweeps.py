@@ -168,7 +168,7 @@ def test_two_sweeps_share_the_cluster_and_stopping_one_leaves_the_other(
     assert len(bob) == TRIALS["bob"] + 1 and {r["status"] for r in bob} == {"complete"}, bob
     # Alice's was cut short through SIGTERM: her driver wrote the report of what finished.
     alice_out = logs["alice"].read_text()
-    assert "the sweep was stopped before it finished" in alice_out, alice_out[-4000:]
+    assert "netsep: stopped before every run finished" in alice_out, alice_out[-4000:]
     alice = read_csv(folders["alice"] / "trials.csv")
     assert 1 <= sum(r["status"] == "complete" for r in alice) < TRIALS["alice"] + 1, alice
     assert (folders["alice"] / "summary.md").is_file(), "the stopped sweep's report was cut short"
