@@ -17,7 +17,8 @@ The parts, from the top (each layer imports only the ones below it; see
   outcomes, JSON state, the live study, the samplers);
 * the ground: ``errors`` (exit codes, ``UserError``), ``paths``, ``formatting``,
   ``baselines`` (the matched ``independent`` pairs), ``requests``, ``resources`` (per-trial
-  resources and the fit check), ``folders`` (results folders: made, locked, trusted).
+  resources and the fit check), ``folders`` (results folders: made, locked, trusted),
+  ``provenance`` (every folder's ``provenance.json``: the code, versions and machines).
 
 Nothing here touches tensors: ``trainable/`` runs one trial.
 """

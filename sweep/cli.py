@@ -7,6 +7,7 @@
     python launch.py compare experiments/<name> --seeds 3 --top 2
     python launch.py validate loss_weights [key=value ...]
     python launch.py study fmnist_dose [--dry-run | --resume | --report-only]
+    python launch.py compare-studies experiments/<study A> experiments/<study B> [--out DIR]
     python launch.py dashboard experiments/<name> [--port 8080]
 
 Every user mistake ends with exit code 2 and one message (``sweep.errors.UserError``);
@@ -29,6 +30,7 @@ from sweep.requests import (
     DEFAULT_STORAGE,
     ClusterOptions,
     CompareRequest,
+    CompareStudiesRequest,
     DashboardRequest,
     ReportRequest,
     ResumeRequest,
@@ -42,7 +44,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 T = TypeVar("T", int, float)
 
-COMMANDS = ("run", "report", "compare", "validate", "study", "dashboard")
+COMMANDS = ("run", "report", "compare", "validate", "study", "compare-studies", "dashboard")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
             "`launch.py compare DIR --seeds K` retrains the Pareto front against the baseline; "
             "`launch.py validate SPACE [key=value ...]` checks a space and settings without running; "
             "`launch.py study STUDY` runs a pre-registered study (studies/*.yaml); "
+            "`launch.py compare-studies A B` compares two finished studies arm by arm, paired by seed; "
             "`launch.py dashboard DIR` shows a sweep's Optuna study, live, in optuna-dashboard.",
         )
     )
@@ -116,6 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
             prog="launch.py study",
             description="Run a pre-registered study (a YAML file in studies/): its arms, the matched "
             "independent baseline and the deep ensemble over paired seeds, then compare's paired statistics.",
+        )
+    )
+    _add_compare_studies(
+        commands.add_parser(
+            "compare-studies",
+            prog="launch.py compare-studies",
+            description="Compare two finished studies (or compares) directly: per arm of the same name, "
+            "B minus A in test ensemble accuracy (and member accuracy, double fault, disc_acc), paired by seed, "
+            "with its 95 % t interval. Refuses (exit 2) when the seeds or the baselines' settings differ. "
+            "Reads A and B only; prints the table, and writes DIR/compare_studies.csv with --out DIR.",
         )
     )
     _add_dashboard(
@@ -213,6 +226,11 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--resume", action="store_true", help="continue the study in <storage>/<name>/")
     p.add_argument("--report-only", action="store_true", help="rebuild the report from <storage>/<name>/ alone")
+    p.add_argument(
+        "--unregistered",
+        action="store_true",
+        help="run a study file that is not committed unchanged in git (its reports then say it was not pre-registered)",
+    )
     _add_cluster_flags(p)
     p.set_defaults(handler=_study_command)
 
@@ -241,6 +259,13 @@ def _add_cluster_flags(p: argparse.ArgumentParser) -> None:
 def _cluster(args: argparse.Namespace) -> ClusterOptions:
     given = {key: getattr(args, key) for key in ("address", "cpus_per_trial", "gpus_per_trial", "max_concurrent")}
     return ClusterOptions(**given, dashboard=not args.no_dashboard)
+
+
+def _add_compare_studies(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", metavar="A", help="a finished study's (or compare's) results folder, e.g. experiments/<name>")
+    p.add_argument("b", metavar="B", help="the other one; the table shows B minus A")
+    p.add_argument("--out", metavar="DIR", help="also write DIR/compare_studies.csv (never inside A or B)")
+    p.set_defaults(handler=_compare_studies_command)
 
 
 def _add_dashboard(p: argparse.ArgumentParser) -> None:
@@ -374,8 +399,15 @@ def _study_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         report_only=args.report_only,
         dry_run=args.dry_run,
+        unregistered=args.unregistered,
     )
     return run_study_request(request)
+
+
+def _compare_studies_command(args: argparse.Namespace) -> int:
+    from sweep.study.compare_studies import run_compare_studies_request
+
+    return run_compare_studies_request(CompareStudiesRequest(a=args.a, b=args.b, out=args.out))
 
 
 def _dashboard_command(args: argparse.Namespace) -> int:

@@ -26,6 +26,7 @@ __all__ = [
     "SMOKE_TEST",
     "ClusterOptions",
     "CompareRequest",
+    "CompareStudiesRequest",
     "DashboardRequest",
     "ReportRequest",
     "ResumeRequest",
@@ -131,6 +132,16 @@ class StudyRequest:
     resume: bool = False  # continue the study's runs in <storage>/<name>/
     report_only: bool = False  # rebuild the report from <storage>/<name>/ alone
     dry_run: bool = False  # print the plan, the estimated wall time and the expected MDE; run nothing
+    unregistered: bool = False  # run a study file git has not committed unchanged (its reports say so)
+
+
+@dataclass(frozen=True)
+class CompareStudiesRequest:
+    """``launch.py compare-studies A B``: B minus A, arm by arm, paired by seed (two finished studies)."""
+
+    a: str  # a finished study's (or compare's) results folder: read only
+    b: str  # the other one: read only
+    out: str | None = None  # a folder for compare_studies.csv; None: stdout only
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ User mistakes found on the way (``UserError``) pass through to the command line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from sweep.errors import EXIT_FAILED, UserError
 from sweep.folders import disk_full_message
@@ -44,21 +44,29 @@ def run_then_report(
     *,
     resume_command: str,
     folder: str,
+    provenance: Mapping[str, Any] | None = None,
 ) -> int:
     """``run()`` under ``StopSignals``, then ``finish(outcome)``; the exit code.
 
     ``finish`` writes the mode's report and returns why the run does not count as done
     (one line for people), or None. It gets None as the outcome when the run was
     interrupted before it returned. ``folder`` is where the results go (for the
-    full-disk message).
+    full-disk message). ``provenance``: the mode's fields of this run's record in
+    ``folder``'s ``provenance.json`` (``sweep.provenance``), started here and completed
+    (end time, Ray's nodes) before ``finish`` writes the report that shows it; None
+    records nothing.
     """
     from sweep.backend.signals import StopSignals, exit_code_for
 
+    forget: Callable[[], None] = lambda: None
+    if provenance is not None:
+        finish, forget = _recording(finish, folder, provenance)
     outcome: O | None = None
     with StopSignals() as stop:
         try:
             outcome = run()
         except UserError:
+            forget()  # a mistake found as the run began: no record of a run that never ran
             raise
         except KeyboardInterrupt:  # a second Ctrl-C inside fit(), or one outside it
             stop.note_interrupt()
@@ -82,6 +90,36 @@ def run_then_report(
         print(f"netsep: {problem}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _recording(
+    finish: Callable[[O | None], str | None], folder: str, fields: Mapping[str, Any]
+) -> tuple[Callable[[O | None], str | None], Callable[[], None]]:
+    """Start this run's provenance record now: ``finish`` that first completes it, and a way to forget it."""
+    from sweep.backend.nodes import ray_nodes
+    from sweep.provenance import PROVENANCE_JSON, drop_run, end_run, start_run
+
+    try:
+        index = start_run(folder, fields)
+    except OSError as error:
+        raise UserError(
+            f"{folder}/{PROVENANCE_JSON}: cannot write it ({disk_full_message(error, folder) or error})"
+        ) from None
+
+    def finish_recorded(outcome: O | None) -> str | None:
+        try:
+            end_run(folder, index, ray_nodes())
+        except (OSError, UserError) as error:  # the report still gets written; say what is missing
+            print(f"netsep: {PROVENANCE_JSON}: end of the run not recorded ({error})", file=sys.stderr)
+        return finish(outcome)
+
+    def forget() -> None:
+        try:
+            drop_run(folder, index)
+        except (OSError, UserError):
+            pass  # the user error that stopped the run is what matters
+
+    return finish_recorded, forget
 
 
 def _say_stopped(exc: BaseException, folder: str, resume_command: str) -> None:

@@ -16,8 +16,9 @@ import numpy as np
 from sweep.compare.gather import Correctness, Run
 from sweep.compare.plan import DEEP_ENSEMBLE_ARM, Arm, ComparePlan
 from sweep.compare.verdict import POWER, Power, verdict_text
+from sweep.stats.equivalence import TOST, judge_arms
 from sweep.stats.paired import McNemar, MeanStd, PairedCI, mcnemar_exact, mean_std, paired_ci
-from sweep.stats.power import holm, minimum_detectable_difference, paired_t_p, seeds_needed
+from sweep.stats.power import minimum_detectable_difference, paired_t_p, seeds_needed
 from trainable.metric_names import PAIR_METRIC_NAMES
 
 __all__ = [
@@ -60,6 +61,9 @@ class ArmSummary:
     tpa_expected: np.ndarray  # the same if the models erred independently
     # seed -> [3]: fraction of test examples 0, 1, 2 of that seed's two members get right (M = 2)
     within_pair: dict[int, np.ndarray] = field(default_factory=dict)
+    # The lowest test accuracy of any one of the arm's 2K members: "members at 88 %" needs the
+    # weakest beside the mean, since an ensemble of a strong and a weak member reads well on average.
+    lowest_member: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ class PairedResult:
     diversity: PairedCI
     metrics: dict[str, PairedCI]  # CI_METRICS name -> paired interval against the baseline
     text: str  # the verdict paragraph
+    # Equivalence against the smallest effect worth detecting (sweep.stats.equivalence):
+    tost: TOST | None = None  # the two one-sided tests against ±effect
+    p_tost_holm: float = math.nan  # TOST p, Holm-adjusted over the compared arms
+    simultaneous: PairedCI | None = None  # ensemble_acc interval at Bonferroni's level over the arms
+    verdict: str = ""  # better | worse | equivalent within ±X pp | undecided
 
 
 @dataclass
@@ -124,7 +133,9 @@ def summarise_arms(plan: ComparePlan, runs: list[Run], correctness: Correctness)
         else:
             observed = expected = np.zeros(0)
         within = {s: within_pair_tpa(m) for s, m in pairs.items()}
-        summaries.append(ArmSummary(arm, seeds, stats, observed, expected, within))
+        members = [done[s].metrics.get(k, math.nan) for s in seeds for k in ("acc_1", "acc_2")]
+        lowest = float(np.nanmin(members)) if np.isfinite(members).any() else math.nan
+        summaries.append(ArmSummary(arm, seeds, stats, observed, expected, within, lowest))
     return summaries
 
 
@@ -134,12 +145,14 @@ def _paired(a: dict[int, Run], b: dict[int, Run], seeds: list[int], metric: str)
     )
 
 
+def _differences(a: dict[int, Run], b: dict[int, Run], seeds: list[int]) -> list[float]:
+    """Ensemble accuracy, arm minus baseline, per seed (NaN where either did not report it)."""
+    return [a[s].metrics.get("ensemble_acc", math.nan) - b[s].metrics.get("ensemble_acc", math.nan) for s in seeds]
+
+
 def _power(a: dict[int, Run], b: dict[int, Run], seeds: list[int], effect: float) -> tuple[float, Power]:
     """The paired t p-value of ensemble accuracy, and the power figures from its observed sd."""
-    d = np.array(
-        [a[s].metrics.get("ensemble_acc", math.nan) - b[s].metrics.get("ensemble_acc", math.nan) for s in seeds],
-        dtype=float,
-    )
+    d = np.array(_differences(a, b, seeds), dtype=float)
     d = d[np.isfinite(d)]
     sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
     mde = minimum_detectable_difference(sd, int(d.size), POWER)
@@ -183,11 +196,19 @@ def _one_arm(
 def pair_arms(
     plan: ComparePlan, runs: list[Run], correctness: Correctness, effect: float = DEFAULT_EFFECT
 ) -> list[PairedResult]:
-    """Each compared arm against its matched baseline over the seeds both completed; Holm over the arms."""
+    """Each compared arm against its matched baseline over the seeds both completed; Holm over the arms.
+
+    ``effect`` is also the equivalence margin: an arm is "equivalent" when the Holm-adjusted
+    TOST against ±effect rejects (``sweep.stats.equivalence``).
+    """
     by_arm = _complete_by_arm(runs)
     paired = [_one_arm(plan, arm, by_arm, correctness, effect) for arm in plan.arms if not arm.is_baseline]
+    judged = judge_arms(
+        [_differences(by_arm.get(p.arm, {}), by_arm.get(p.baseline, {}), p.seeds) for p in paired], effect
+    )
     out = []
-    for p, p_holm in zip(paired, holm([p.p_value for p in paired])):
+    for p, judgement in zip(paired, judged):
+        p_holm = judgement.p_holm  # Holm over the arms' paired t p-values (each equals p.p_value)
         text = verdict_text(
             p.arm,
             p.baseline,
@@ -198,8 +219,19 @@ def pair_arms(
             p.power,
             p.deep_ensemble,
             (p.diversity_metric, p.diversity),
+            judgement,
         )
-        out.append(replace(p, p_holm=p_holm, text=text))
+        out.append(
+            replace(
+                p,
+                p_holm=p_holm,
+                text=text,
+                tost=judgement.tost,
+                p_tost_holm=judgement.p_tost_holm,
+                simultaneous=judgement.simultaneous,
+                verdict=judgement.verdict,
+            )
+        )
     return out
 
 

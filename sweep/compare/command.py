@@ -9,9 +9,10 @@ and ``run_and_report``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from sweep.compare.analysis import CompareReport
 from sweep.compare.plan import (
@@ -73,12 +74,17 @@ def connect_and_resolve(plan: ComparePlan, cluster: ClusterOptions, resume: bool
 
 
 def run_and_report(
-    plan: ComparePlan, resume: bool, write_report: Callable[[], CompareReport], resume_command: str
+    plan: ComparePlan,
+    resume: bool,
+    write_report: Callable[[], CompareReport],
+    resume_command: str,
+    provenance: Mapping[str, Any] | None = None,
 ) -> int:
     """Run every (seed, arm) of ``plan`` and write the report whatever happened; the exit code.
 
     Runs that did not complete after a whole run (errors beyond their retries) give
-    exit 1: an unfinished compare never exits 0.
+    exit 1: an unfinished compare never exits 0. ``provenance``: extra fields of this
+    run's ``provenance.json`` record (a study's registration); the mode is recorded always.
     """
     from sweep.backend.session import run_then_report
 
@@ -94,7 +100,11 @@ def run_and_report(
         return None
 
     return run_then_report(
-        lambda: run_compare(plan, resume=resume), finish, resume_command=resume_command, folder=plan.compare_dir
+        lambda: run_compare(plan, resume=resume),
+        finish,
+        resume_command=resume_command,
+        folder=plan.compare_dir,
+        provenance={"mode": "study" if plan.study else "compare", "resumed": resume, **(provenance or {})},
     )
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "collect_runs",
     "gather_runs",
     "read_correctness",
+    "read_runs_csv",
+    "check_runs_match",
     "metrics_of_result",
 ]
 
@@ -69,8 +71,11 @@ def metrics_of_result(last: dict[str, object]) -> tuple[dict[str, float | int], 
     """(metrics, split) of a run's last result: each METRICS name's test_ value, else the plain one."""
     tested = {k: v for k in METRICS if (v := metric_value(last.get(TEST_PREFIX + k))) is not None}
     if tested:
-        # Values with no test_ twin keep their own: probe_acc (scored on test pairs), disc_acc (the
-        # training-time D on validation pairs), losses and counters. No validation pair metric is mixed in.
+        # Values with no test_ twin keep their own: probe_acc (scored on test pairs), losses and counters.
+        # disc_acc does have one: a final_test run reports test_disc_acc (the trained D scored on *test*
+        # pairs), which replaces the plain validation-pair value below, so compare's and a study's
+        # disc_acc is a test-pair number (their tables say so). The plain value stays only for a run
+        # that reported no test_disc_acc; netsep's final_test always reports it.
         plain = {k: v for k in _NO_TEST_TWIN if (v := metric_value(last.get(k))) is not None}
         return {**plain, **tested}, "test"
     plain = {k: v for k in METRICS if (v := metric_value(last.get(k))) is not None}
@@ -105,7 +110,11 @@ def to_run(trial: TuneTrial) -> Run:
     )
 
 
-def _runs_from_csv(path: Path) -> list[Run]:
+def read_runs_csv(path: Path) -> list[Run]:
+    """A saved ``runs.csv`` as Runs, in file order; ``UserError`` naming the file when it cannot be read.
+
+    Believe it only together with its ``correctness.npz`` (``check_runs_match``).
+    """
     runs = []
     try:
         for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
@@ -224,7 +233,7 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
     folder = Path(plan.compare_dir)
     if not experiment_exists(plan.tune_path):
         if (folder / RUNS_CSV).is_file() and (folder / CORRECTNESS_NPZ).is_file():
-            runs = _sorted(plan, _runs_from_csv(folder / RUNS_CSV))
+            runs = _sorted(plan, read_runs_csv(folder / RUNS_CSV))
             check_runs_match(runs, read_correctness(plan), folder)
             return runs
         raise UserError(

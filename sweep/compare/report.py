@@ -4,13 +4,17 @@ Writes into ``<sweep>/compare/``:
 
 * ``runs.csv``, ``correctness.npz``  every run, and every model's per-example test
   correctness (``sweep.compare.gather``);
-* ``arms.csv``      per arm, mean and std over seeds of every pair metric;
+* ``arms.csv``      per arm, mean and std over seeds of every pair metric (``disc_acc``:
+  the trained discriminator's balanced accuracy on *test* pairs, read with the test
+  metrics), and ``lowest_member_acc``, the weakest of the arm's 2K members;
 * ``paired.csv``    each arm against its matched baseline, all on the test split: the
   ensemble-accuracy difference with its paired t 95% CI over seeds (the primary
   test), its p-value and Holm's adjustment over the arms, the sd of the paired
   differences, the minimum detectable difference at 80 % power and the seeds that
   would detect ``effect``; the difference against the deep ensemble; paired CIs of
-  CI_METRICS and of the sweep's diversity objective;
+  CI_METRICS and of the sweep's diversity objective; then (added at the end) the TOST
+  p-value against ±``effect`` and its Holm adjustment, the simultaneous (Bonferroni)
+  interval over the arms with its per-arm level, and the arm's verdict word;
 * ``mcnemar.csv``   exact McNemar per seed, arm against baseline (descriptive only);
 * ``tpa_within_pair.csv``, ``tpa_within_pair.png``  per seed, the fraction of test
   images 0, 1 or 2 of the pair's members get right, arm beside its baseline (M = 2);
@@ -43,6 +47,7 @@ from sweep.compare.plots import plot_front, plot_within_pair
 from sweep.compare.summary import SUMMARY_MD, summary_text, terminal_text
 from sweep.errors import UserError
 from sweep.folders import replacing, write_csv, write_text_atomically
+from sweep.report.provenance_block import provenance_block, registration_lead
 from sweep.stats.paired import PairedCI
 
 __all__ = [
@@ -74,10 +79,11 @@ def _write_arms_csv(path: Path, arms: list[ArmSummary]) -> None:
             a.arm.config.get("objective", ""),
             len(a.seeds),
             *[v for m in ARM_METRICS for v in (a.stats[m].mean, a.stats[m].std)],
+            a.lowest_member,
         ]
         for a in arms
     ]
-    write_csv(path, header, rows)
+    write_csv(path, [*header, "lowest_member_acc"], rows)
 
 
 def _ci_cells(ci: PairedCI | None) -> list[float | None]:
@@ -106,6 +112,13 @@ def _write_paired_csv(path: Path, paired: list[PairedResult]) -> None:
         "diversity_diff",
         "diversity_ci95_low",
         "diversity_ci95_high",
+        # Added after the columns above, so readers of older files find those where they were.
+        "tost_p",
+        "tost_holm_p",
+        "sim_ci_low",
+        "sim_ci_high",
+        "sim_ci_level",
+        "verdict",
     ]
     rows = [
         [
@@ -123,6 +136,11 @@ def _write_paired_csv(path: Path, paired: list[PairedResult]) -> None:
             *(v for m in CI_METRICS for v in _ci_cells(p.metrics[m])),
             p.diversity_metric,
             *_ci_cells(p.diversity),
+            p.tost.p if p.tost else None,
+            p.p_tost_holm,
+            *(_ci_cells(p.simultaneous)[1:]),
+            p.simultaneous.confidence if p.simultaneous else None,
+            p.verdict,
         ]
         for p in paired
     ]
@@ -182,7 +200,9 @@ def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> C
         WITHIN_PAIR_CSV: lambda p: _write_within_pair_csv(p, arms),
         WITHIN_PAIR_PNG: lambda p: _whole(p, lambda tmp: plot_within_pair(tmp, plan, arms)),
         "front.png": lambda p: _whole(p, lambda tmp: plot_front(tmp, plan, arms)),
-        SUMMARY_MD: lambda p: write_text_atomically(p, summary_text(report)),
+        SUMMARY_MD: lambda p: write_text_atomically(
+            p, summary_text(report, registration_lead(folder), provenance_block(folder))
+        ),
     }
     try:
         for name, write in writers.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sweep.compare.analysis import ARM_METRICS, CI_METRICS, ArmSummary, CompareReport, PairedResult
@@ -17,8 +18,17 @@ _FILES = (
 )
 
 
+# compare's disc_acc is the trained D scored on test pairs (the run's test_disc_acc, sweep.compare.gather),
+# not the validation pairs a sweep reports it on: the tables say so where they show it.
+_ARM_LABELS = {"disc_acc": "disc_acc (test pairs)"}
+
+
 def _mean_std(a: ArmSummary, metric: str) -> str:
     return f"{num(a.stats[metric].mean)} ± {num(a.stats[metric].std)}"
+
+
+def _p(value: float) -> str:
+    return f"{value:.3g}"
 
 
 def _what_ran(report: CompareReport) -> list[str]:
@@ -62,13 +72,20 @@ def _paired_rows(paired: list[PairedResult]) -> list[list[str]]:
             num(p.power.mde),
             str(p.power.seeds_needed or "-"),
             _ci(p.deep_ensemble),
+            _p(p.tost.p) if p.tost else "-",
+            _p(p.p_tost_holm),
+            _ci(p.simultaneous),
+            p.verdict or "-",
         ]
         for p in paired
     ]
 
 
 def _tables(report: CompareReport) -> list[str]:
-    arm_rows = [[a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ARM_METRICS)] for a in report.arms]
+    arm_rows = [
+        [a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ARM_METRICS), num(a.lowest_member)]
+        for a in report.arms
+    ]
     paired_header = [
         "arm",
         "baseline",
@@ -79,6 +96,10 @@ def _tables(report: CompareReport) -> list[str]:
         "MDE 80%",
         "seeds for effect",
         "Δ vs deep ensemble [95% CI]",
+        "TOST p",
+        "TOST Holm p",
+        "Δ ensemble_acc [simultaneous CI]",
+        "verdict",
     ]
     metric_rows = [[p.arm, *(_ci(p.metrics[m]) for m in CI_METRICS)] for p in report.paired]
     mcnemar_rows = [
@@ -89,7 +110,12 @@ def _tables(report: CompareReport) -> list[str]:
     return [
         "## Arms (mean ± std over seeds, test split)",
         "",
-        md_table(["arm", "seeds", *ARM_METRICS], arm_rows),
+        md_table(["arm", "seeds", *(_ARM_LABELS.get(m, m) for m in ARM_METRICS), "lowest member"], arm_rows),
+        "",
+        "Members: `member_acc` is the mean of each pair's two members and `min_member_acc` the weaker of the "
+        "two (each mean ± std over seeds); `lowest member` is the lowest test accuracy of any one of the "
+        "arm's members. `disc_acc (test pairs)`: the trained discriminator's balanced accuracy on test pairs, "
+        "scored once after the last epoch (a sweep reports it on validation pairs).",
         "",
         "## Paired against the matched baseline (test split)",
         "",
@@ -98,6 +124,12 @@ def _tables(report: CompareReport) -> list[str]:
         "The paired t interval over seeds is the primary test; Holm's correction runs over the compared arms. "
         "MDE: the smallest true difference found with 80 % power with these seeds (from the observed sd "
         "of the paired differences).",
+        "",
+        "Verdict: *better* or *worse* when the Holm-adjusted paired t p is below 0.05 (the sign of the mean "
+        "says which); else *equivalent within ±effect* when the Holm-adjusted TOST p is below 0.05 (the two "
+        "one-sided paired t-tests against the smallest effect worth detecting both reject); else *undecided*. "
+        "The simultaneous interval is Bonferroni's (each arm at 1 − 0.05 / m, m = arms with a test), so all "
+        "arms' intervals hold together at 95 %; the verdicts' \"excluded\" sentences quote it.",
         "",
         "### Paired intervals of the diversity and redundancy measures (arm − baseline)",
         "",
@@ -124,9 +156,11 @@ def _split_note(report: CompareReport) -> list[str]:
     ]
 
 
-def summary_text(report: CompareReport) -> str:
-    """The whole summary.md."""
+def summary_text(report: CompareReport, lead: Sequence[str] = (), provenance: Sequence[str] = ()) -> str:
+    """The whole summary.md; ``lead`` opens it (a study that was not pre-registered), ``provenance``
+    follows "What ran" (``sweep.report.provenance_block``)."""
     lines = [
+        *lead,
         f"# Study: {report.plan.study}" if report.plan.study else f"# Compare: {Path(report.plan.sweep_dir).name}",
         "",
         *_split_note(report),
@@ -136,7 +170,7 @@ def summary_text(report: CompareReport) -> str:
         "",
     ]
     lines += [f"- {p.text}" for p in report.paired]
-    lines += ["", *_what_ran(report), *_tables(report)]
+    lines += ["", *_what_ran(report), *provenance, *_tables(report)]
     lines += [
         "## Within-pair TP-agreement (M = 2)",
         "",
@@ -154,14 +188,23 @@ def summary_text(report: CompareReport) -> str:
 
 
 def terminal_text(report: CompareReport) -> str:
-    """The per-arm table, the headline and where the files are."""
+    """The per-arm table (members as mean and lowest), the headline, each arm's verdict and where the files are."""
     rows = [
-        [a.arm.name, str(len(a.seeds)), *(_mean_std(a, m) for m in ("ensemble_acc", "member_acc", "disagreement"))]
+        [
+            a.arm.name,
+            str(len(a.seeds)),
+            _mean_std(a, "ensemble_acc"),
+            _mean_std(a, "member_acc"),
+            num(a.lowest_member),
+            _mean_std(a, "disagreement"),
+        ]
         for a in report.arms
     ]
-    table = text_table(["arm", "seeds", "ensemble_acc", "member_acc", "disagreement"], rows)
+    table = text_table(["arm", "seeds", "ensemble_acc", "member_acc_mean", "member_acc_lowest", "disagreement"], rows)
+    verdicts = "".join(f"\n  {p.arm}: {p.verdict}" for p in report.paired if p.verdict)
+    verdicts = f"\n\nVerdicts (against the matched baseline):{verdicts}" if verdicts else ""
     return (
-        f"\n{table}\n\n{report.headline}\n\nCompare results: {report.plan.compare_dir}  (summary.md, arms.csv, "
+        f"\n{table}\n\n{report.headline}{verdicts}\n\nCompare results: {report.plan.compare_dir}  (summary.md, arms.csv, "
         "paired.csv, mcnemar.csv, tpa_within_pair.csv, tpa_within_pair.png, tpa.csv, front.png, runs.csv, "
         "correctness.npz)"
     )

@@ -4,7 +4,10 @@ The paired t interval over seeds is the primary evidence; with several arms the
 decision uses Holm's adjusted p-value. Every verdict also says which effects the
 interval excludes, the minimum detectable difference at 80 % power for the seeds
 run, and how many seeds would detect the smallest effect worth detecting
-(docs/protocol.md section 6).
+(docs/protocol.md section 6). With several arms the "excluded" sentence quotes the
+simultaneous (Bonferroni) interval, which holds for all arms at once, and every
+paragraph ends its evidence with the arm's word: better, worse, equivalent within the
+registered margin (TOST, Holm over the arms), or undecided (``sweep.stats.equivalence``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sweep.stats.equivalence import ArmJudgement
 from sweep.stats.paired import PairedCI
 from sweep.stats.power import MAX_SEEDS, excluded_effects
 
@@ -61,6 +65,34 @@ def _head(arm: str, baseline: str, diff: PairedCI, p: float, p_holm: float, n_ar
     return head + (" More seeds are needed for an interval." if not math.isfinite(diff.low) else "")
 
 
+def _excluded(diff: PairedCI, judgement: ArmJudgement | None) -> str:
+    """What the data exclude: from the simultaneous interval when several arms were compared.
+
+    One-at-a-time 95 % intervals of m arms do not all hold together with 95 %
+    probability; a reader takes "excluded" as a statement about the family, so it
+    quotes Bonferroni's interval (each at 1 - 0.05 / m), which does.
+    """
+    if judgement is None or judgement.m < 2:
+        excluded = excluded_effects(diff.low, diff.high, confidence=diff.confidence)
+        return " " + excluded[0].upper() + excluded[1:] + "."
+    sim = judgement.simultaneous
+    excluded = excluded_effects(sim.low, sim.high, confidence=diff.confidence)
+    if not (math.isfinite(sim.low) and math.isfinite(sim.high)):
+        return " " + excluded[0].upper() + excluded[1:] + "."
+    return (
+        f" {excluded[0].upper() + excluded[1:]} simultaneously over the {judgement.m} arms (Bonferroni: "
+        f"each arm's interval at {100 * sim.confidence:.4g} %)."
+    )
+
+
+def _word(judgement: ArmJudgement) -> str:
+    tost = judgement.tost
+    if not math.isfinite(tost.p):
+        return f" Verdict: {judgement.verdict} (no equivalence test without two seeds that vary)."
+    holm_part = f", Holm-adjusted over {judgement.m} arms p = {judgement.p_tost_holm:.3g}" if judgement.m > 1 else ""
+    return f" Verdict: {judgement.verdict} (TOST against ±{100 * tost.delta:.2f} pp: p = {tost.p:.3g}{holm_part})."
+
+
 def _power(power: Power, n: int) -> str:
     if not math.isfinite(power.mde):
         return " Power cannot be estimated without two seeds that vary."
@@ -81,13 +113,19 @@ def verdict_text(
     power: Power,
     deep: PairedCI | None = None,
     diversity: tuple[str, PairedCI] | None = None,
+    judgement: ArmJudgement | None = None,
 ) -> str:
-    """The paragraph on ``arm`` vs ``baseline`` (and the deep ensemble, when it ran)."""
+    """The paragraph on ``arm`` vs ``baseline`` (and the deep ensemble, when it ran).
+
+    ``judgement`` (``sweep.stats.equivalence.judge_arms``) adds the simultaneous
+    interval to the "excluded" sentence and the arm's verdict word with its TOST p.
+    """
     if diff.n == 0:
         return f"No paired runs of {arm} and {baseline} finished, so nothing can be said."
     text = _head(arm, baseline, diff, p, p_holm, n_arms)
-    excluded = excluded_effects(diff.low, diff.high, confidence=diff.confidence)
-    text += " " + excluded[0].upper() + excluded[1:] + "."
+    text += _excluded(diff, judgement)
+    if judgement is not None:
+        text += _word(judgement)
     text += _power(power, diff.n)
     if deep is not None and deep.n:
         span = f" ({_ci(deep)})" if math.isfinite(deep.low) else ""

@@ -31,7 +31,7 @@ def new_sweep(request: SweepRequest) -> int:
         plan = resolve_resources(plan, info.cpus, info.gpus)
         info.check_fits(plan.cpus_per_trial, plan.gpus_per_trial)
         _print_start(plan.name, plan.results_dir, info)
-        return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir)
+        return _run_then_report(lambda: run_sweep(plan, space), plan.results_dir, resumed=False)
 
 
 def resume(request: ResumeRequest) -> int:
@@ -49,10 +49,10 @@ def resume(request: ResumeRequest) -> int:
         info = connect(address, dashboard=request.dashboard)
         info.check_fits(plan.cpus_per_trial or 0.0, plan.gpus_per_trial or 0.0)
         _print_start(plan.name, plan.results_dir, info)
-        return _run_then_report(lambda: resume_sweep(plan, space), plan.results_dir)
+        return _run_then_report(lambda: resume_sweep(plan, space), plan.results_dir, resumed=True)
 
 
-def _run_then_report(run: Any, results_dir: str) -> int:
+def _run_then_report(run: Any, results_dir: str, *, resumed: bool) -> int:
     from sweep.backend.session import run_then_report
 
     def finish(outcome: Any) -> str | None:
@@ -64,7 +64,13 @@ def _run_then_report(run: Any, results_dir: str) -> int:
             )
         return problem
 
-    return run_then_report(run, finish, resume_command=f"python launch.py --resume {results_dir}", folder=results_dir)
+    return run_then_report(
+        run,
+        finish,
+        resume_command=f"python launch.py --resume {results_dir}",
+        folder=results_dir,
+        provenance={"mode": "sweep", "resumed": resumed},  # provenance.json, shown in summary.md
+    )
 
 
 def _write_report(results_dir: str) -> str | None:

@@ -50,12 +50,16 @@ def tune_spec(
         raise ValueError("the plan has no per-trial resources yet; call sweep.plan.resolve_resources first")
     extra = list(callbacks)
     if plan.wandb_project:
-        from ray.air.integrations.wandb import WandbLoggerCallback
+        from sweep.backend.wandb_logging import ProvenanceWandbCallback
+        from sweep.provenance import tracker_fields
 
         # Tune's logging actor may run on another node (--address), whose environment is not
         # the driver's: hand the driver's WANDB_MODE / WANDB_DIR to wandb.init explicitly.
         init = {k: os.environ[v] for k, v in (("mode", "WANDB_MODE"), ("dir", "WANDB_DIR")) if os.environ.get(v)}
-        extra.insert(0, WandbLoggerCallback(project=plan.wandb_project, group=plan.name, **init))
+        provenance = tracker_fields(plan.results_dir)  # written when the run started (sweep.backend.session)
+        extra.insert(
+            0, ProvenanceWandbCallback(project=plan.wandb_project, group=plan.name, provenance=provenance, **init)
+        )
     return TuneSpec(
         name=TUNE_DIR,
         storage_path=plan.tune_storage,

@@ -2,7 +2,9 @@
 
 * ``paired``: per-arm mean and sd, the paired t interval of differences over seeds, exact McNemar;
 * ``power``: the paired t test's p-value, Holm's adjustment, power, the minimum detectable
-  difference, the seeds needed for an effect, and what an interval excludes.
+  difference, the seeds needed for an effect, and what an interval excludes;
+* ``equivalence``: TOST against a margin, Bonferroni's simultaneous intervals over arms, and
+  each arm's word (better, worse, equivalent within ±X pp, undecided).
 
 Used by the sweep's report (configurations against the baseline), compare and studies.
 """

@@ -22,12 +22,14 @@ from sweep.compare.report import print_compare, write_compare_report
 from sweep.errors import UserError
 from sweep.folders import check_private, write_text_atomically
 from sweep.plan import check_dataset
+from sweep.report.provenance_block import registration_lead
 from sweep.requests import StudyRequest
 from sweep.resources import DEFAULT_CPUS_PER_TRIAL, default_max_concurrent
 from sweep.study.estimate import estimate_study
 from sweep.study.file import Study, load_study
 from sweep.study.plan import STUDY_COPY, check_same_study, load_study_plan, plan_study, study_folder
 from sweep.study.plots import DOSE_RESPONSE_PNG, plot_dose_response
+from sweep.study.registration import registration_of, require_registered
 
 __all__ = ["run_study_request"]
 
@@ -73,6 +75,8 @@ def _write_report(plan: ComparePlan, effect: float) -> CompareReport:
         raise UserError(f"{path}: cannot write the figure ({type(error).__name__}: {error})") from None
     report.files[DOSE_RESPONSE_PNG] = path
     print_compare(report)
+    for line in registration_lead(plan.compare_dir)[:1]:  # the terminal's report says it too
+        print(f"\n{line}")
     return report
 
 
@@ -89,12 +93,19 @@ def run_study_request(request: StudyRequest) -> int:
         plan = load_study_plan(folder)
     else:
         plan = _new_plan(study, request, folder)
+    registration = registration_of(study.source)  # git: the commit that registered the file, or why none did
+    if not request.dry_run:
+        require_registered(registration, request.unregistered)  # before Ray starts, before anything is written
     _check_data(plan)
     if not request.resume:
         _print_estimate(plan, study, request)
     if request.dry_run:
+        if not registration.registered:
+            print(f"netsep: note: {registration.refusal()}")
         print("netsep: --dry-run: nothing was run")
         return 0
+    if not registration.registered:
+        print(f"netsep: {registration.shown} is not pre-registered ({registration.reason}); its reports say so")
     with claim_run_folder(folder, "study", request.resume):
         plan = connect_and_resolve(plan, request.cluster, request.resume)
         if not request.resume:
@@ -102,4 +113,12 @@ def run_study_request(request: StudyRequest) -> int:
             plan = replace(plan, compare_dir=str(folder))
         print(f"netsep: study {study.name}: {len(plan.arms)} arms x {len(plan.seeds)} seeds -> {folder}", flush=True)
         resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
-        return run_and_report(plan, request.resume, lambda: _write_report(plan, study.effect), resume_command)
+        if request.unregistered:
+            resume_command += " --unregistered"
+        return run_and_report(
+            plan,
+            request.resume,
+            lambda: _write_report(plan, study.effect),
+            resume_command,
+            provenance={"study_registration": registration.record()},
+        )

@@ -85,9 +85,10 @@ def test_help_is_the_run_command_s_and_names_the_others(capsys):
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and "--space" in out
     assert all(
-        f"launch.py {c}" in " ".join(out.split()) for c in ("report", "compare", "validate", "study", "dashboard")
+        f"launch.py {c}" in " ".join(out.split())
+        for c in ("report", "compare", "validate", "study", "compare-studies", "dashboard")
     )
-    assert COMMANDS == ("run", "report", "compare", "validate", "study", "dashboard")
+    assert COMMANDS == ("run", "report", "compare", "validate", "study", "compare-studies", "dashboard")
 
 
 def test_compare_turns_its_flags_into_a_typed_request(monkeypatch):

@@ -151,7 +151,9 @@ def test_early_stopped_trials_are_marked_and_kept_off_the_front(tmp_path, ray_he
     stopped_configs = {r["config_id"] for r in rows if r["status"] == "stopped_early"}
     assert all(r["arm"] != "baseline" for r in rows if r["trial_id"] in stopped)  # baselines are never stopped
     assert stopped_configs.isdisjoint(r["config_id"] for r in read_csv(folder / "pareto.csv"))
-    assert {c["config_id"] for c in read_csv(folder / "configs.csv") if c["status"] == "stopped_early"} == stopped_configs
+    assert {
+        c["config_id"] for c in read_csv(folder / "configs.csv") if c["status"] == "stopped_early"
+    } == stopped_configs
     study = optuna.load_study(study_name="asha", storage=f"sqlite:///{folder / 'optuna.db'}")
     pruned = {t.user_attrs["config_id"] for t in study.trials if t.state == optuna.trial.TrialState.PRUNED}
     assert pruned == stopped_configs

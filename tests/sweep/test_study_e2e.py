@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import textwrap
@@ -70,6 +71,7 @@ def _run_until_interrupted(study_file: Path, storage: Path, ray_head, log: Path)
             "--no-dashboard",
             "--max-concurrent",
             "1",
+            "--unregistered",  # a file in a temporary folder, not committed: run anyway, and say so
             *ray_head.client_args(),
         ],
         log,
@@ -104,6 +106,7 @@ def test_study_runs_resumes_after_an_interrupt_and_reports(study_file: Path, tmp
         str(storage),
         "--resume",
         "--no-dashboard",
+        "--unregistered",
         cwd=tmp_path,
         env=ray_head.env,
         timeout=600,
@@ -119,7 +122,11 @@ def test_study_runs_resumes_after_an_interrupt_and_reports(study_file: Path, tmp
     paired = {r["arm"]: r for r in read_csv(folder / "paired.csv")}
     assert paired["dice-0.1"]["baseline"] == "baseline-shared" and paired["seed-0.1"]["baseline"] == "baseline-split"
     summary = (folder / "summary.md").read_text()
-    assert summary.startswith("# Study: tiny") and "study: `tiny`" in summary
+    assert summary.startswith("**Not pre-registered**: the study file ") and "# Study: tiny" in summary
+    assert "study: `tiny`" in summary and "## Provenance" in summary
+    provenance = json.loads((folder / "provenance.json").read_text())["runs"]
+    assert [r["resumed"] for r in provenance] == [False, True] and all(r["ended"] for r in provenance)
+    assert all(r["study_registration"]["registered"] is False for r in provenance)
     for name in ("dose_response.png", "correctness.npz", "front.png", "tpa_within_pair.png"):
         assert (folder / name).is_file(), name
     with np.load(folder / "correctness.npz") as saved:

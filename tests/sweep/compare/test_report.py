@@ -104,6 +104,22 @@ def test_paired_statistics_match_an_independent_recomputation(tmp_path: Path) ->
     p = sorted((float(r["t_p"]), r["arm"]) for r in paired)
     holm = {p[0][1]: min(1.0, 2 * p[0][0]), p[1][1]: min(1.0, max(2 * p[0][0], p[1][0]))}
     assert {r["arm"]: float(r["holm_p"]) for r in paired} == pytest.approx(holm)
+    # TOST against ±0.005 and the simultaneous interval over the 2 arms, recomputed with scipy's own tests.
+    acc = {k: ens.mean() for k, (_, ens) in runs.predictions.items()}
+    tost = {}
+    for row in paired:
+        arm, d = row["arm"], [acc[(row["arm"], s)] - acc[("baseline", s)] for s in (50, 51, 52)]
+        lower = stats.ttest_1samp(d, -0.005, alternative="greater").pvalue  # H0: mean <= -0.005
+        upper = stats.ttest_1samp(d, 0.005, alternative="less").pvalue  # H0: mean >= +0.005
+        tost[arm] = max(lower, upper)
+        assert float(row["tost_p"]) == pytest.approx(tost[arm])
+        both = stats.ttest_rel([acc[(arm, s)] for s in (50, 51, 52)], [acc[("baseline", s)] for s in (50, 51, 52)])
+        sim = both.confidence_interval(1 - 0.05 / 2)
+        assert (float(row["sim_ci_low"]), float(row["sim_ci_high"])) == pytest.approx((sim.low, sim.high))
+    small, large = sorted(tost.values())
+    assert sorted(float(r["tost_holm_p"]) for r in paired) == pytest.approx(
+        sorted([min(1.0, 2 * small), min(1.0, max(2 * small, large))])
+    )
     # Against the deep ensemble, from the predictions.
     acc = {k: ens.mean() for k, (_, ens) in runs.predictions.items()}
     assert float(div["deep_ensemble_diff"]) == pytest.approx(
@@ -125,12 +141,19 @@ def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.C
         f"{float(win['t_p']):.3g}, Holm-adjusted over 2 arms p = "
         f"{float(win['holm_p']):.3g})."
     )
-    # What the data exclude and the power, from the same row.
-    low, high = 100 * float(win["ci95_low"]), 100 * float(win["ci95_high"])
+    # What the data exclude, from the simultaneous interval (2 arms: Bonferroni, each at 97.5 %), the
+    # verdict word with its TOST p, and the power, from the same row.
+    low, high = 100 * float(win["sim_ci_low"]), 100 * float(win["sim_ci_high"])
+    assert float(win["sim_ci_level"]) == pytest.approx(0.975) and float(win["sim_ci_low"]) < float(win["ci95_low"])
     assert (
-        f"Gains above {high:+.2f} pp and any loss (the difference is above {low:+.2f} pp) are excluded at 95 %."
-        in report.headline
-    )
+        f"Gains above {high:+.2f} pp and any loss (the difference is above {low:+.2f} pp) are excluded at 95 % "
+        "simultaneously over the 2 arms (Bonferroni: each arm's interval at 97.5 %"
+    ) in report.headline
+    assert win["verdict"] == "better" and lose["verdict"] == "worse"
+    assert (
+        f"Verdict: better (TOST against ±0.50 pp: p = {float(win['tost_p']):.3g}, Holm-adjusted "
+        f"over 2 arms p = {float(win['tost_holm_p']):.3g})."
+    ) in report.headline
     assert (
         f"With 3 seeds (sd of the paired differences {100 * float(win['sd_diff']):.2f} pp) the minimum "
         f"detectable difference at 80 % power is {100 * float(win['mde80']):.2f} pp; detecting +0.50 pp would "
@@ -146,6 +169,8 @@ def test_verdict_and_headline_follow_paired_csv(tmp_path: Path, capsys: pytest.C
     summary = (Path(plan.compare_dir) / "summary.md").read_text()
     assert report.headline in summary and f"- {worse}" in summary
     assert f"| front-1 | baseline | 3 | {float(win['ensemble_acc_diff']):.4f} [" in summary
+    assert f" | {float(win['tost_p']):.3g} | {float(win['tost_holm_p']):.3g} | " in summary
+    assert summary.count(" | better |") == 1 and summary.count(" | worse |") == 1  # the verdict column
     assert "![Within-pair TP-agreement](tpa_within_pair.png)" in summary and "tpa_histograms.png" not in summary
     print_compare(report)
     out = capsys.readouterr().out

@@ -43,6 +43,38 @@ def test_summary_names_arms_seeds_failed_runs_and_tables() -> None:
 def test_terminal_text_is_a_table_the_headline_and_the_folder() -> None:
     report = _report()
     lines = terminal_text(report).splitlines()
-    assert lines[1].split() == ["arm", "seeds", "ensemble_acc", "member_acc", "disagreement"]
+    # Members as their mean and the lowest one (never the mean alone).
+    header = ["arm", "seeds", "ensemble_acc", "member_acc_mean", "member_acc_lowest", "disagreement"]
+    assert lines[1].split() == header
     assert lines[3].startswith("front-1") and "0.7500 ± -" in lines[3]
     assert report.headline in lines and lines[-1].startswith("Compare results: /x/sweep/compare  (summary.md")
+    # One seed: no test, no equivalence test either.
+    assert "Verdicts (against the matched baseline):" in lines and "  front-1: undecided" in lines
+
+
+def test_members_are_stated_as_mean_and_lowest() -> None:
+    arms = [Arm("front-1", "a1", {"objective": "dice"}, False), Arm("baseline", "", {"objective": "independent"}, True)]
+    plan = ComparePlan("/x/sweep", "/x/sweep/compare", [7, 8], arms, ["ensemble_acc"], ["max"])
+    members = {("front-1", 7): (0.9, 0.8), ("front-1", 8): (0.85, 0.88), ("baseline", 7): (0.9, 0.9)}
+    runs = [
+        Run(
+            arm,
+            seed,
+            f"t{i}",
+            "complete",
+            "",
+            {"ensemble_acc": 0.9, "acc_1": a1, "acc_2": a2, "member_acc": (a1 + a2) / 2},
+            "/c",
+        )
+        for i, ((arm, seed), (a1, a2)) in enumerate(members.items())
+    ]
+    ensemble = np.ones((3, 4), dtype=bool)
+    correctness = Correctness({k: i for i, k in enumerate(members)}, np.stack([ensemble, ensemble], axis=1), ensemble)
+    summaries = summarise_arms(plan, runs, correctness)
+    assert [a.lowest_member for a in summaries] == [0.8, 0.9]  # the weakest of 2K members, not a mean of pairs
+    paired = pair_arms(plan, runs, correctness)
+    report = CompareReport(plan, runs, summaries, paired, headline(paired))
+    text = summary_text(report)
+    assert "| disc_acc (test pairs) | probe_acc | lowest member |" in text
+    assert "| front-1 | 2 | 0.8575 ± 0.0106 |" in text and text.count("| 0.8000 |") == 1
+    assert "front-1   2      0.9000 ± 0.0000  0.8575 ± 0.0106  0.8000" in terminal_text(report)
