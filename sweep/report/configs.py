@@ -196,12 +196,42 @@ def config_number(label: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _grouped(search: Sequence[TrialRecord]) -> tuple[dict[str, list[TrialRecord]], set[str]]:
+    """Trials by configuration label; the labels of orphans (see below) are their trial ids.
+
+    Two sets of params under one number: a trial a killed driver started after its last
+    saved state, whose number the resumed search then gave to another configuration. The
+    configuration with more complete seeds (the later one on a tie: the reissue) keeps the
+    number; the leftover is a row of its own, not a replicate of it.
+    """
+    by_label: dict[str, list[TrialRecord]] = defaultdict(list)
+    for trial in search:
+        by_label[config_label(trial.config.get("config_id")) or trial.trial_id].append(trial)
+    groups: dict[str, list[TrialRecord]] = {}
+    orphans: set[str] = set()
+    for label, trials in by_label.items():
+        variants: dict[str, list[TrialRecord]] = defaultdict(list)
+        for trial in trials:
+            variants[repr(sorted(trial.params.items()))].append(trial)
+        if len(variants) == 1:
+            groups[label] = trials
+            continue
+        ranked = sorted(enumerate(variants.values()), key=lambda iv: (_complete_count(iv[1]), iv[0]))
+        groups[label] = ranked[-1][1]
+        for _, leftover in ranked[:-1]:
+            for trial in leftover:
+                groups[trial.trial_id] = [trial]
+                orphans.add(trial.trial_id)
+    return groups, orphans
+
+
+def _complete_count(trials: Sequence[TrialRecord]) -> int:
+    return sum(t.status == "complete" for t in trials)
+
+
 def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constraint] = ()) -> list[ConfigRecord]:
     """The search trials grouped by ``config_id`` (a trial without one is a configuration of its own), in order."""
-    groups: dict[str, list[TrialRecord]] = defaultdict(list)
-    for trial in search:
-        number = trial.config.get("config_id")
-        groups[config_label(number) or trial.trial_id].append(trial)
+    groups, orphans = _grouped(search)
     out = []
     for position, (config_id, trials) in enumerate(groups.items()):
         trials = sorted(trials, key=lambda t: (t.config.get("replicate", 0) or 0, _seed(t)))
@@ -219,7 +249,7 @@ def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constrain
             ConfigRecord(
                 config_id=config_id,
                 # An older netsep's one-seed trial: its position, which is its Optuna trial number.
-                number=number if isinstance(number, int) else position,
+                number=None if config_id in orphans else number if isinstance(number, int) else position,
                 params=dict(trials[0].params),
                 config=config,
                 replicates=tuple(trials),

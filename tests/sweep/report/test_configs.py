@@ -70,6 +70,19 @@ def test_a_failed_seed_makes_the_configuration_an_error_named_by_its_seed():
     assert config.status == "error" and config.n == 1 and "seed 1: it raised" in config.reason
 
 
+def test_a_killed_driver_s_unrecorded_trial_does_not_join_the_configuration_that_took_its_number():
+    # The killed driver started c2 (w_adv 0.3) after its last saved state; the resumed search
+    # gave number 2 to another configuration. The leftover is its own row, not a replicate.
+    leftover = replace(trial("old", seed=0, acc=0.5, config_id=2, status="interrupted"), params={"w_adv": 0.9})
+    reissued = trial("new", seed=0, acc=0.9, config_id=2)
+    configs = group_configs([leftover, reissued])
+    assert [(c.config_id, c.number, c.status, c.n) for c in configs] == [
+        ("c2", 2, "complete", 1),
+        ("old", None, "interrupted", 0),
+    ]
+    assert configs[0].params == {"w_adv": 0.30000000000000004}
+
+
 def test_a_trial_of_an_older_netsep_is_a_configuration_of_one_seed():
     (config,) = group_configs([trial("a0000001", seed=0, acc=0.9)])
     assert (config.config_id, config.n, config.number) == (
