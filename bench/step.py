@@ -86,7 +86,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = print) 
                 steps=args.steps,
                 warmup=args.warmup,
                 threads=threads,
-                all_threads=all_threads,
+                all_threads=threads if args.quick else all_threads,  # --quick leaves out the all-threads row
                 compile_too=not args.no_compile,
             )
             result["speed"].extend(measured["rows"])
