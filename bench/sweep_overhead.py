@@ -170,11 +170,13 @@ def bench_plan(
     overrides: Sequence[str] = (),
     baseline: bool = False,
     max_concurrent: int | None = None,
+    replicates: str = "1",
 ) -> tuple[SweepPlan, SearchSpace]:
     """A validated, resourced ``SweepPlan`` built the way ``launch.py`` builds one.
 
     ``baseline=False`` leaves the `independent` baseline out, so the sweep runs
-    exactly ``trials`` trials.
+    exactly ``trials`` trials; ``replicates`` (``--replicates``) is one seed per
+    configuration unless asked: the benchmarks measure the machinery per trial.
     """
     from sweep.plan import build_plan, resolve_resources
     from sweep.requests import ClusterOptions, SweepRequest, parse_overrides
@@ -188,6 +190,7 @@ def bench_plan(
         name=name,
         cluster=ClusterOptions(max_concurrent=max_concurrent),
         overrides=parse_overrides(overrides),
+        replicates=replicates,
     )
     plan, loaded = build_plan(request)
     plan = resolve_resources(replace(plan, baseline=baseline), cpus, gpus)
