@@ -141,8 +141,9 @@ def test_statistics_match_a_recomputation_from_the_saved_correctness(compared):
         interval = stats.ttest_rel(arm_acc, base_acc).confidence_interval(0.95)
         assert float(paired["ci95_low"]) == pytest.approx(interval.low, abs=1e-9)
         assert float(paired["ci95_high"]) == pytest.approx(interval.high, abs=1e-9)
-    else:  # equal differences have no spread: the interval is the point
-        assert float(paired["ci95_low"]) == float(paired["ci95_high"]) == pytest.approx(diff, abs=1e-9)
+    else:  # equal differences have no spread: no interval and no test (not a point "interval")
+        assert math.isnan(float(paired["ci95_low"])) and math.isnan(float(paired["ci95_high"]))
+        assert math.isnan(float(paired["t_p"])) and float(paired["sd_diff"]) == 0
     mcnemar = {r["seed"]: r for r in _rows(compared / "mcnemar.csv") if r["arm"] == "front-1"}
     for s in seeds:  # exact McNemar per seed, descriptive
         a, b = ens[index[f"front-1/{s}"]], ens[index[f"baseline/{s}"]]
