@@ -51,7 +51,7 @@ def ray_lab(netns_available: None, tmp_path: Path) -> Iterator[Callable[[int], R
 def lab3(netns_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayLab]:
     """Ray on three namespaces, shared by a module's tests (one start-up instead of one each).
 
-    A test that breaks the cluster (kills a node) must be the module's last.
+    A test that breaks the cluster (kills a node) must repair it before it ends: the tests run in random order.
     """
     net = LabNetwork(3)
     net.__enter__()

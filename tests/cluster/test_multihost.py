@@ -114,7 +114,7 @@ def test_sweep_runs_across_nodes_and_listens_only_on_pinned_ports(
     assert len(used) >= 2, f"all trials ran on {used}"
 
 
-# Last in the module: it kills a node of the shared lab.
+# It kills a node of the shared lab, and starts it again at the end.
 def test_trial_on_a_killed_node_resumes_from_its_checkpoint_elsewhere(
     lab3: RayLab, lab_driver: Callable[[RayLab, list[str]], Driver], tmp_path: Path
 ) -> None:
@@ -133,22 +133,28 @@ def test_trial_on_a_killed_node_resumes_from_its_checkpoint_elsewhere(
         return None
 
     trial, before = poll(running_on_victim, 240, f"a trial on {victim} half-way through", every_s=0.1, alive=driver)
-    killed = lab.net.kill_node(2)  # the machine loses power: raylet, workers, trial, all at once
-    assert killed
+    try:
+        killed = lab.net.kill_node(2)  # the machine loses power: raylet, workers, trial, all at once
+        assert killed
 
-    assert driver.wait(400) == 0, driver.tail()
-    rows = read_csv(storage / "killed" / "trials.csv")
-    assert len(rows) == SMOKE_TRIALS
-    assert {r["status"] for r in rows} == {"complete"}, [(r["trial_id"], r["status"], r["reason"]) for r in rows]
+        assert driver.wait(400) == 0, driver.tail()
+        rows = read_csv(storage / "killed" / "trials.csv")
+        assert len(rows) == SMOKE_TRIALS
+        assert {r["status"] for r in rows} == {"complete"}, [(r["trial_id"], r["status"], r["reason"]) for r in rows]
 
-    history = trial_results(tune_dir)[trial]
-    reported = [r["epoch"] for r in history]
-    # Resumed, not restarted: the epoch counter goes on from the checkpoint, once each.
-    assert reported == list(range(1, epochs + 1)), f"{trial} reported epochs {reported} (before the kill: {before})"
-    nodes = [r["node_ip"] for r in history]
-    on_victim = nodes.count(victim)
-    assert on_victim >= len(before) and nodes[:on_victim] == [victim] * on_victim, nodes
-    after = nodes[on_victim:]
-    assert after and set(after) <= set(lab.net.ips[:2]), f"{trial} ran at {nodes}"
-    trial_id = trial.removeprefix("trial_")
-    assert tune_state(tune_dir)[trial_id]["num_failures"] >= 1, json.dumps(tune_state(tune_dir)[trial_id])[:2000]
+        history = trial_results(tune_dir)[trial]
+        reported = [r["epoch"] for r in history]
+        # Resumed, not restarted: the epoch counter goes on from the checkpoint, once each.
+        assert reported == list(range(1, epochs + 1)), f"{trial} reported epochs {reported} (before the kill: {before})"
+        nodes = [r["node_ip"] for r in history]
+        on_victim = nodes.count(victim)
+        assert on_victim >= len(before) and nodes[:on_victim] == [victim] * on_victim, nodes
+        after = nodes[on_victim:]
+        assert after and set(after) <= set(lab.net.ips[:2]), f"{trial} ran at {nodes}"
+        trial_id = trial.removeprefix("trial_")
+        assert tune_state(tune_dir)[trial_id]["num_failures"] >= 1, json.dumps(tune_state(tune_dir)[trial_id])[:2000]
+    finally:
+        # The module's tests share the lab and pytest-randomly runs them in any order: the
+        # machine comes back (a new raylet on the same address) for the ones after this.
+        lab.start_node(2)
+        lab.wait_for_nodes(3)
