@@ -44,7 +44,7 @@ from typing import Any
 import torch
 
 from bench.accuracy import parse_setting
-from bench.sweep_overhead import format_table, load_average, machine_info
+from bench.machine import format_table, load_average, machine_info
 from trainable.config import TrialConfig
 from trainable.evaluate import collect_outputs, evaluate_pair
 from trainable.loop import PairTraining

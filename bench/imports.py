@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.sweep_overhead import format_table, load_average, machine_info
+from bench.machine import format_table, load_average, machine_info
 
 __all__ = ["EAGER_ONLY", "STEPS", "main", "time_steps"]
 

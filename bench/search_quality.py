@@ -48,12 +48,8 @@ from typing import Any
 
 import yaml
 
-from bench.sweep_overhead import (
-    bench_plan,
-    load_average,
-    machine_info,
-    timed_fit,
-)
+from bench.machine import load_average, machine_info
+from bench.sweep_overhead import bench_plan, timed_fit
 from sweep.formatting import text_table
 from sweep.report import pareto_front
 

@@ -46,14 +46,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.sweep_overhead import (
-    bench_plan,
-    format_table,
-    load_average,
-    machine_info,
-    timed_fit,
-    wait_for_quiet,
-)
+from bench.machine import format_table, load_average, machine_info, wait_for_quiet
+from bench.sweep_overhead import bench_plan, timed_fit
 
 __all__ = ["EFFICIENCY_TARGET", "Round", "main", "measure_round", "summarize"]
 

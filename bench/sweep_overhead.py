@@ -32,8 +32,7 @@ a setting's value is the median over the rounds. The 1-minute load average
 before and after each run is recorded.
 
 This module also holds the small harness the other sweep benchmarks share
-(``machine_info``, ``wait_for_quiet``, ``format_table``, ``bench_plan``,
-``timed_fit``).
+(``bench_plan``, ``timed_fit``); ``bench.machine`` holds the machine facts and tables.
 """
 
 from __future__ import annotations
@@ -42,7 +41,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -53,6 +51,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from bench.machine import format_table, load_average, machine_info, wait_for_quiet
 
 if TYPE_CHECKING:  # Ray, Optuna and the sweep package load only when a benchmark runs
     import optuna
@@ -67,21 +67,17 @@ __all__ = [
     "FitTiming",
     "Run",
     "bench_plan",
-    "format_table",
     "instant_trainable",
-    "load_average",
-    "machine_info",
     "main",
     "run_benchmark",
     "split_fixed_cost",
     "timed_fit",
-    "wait_for_quiet",
 ]
 
 OVERHEAD_TARGET_S = 0.3  # the project's target: seconds of machinery per trial, at most
 SETTINGS = ("reuse_actors=True", "reuse_actors=False", "run_sweep()", "reuse_actors=True, 2x trials")
 DOUBLE = "reuse_actors=True, 2x trials"  # twice the trials: separates the fixed cost of a fit() from the per-trial one
-DESIGN_REFERENCE_S = {"reuse_actors=True": 0.13, "reuse_actors=False": 1.3}  # measured when netsep was designed
+REFERENCE_S = {"reuse_actors=True": 0.13, "reuse_actors=False": 1.3}  # measured when netsep was designed
 
 
 # --------------------------------------------------------------------- trainable
@@ -104,59 +100,6 @@ def instant_trainable(config: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------- shared harness
-def machine_info() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    import optuna
-    import ray
-
-    cpu_model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "host": platform.node(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "ray": ray.__version__,
-        "optuna": optuna.__version__,
-    }
-
-
-def load_average() -> float:
-    """The 1-minute load average (what `uptime` shows first)."""
-    return os.getloadavg()[0]
-
-
-def wait_for_quiet(max_load: float | None, timeout_s: float = 300.0, poll_s: float = 5.0) -> float:
-    """Wait until the 1-minute load average is at most ``max_load`` (or the timeout); returns it.
-
-    Other people's tests and benchmarks share this machine: timing under their load
-    measures them, not the sweep. ``None`` does not wait.
-    """
-    deadline = time.monotonic() + timeout_s
-    load = load_average()
-    while max_load is not None and load > max_load and time.monotonic() < deadline:
-        time.sleep(poll_s)
-        load = load_average()
-    if max_load is not None and load > max_load:
-        print(f"note: load average still {load:.2f} > {max_load:g} after {timeout_s:g} s; timing anyway", flush=True)
-    return load
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain text table: columns two spaces apart, a rule under the header."""
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
-
-
 def bench_plan(
     storage: str,
     name: str,
@@ -326,7 +269,7 @@ def summarize(outcome: Outcome) -> list[dict[str, Any]]:
                 "min_s": min(samples),
                 "max_s": max(samples),
                 "target_s": target,
-                "design_reference_s": DESIGN_REFERENCE_S.get(setting),
+                "reference_s": REFERENCE_S.get(setting),
                 "passed": None if target is None else median <= target,
             }
         )

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.slow
 
 EPOCHS = 4
 SEARCH_TRIALS = 2  # + the baseline: 3 trials, 2 at a time
-TRAIN_SIZE = "train_size=1200"  # of digits' 1347 training images: long enough epochs (~1 s) for the poll to see a trial half-way
+TRAIN_SIZE = (
+    "train_size=1200"  # of digits' 1347 training images: long enough epochs (~1 s) for the poll to see a trial half-way
+)
 
 
 @pytest.fixture
