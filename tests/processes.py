@@ -12,6 +12,7 @@ in a session of its own, stopped the same way. Nothing is ever killed by name, a
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
 import signal
@@ -30,6 +31,7 @@ from bench.lab_ray import ray_cli  # defined once, for the benchmarks too
 from tests.helpers import REPO
 
 __all__ = [
+    "free_port",
     "Driver",
     "Listener",
     "RayHead",
@@ -162,10 +164,38 @@ class Driver:
 
 
 # ------------------------------------------------------------------- a Ray head
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_HANDED_OUT: set[int] = set()  # ports free_port gave this process: never twice
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux's default range: 32768-60999)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now, below the kernel's ephemeral range.
+
+    Port 0 would hand out an ephemeral port, which any outgoing connection (Ray's own
+    components connecting to each other while the head starts) may take before the
+    server binds it: a head once failed to start on "address already in use" that way.
+    """
+    low = min(_ephemeral_low(), 65536)
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, low) if low > 21000 else rng.randrange(1024, 65536)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range after 1000 tries")
 
 
 class RayHead:
@@ -184,7 +214,7 @@ class RayHead:
         token_path.write_text(secrets.token_hex(32))  # 64 hex characters, as Ray's own tokens
         token_path.chmod(0o600)
         self.env = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token_path)}
-        self.address = f"127.0.0.1:{_free_port()}"
+        self.address = f"127.0.0.1:{free_port()}"
         self.log = workdir / "ray-head.log"
         args = [
             "start",
@@ -196,8 +226,8 @@ class RayHead:
             f"--num-gpus={gpus}",
             "--include-dashboard=false",
             "--disable-usage-stats",
-            f"--ray-client-server-port={_free_port()}",
-            f"--dashboard-agent-listen-port={_free_port()}",
+            f"--ray-client-server-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}",
             f"--object-store-memory={object_store_bytes}",
             f"--temp-dir={workdir / 'ray'}",
         ]

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import free_port
 from trainable.device import choose_device
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,12 +50,6 @@ params:
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _ray_cli() -> str:
     found = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
     return found
@@ -65,7 +59,7 @@ class FakeGpuHead:
     """``ray start --head --block`` with 2 declared GPUs and 8 CPUs, stopped by pid."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         # Unix socket paths must stay short: a temp dir under /tmp, not pytest's.
         self.temp_dir = Path(tempfile.mkdtemp(prefix="gpk", dir="/tmp"))
         token = workdir / "auth_token"

@@ -18,6 +18,7 @@ from sweep.plan import PLAN_FILE
 from sweep.run.dashboard import dashboard_storage
 from sweep.search.live_study import LIVE_STUDY_FILE
 from tests.helpers import require
+from tests.processes import free_port
 
 
 def results_folder(tmp_path: Path) -> Path:
@@ -68,12 +69,6 @@ def test_a_port_in_use_is_refused_before_serving(tmp_path, capsys):
     assert f"--port {port}: 127.0.0.1:{port} is in use; choose another --port" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_served_study_cannot_be_changed_through_the_dashboard(tmp_path):
     """Whoever reaches the port can look, never mark a trial, write a note or delete the study."""
     import os
@@ -97,7 +92,7 @@ def test_the_served_study_cannot_be_changed_through_the_dashboard(tmp_path):
     study.tell(study.ask(), 0.5)
     running = study.ask()  # a trial the sweep's driver is still running
     before = (folder / LIVE_STUDY_FILE).read_bytes()
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "dashboard.log").open("w")
     server = subprocess.Popen(
         [sys.executable, str(REPO / "launch.py"), "dashboard", str(folder), "--port", str(port)],

@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -25,19 +24,13 @@ import pytest
 
 from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 from tests.helpers import REPO, require
-from tests.processes import Driver, RayHead, kill_session, poll
+from tests.processes import Driver, RayHead, free_port, kill_session, poll
 
 pytestmark = pytest.mark.slow
 
 
 def _chromium() -> str | None:
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _live_trials(folder: Path, name: str) -> list[optuna.trial.FrozenTrial]:
@@ -117,7 +110,7 @@ def test_the_dashboard_shows_a_running_sweeps_trials(tmp_path: Path, ray_head: R
         first = poll(lambda: _live_trials(folder, name), 300, "the first trial in the live study", alive=sweep)
         assert first[0].number == 0 and first[0].user_attrs["tune_trial_ids"]  # the running configuration's seeds
 
-        port = _free_port()
+        port = free_port()
         dashboard = subprocess.Popen(
             [sys.executable, "launch.py", "dashboard", str(folder), "--port", str(port)],
             cwd=REPO,
