@@ -17,8 +17,10 @@ from __future__ import annotations
 import errno
 import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import optuna
 
@@ -122,18 +124,28 @@ def run_dashboard(request: DashboardRequest) -> int:
     storage = ReadOnlyStorage(storage)
     _check_port_free(request.port)
     print(f"netsep: optuna-dashboard on {path} at http://{HOST}:{request.port}/ (Ctrl-C stops it)", flush=True)
-    # Ctrl-C and SIGTERM stop it, also where it was started with SIGINT ignored (a
-    # background job of a script inherits that, and Python then keeps it ignored).
-    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # The server runs in a thread and the main thread waits for Ctrl-C or SIGTERM (also
+    # where it was started with SIGINT ignored: a background job of a script inherits
+    # that). A KeyboardInterrupt raised inside wsgiref would be swallowed by its request
+    # handler when the signal lands during a request, and the server would go on.
+    server = make_server(HOST, request.port, optuna_dashboard.wsgi(storage), handler_class=_QuietHandler)
+    serving = threading.Thread(target=server.serve_forever, name="optuna-dashboard", daemon=True)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        optuna_dashboard.run_server(storage, host=HOST, port=request.port)
-    except KeyboardInterrupt:
-        pass
+        serving.start()
+        while not stop.wait(0.5):  # a timed wait: the signal handler runs between waits
+            pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        server.shutdown()
+        server.server_close()
     return 0
 
 
-def _stop(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request on the terminal (the dashboard polls every few seconds)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass
