@@ -147,3 +147,17 @@ def fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def refused(capsys: Any, argv: list[str], *words: str) -> str:
+    """Run the command line in-process; it must exit 2 with one ``error:`` line holding ``words``."""
+    from sweep.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for word in words:
+        assert word in err, (word, err)
+    return err

@@ -24,6 +24,7 @@ import pytest
 import sweep.backend.connection
 from sweep.cli import main
 from tests.helpers import read_csv
+from tests.helpers import refused as _refused
 from tests.sweep.compare.folders import CompareRuns, sweep_folder
 from tests.sweep.tune_folders import build_full
 
@@ -64,17 +65,6 @@ def ray_never_starts(monkeypatch) -> None:
         raise AssertionError("Ray was started by a command that reads or refuses a folder")
 
     monkeypatch.setattr(sweep.backend.connection, "connect", connect)
-
-
-def _refused(capsys, argv: list[str], *words: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for word in words:
-        assert word in err, (word, err)
-    return err
 
 
 def _compare_folder(tmp_path: Path) -> tuple[Path, Path]:

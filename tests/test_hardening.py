@@ -22,6 +22,7 @@ import sweep.backend.connection
 from sweep.cli import main
 from sweep.errors import UserError
 from sweep.plan import PLAN_FILE, SweepPlan, load_plan
+from tests.helpers import refused as _refused
 from tests.helpers import require
 
 # Names that the fixes brought (sweep.requests, sweep.folders, ...) are imported
@@ -64,17 +65,6 @@ def home(tmp_path: Path, tmp_path_factory, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(SPACE)
     return tmp_path
-
-
-def _refused(capsys, argv: list[str], *words: str) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
-    for word in words:
-        assert word in err, (word, err)
-    return err
 
 
 def _sweep_folder(home: Path, name: str = "done") -> Path:
