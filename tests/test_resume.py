@@ -24,7 +24,7 @@ from tests.processes import Driver, poll
 
 pytestmark = pytest.mark.slow
 
-EPOCHS = 4
+EPOCHS = 6  # trials long enough (~6 s) that Tune's batched copy to the results folder shows one mid-way
 SEARCH_TRIALS = 2  # + the baseline: 3 trials, 2 at a time
 TRAIN_SIZE = (
     "train_size=1200"  # of digits' 1347 training images: long enough epochs (~1 s) for the poll to see a trial half-way
@@ -43,10 +43,12 @@ def drivers(tmp_path: Path) -> Iterator[list[Driver]]:
 
 
 def _half_way(tune_dir: Path) -> dict[str, list[int]] | None:
-    """Trial folder -> epochs, once a trial has reported its first epoch only and not
-    every trial has started (so the resumed run both continues trials and starts new ones)."""
+    """Trial folder -> epochs, once a trial has reported some but not all of its epochs and
+    not every trial has started (so the resumed run both continues trials and starts new
+    ones). Tune copies results to the results folder in batches, so a trial may first be
+    seen at its second or third epoch."""
     epochs = trial_epochs(tune_dir)
-    if len(epochs) < SEARCH_TRIALS + 1 and any(e == [1] for e in epochs.values()):
+    if len(epochs) < SEARCH_TRIALS + 1 and any(e and e[-1] < EPOCHS for e in epochs.values()):
         return epochs
     return None
 
