@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sweep.backend.staging import tune_start_turn
 from sweep.errors import UserError
 
 __all__ = [
     "TuneSpec",
     "common_dataset",
+    "fit",
     "make_tuner",
     "restore_tuner",
     "shipped_dataset",
@@ -136,3 +138,10 @@ def restore_tuner(path: str, spec: TuneSpec, *, trainable: Trainable | None = No
     return tune.Tuner.restore(
         path, trainable=_with_resources(trainable, spec), resume_unfinished=True, resume_errored=False
     )
+
+
+def fit(tuner: Any, experiment_name: str) -> Any:
+    """``tuner.fit()`` in this node's turn to start a Tune experiment (``sweep.backend.staging``:
+    two sweeps started in the same second must not share Tune's staging folder)."""
+    with tune_start_turn(experiment_name):
+        return tuner.fit()

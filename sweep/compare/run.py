@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tuner
+from sweep.backend.tuner import TuneSpec, common_dataset, fit, make_tuner, restore_tuner
 from sweep.compare.plan import TUNE_NAME, ComparePlan
 from sweep.errors import UserError
 
@@ -68,5 +68,5 @@ def run_compare(
         plan.save()
         searcher = ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max")
         tuner = make_tuner(spec, searcher, trainable=trainable)
-    grid = tuner.fit()
+    grid = fit(tuner, TUNE_NAME)
     return CompareOutcome(planned=spec.num_samples, ended=grid.num_terminated + grid.num_errors)

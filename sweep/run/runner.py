@@ -25,7 +25,7 @@ from typing import Any
 
 from sweep.backend.storage_check import check_storage_visible
 from sweep.backend.storage_mirror import mirror_to_storage
-from sweep.backend.tuner import TuneSpec, common_dataset, make_tuner, restore_tuner
+from sweep.backend.tuner import TuneSpec, common_dataset, fit, make_tuner, restore_tuner
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
 from sweep.plan import TUNE_DIR, SweepPlan, planned_baselines, replicates_of, start_with_of
@@ -299,7 +299,7 @@ def run_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | Non
     mirror_to_storage(plan.results_dir, plan.tune_storage)  # the plan next to Tune's folder from the start
     # Several nodes: every one must see --storage (nothing syncs trial folders since Ray 2.7).
     check_storage_visible(plan.tune_storage)
-    return _outcome(tuner.fit(), plan)
+    return _outcome(fit(tuner, TUNE_DIR), plan)
 
 
 def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | None = None) -> SweepOutcome:
@@ -308,5 +308,5 @@ def resume_sweep(plan: SweepPlan, space: SearchSpace, *, trainable: Trainable | 
     tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.results_dir)
     check_storage_visible(plan.tune_storage)
     with resuming_at(plan.tune_path, plan.results_dir):  # a copied or moved folder: new trials and the study go here
-        grid = tuner.fit()
+        grid = fit(tuner, TUNE_DIR)
     return _outcome(grid, plan)
