@@ -79,7 +79,9 @@ def run_then_report(
         if outcome is not None and (stop.tune_was_interrupted() or not outcome.finished):
             stop.note_interrupt()  # fit() returned early: Tune saw Ctrl-C (or our SIGTERM)
         if stop.received is not None:
-            finish(outcome)  # the report of what is there; the run is unfinished either way
+            problem = finish(outcome)  # the report of what is there; the run is unfinished either way
+            if problem:
+                print(f"netsep: {problem}", file=sys.stderr)
             print(
                 f"netsep: stopped before every run finished; continue with `{resume_command}`",
                 file=sys.stderr,

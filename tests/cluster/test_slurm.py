@@ -151,7 +151,7 @@ def test_sbatch_runs_on_two_nodes_scancel_stops_cleanly_and_resubmission_complet
     text = output.read_text()
     assert "netsep.sbatch: launch.py exited 143" in text, text[-4000:]
     assert "requeueing job" in text, text[-4000:]
-    assert (folder / "trials.csv").stat().st_mtime >= stop_time, "no report after the stop"
+    assert (folder / "trials.csv").stat().st_mtime >= stop_time, f"no report after the stop:\n{text[-6000:]}"
 
     # 3. The requeued job (same id, same arguments) resumes the folder; scancel stops it mid-sweep.
     reported = sum(len(rows) for rows in trial_results(folder / "tune").values())
@@ -174,7 +174,7 @@ def test_sbatch_runs_on_two_nodes_scancel_stops_cleanly_and_resubmission_complet
     # report), or Ray ends under it and the script writes the report; either way exit 143.
     stopped = text.count("launch.py exited 143") == 2 or "the sweep was stopped by SIGTERM (exit 143)" in text
     assert stopped, text[-4000:]
-    assert (folder / "trials.csv").stat().st_mtime >= stop_time, "no report after scancel"
+    assert (folder / "trials.csv").stat().st_mtime >= stop_time, f"no report after scancel:\n{text[-6000:]}"
     rows = read_csv(folder / "trials.csv")
     done_before = [r["trial_id"] for r in rows if r["status"] == "complete"]
     assert len(done_before) < SEARCH_TRIALS + 1, "the sweep finished before scancel: give it more trials"

@@ -8,6 +8,7 @@ from) and check the record against git itself; one slow test checks the record a
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -241,3 +242,19 @@ def test_the_smoke_sweep_records_this_checkout_s_commit_and_state(smoke_sweep) -
     assert run["ended"] >= run["started"] and len(run["nodes"]) >= 1 and any(n["alive"] for n in run["nodes"])
     summary = (folder / "summary.md").read_text()
     assert "## Provenance" in summary and head.stdout.strip()[:12] in summary
+
+
+def test_a_stopped_run_whose_report_fails_says_why(tmp_path: Path, process_defaults_restored, capsys) -> None:
+    """SIGTERM during the run, then no report (Ray gone, a full disk): exit 143 and the reason, not silence."""
+    from sweep.backend.session import run_then_report
+
+    class Outcome:
+        finished = False
+
+    def run() -> Outcome:
+        os.kill(os.getpid(), signal.SIGTERM)  # StopSignals turns it into a stop, as Slurm's scancel does
+        return Outcome()
+
+    code = run_then_report(run, lambda outcome: "no report: the disk is full", resume_command="r", folder=str(tmp_path))
+    assert code == 143
+    assert "netsep: no report: the disk is full" in capsys.readouterr().err
