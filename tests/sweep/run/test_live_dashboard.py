@@ -107,7 +107,13 @@ def test_the_dashboard_shows_a_running_sweeps_trials(tmp_path: Path, ray_head: R
     )
     dashboard = None
     try:
-        first = poll(lambda: _live_trials(folder, name), 300, "the first trial in the live study", alive=sweep)
+        # The searcher asks Optuna for the trial, then names its Tune trials: wait for both.
+        first = poll(
+            lambda: (t := _live_trials(folder, name)) and "tune_trial_ids" in t[0].user_attrs and t,
+            300,
+            "the first trial in the live study, with its Tune trials",
+            alive=sweep,
+        )
         assert first[0].number == 0 and first[0].user_attrs["tune_trial_ids"]  # the running configuration's seeds
 
         port = free_port()
