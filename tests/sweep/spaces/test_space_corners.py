@@ -102,8 +102,8 @@ def test_wide_params_that_one_rule_combines_stay_fast(tmp_path: Path, monkeypatc
     assert built <= linear_bound(2, 3, 1000, 1000), built  # the product would be 6 million
     assert message is not None
     assert (
-        "params.pairing: objective 'dice' shows both classifiers the whole batch, so pairing must be 'shared', "
-        "got 'split'" in message
+        "params.pairing.choices[1]: objective 'dice' shows both classifiers the whole batch, so pairing must be "
+        "'shared', got 'split'" in message
     )
 
 
