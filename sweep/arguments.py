@@ -133,7 +133,9 @@ def _add_run(p: argparse.ArgumentParser) -> None:
         help="a short real sweep: digits, 4 trials x 2 epochs (about two minutes on 2 CPU cores)",
     )
     p.add_argument(
-        "--data", help="dataset, overriding the space's default (digits, fashion-mnist, cifar10, cifar10-catdog)"
+        "--data",
+        help="dataset, overriding the space's default "
+        "(digits, fashion-mnist, fashion-mnist-shirts, cifar10, cifar10-catdog)",
     )
     p.add_argument("--data-dir", help="folder holding the dataset's files (default: the dataset's usual place)")
     p.add_argument("--trials", type=_positive_int, help="number of Optuna trials (default: the space's)")

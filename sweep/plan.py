@@ -325,7 +325,7 @@ def planned_baselines(plan: SweepPlan, space: SearchSpace) -> list[dict[str, Any
     """The `independent` baseline configs this sweep runs (none when the space turns them off)."""
     if not plan.baseline:
         return []
-    return baseline_configs(plan.fixed, space.searched_objectives())
+    return baseline_configs(plan.fixed, space.searched_objectives(), space.searched_pairings())
 
 
 def resolve_resources(plan: SweepPlan, cpus: float, gpus: float) -> SweepPlan:

@@ -137,6 +137,19 @@ CASES: list[tuple[str, str | None, list[str], list[str]]] = [
         ["space.yaml", "start_with[0].w_adv", "5.0"],
     ),
     ("final_test on a sweep's command line", None, ["final_test=true"], ["final_test"]),
+    ("unknown pairing", None, ["pairing=crossed"], ["pairing", "crossed", "'shared'"]),
+    (
+        "pairing its objective cannot train with",
+        _replace("objective: dice", "objective: seed\n  pairing: separate"),
+        [],
+        ["pairing", "separate", "independent"],
+    ),
+    (
+        "searched pairing with a choice the objective cannot train with",
+        _replace("params:\n", "params:\n  pairing: {type: categorical, choices: [shared, split]}\n"),
+        [],
+        ["params.pairing", "'dice'", "'split'"],
+    ),
     ("seed searched", _replace("params:\n", "params:\n  seed: {type: int, low: 0, high: 9}\n"), [], ["params.seed"]),
     (
         "--enqueue value outside its range",

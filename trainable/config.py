@@ -97,7 +97,8 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     objective: Objective = "dice"  # a row of trainable/objectives.py
     # How the pair sees each batch: split (half each), shared (both the whole batch), or
     # separate (each member its own data order and augmentation: the standard deep
-    # ensemble, `independent` only). None: what the objective implies.
+    # ensemble, `independent` only). None: what the objective implies (`seed`: split;
+    # `seed` also takes shared, its pairs then drawn inside the shared batch).
     pairing: Literal["split", "shared", "separate"] | None = None
     # Loss weights (dimensionless): loss = w_ce * CE + w_adv * adversarial term. The shipped
     # spaces search 1e-3..1; a cap of 1,000 leaves three decades of room above that.
@@ -252,9 +253,11 @@ def _independent_has_no_adversary(c: TrialConfig) -> tuple[str, str] | None:
 @_rule("objective", "pairing")
 def _pairing_fits_the_objective(c: TrialConfig) -> tuple[str, str] | None:
     spec = objective_spec(c.objective)
+    if c.pairing == "separate":
+        return None  # `independent` only: the next rule says so, once
     if c.effective_pairing not in spec.pairings:
         return "pairing", (
-            f"objective {spec.name!r} {spec.why_pairing}, so pairing must be {spec.pairing!r}, got {c.pairing!r}"
+            f"objective {spec.name!r} {spec.why_pairing}, so pairing must be {spec.pairings_text()}, got {c.pairing!r}"
         )
     return None
 

@@ -81,9 +81,10 @@ def discriminator_accuracy(
         if objective == "seed":
             # Balanced pairs as in training: z_1 of one image against z_2 of another
             # image of the same class, and of a different class (a permutation keeps an
-            # image from being paired with itself most of the time).
+            # image from being paired with itself most of the time). The same pairs
+            # whichever pairing D trained with: the permuted set plays half b.
             perm = torch.randperm(labels.numel(), generator=generator).to(device)
-            left, right, targets = seed_pair_batch(z_1, z_2[perm], labels, labels[perm], generator)
+            left, right, targets = seed_pair_batch(z_1, z_2[perm], labels, labels[perm], generator, "split")
             logits = discriminator(left, right)
         elif objective == "dice":  # true pairs vs. another image of the same class
             partner, valid = same_class_partners(labels, generator)

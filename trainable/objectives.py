@@ -26,14 +26,20 @@ class ObjectiveSpec:
     pairing: str  # how the two members see each batch unless `pairing` says otherwise: split or shared
     pairings: tuple[str, ...]  # the pairings it can train with
     needs_discriminator: bool  # trains a discriminator D and adds w_adv * A to the loss
-    why_pairing: str  # why it needs its pairing, for the error that refuses another one
+    why_pairing: str  # why it needs its pairings, for the error that refuses another one
+
+    def pairings_text(self) -> str:
+        """The pairings it can train with, for an error message: 'split' or 'shared'."""
+        return " or ".join(repr(p) for p in self.pairings)
 
 
 _TABLE = (
     # Two classifiers and no D: the baseline, with any pairing (separate: a deep ensemble).
     ObjectiveSpec("independent", "shared", ("split", "shared", "separate"), False, ""),
-    # D tells same-class from different-class pairs across the two halves of a batch.
-    ObjectiveSpec("seed", "split", ("split",), True, "splits each batch"),
+    # D tells same-class from different-class pairs of two different images: across the
+    # two halves of a split batch (the thesis's way, the default), or inside one shared
+    # batch that both members see whole (no half-batch handicap against the baseline).
+    ObjectiveSpec("seed", "split", ("split", "shared"), True, "draws its pairs from one batch"),
     # D tells (z_1(x), z_2(x)) from (z_1(x), z_2(x')) with x' of the same class.
     ObjectiveSpec("dice", "shared", ("shared",), True, "shows both classifiers the whole batch"),
 )

@@ -35,6 +35,8 @@ __all__ = [
     "same_class_partners",
     "seed_pair_batch",
     "seed_pairs",
+    "seed_partners",
+    "shared_batch_partners",
 ]
 
 
@@ -123,11 +125,44 @@ def cross_half_partners(y_a: Tensor, y_b: Tensor, generator: torch.Generator) ->
     return same, count_a > 0, other, n_other > 0
 
 
+def shared_batch_partners(y: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Balanced ``seed`` pairs inside one shared batch: for each i, another image of its class and one of another.
+
+    Returns ``(same, same_ok, other, other_ok)`` as ``cross_half_partners`` does, with
+    both members seeing the whole batch (pairing ``shared``). ``same[i]`` is never i:
+    the pair (z_1(x_i), z_2(x_i)) is one image seen by both networks, which is what
+    ``dice`` asks D about, not whether two images share a class. The same-class
+    partners are a random derangement within each class (``same_class_partners``: every
+    image is some image's partner once); ``same_ok`` is False for an image alone in its
+    class. The other-class partners are uniform draws outside the class
+    (``cross_half_partners`` with the batch as both halves); ``other_ok`` is False
+    only when the batch holds one class.
+    """
+    same, same_ok = same_class_partners(y, generator)
+    _, _, other, other_ok = cross_half_partners(y, y, generator)
+    return same, same_ok, other, other_ok
+
+
+def seed_partners(
+    pairing: str, y_1: Tensor, y_2: Tensor, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The ``seed`` partners of one batch under ``pairing``: (same, same_ok, other, other_ok).
+
+    ``split``: z_1 of half a against z_2 of half b (``cross_half_partners``);
+    ``shared``: both halves are the whole batch, so y_2 is y_1 (``shared_batch_partners``).
+    """
+    if pairing == "split":
+        return cross_half_partners(y_1, y_2, generator)
+    if pairing == "shared":
+        return shared_batch_partners(y_1, generator)
+    raise ValueError(f"no seed pairs for pairing {pairing!r}")
+
+
 def seed_pair_batch(
-    z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor, generator: torch.Generator
+    z_1: Tensor, z_2: Tensor, y_1: Tensor, y_2: Tensor, generator: torch.Generator, pairing: str
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The balanced ``seed`` pairs of one batch: (left reps, right reps, targets 1 = same class)."""
-    same, same_ok, other, other_ok = cross_half_partners(y_1, y_2, generator)
+    """The balanced ``seed`` pairs of one batch under ``pairing``: (left reps, right reps, targets 1 = same class)."""
+    same, same_ok, other, other_ok = seed_partners(pairing, y_1, y_2, generator)
     left = torch.cat([z_1[same_ok], z_1[other_ok]])
     right = torch.cat([z_2[same[same_ok]], z_2[other[other_ok]]])
     targets = torch.cat(
@@ -162,7 +197,7 @@ class JointStep:
         if spec.needs_discriminator and (discriminator is None or disc_optimizer is None):
             raise ValueError(f"objective {settings.objective!r} needs a discriminator and its optimizer")
         if settings.pairing not in spec.pairings:
-            raise ValueError(f"objective {spec.name!r} needs pairing {spec.pairing!r}")
+            raise ValueError(f"objective {spec.name!r} needs pairing {spec.pairings_text()}, got {settings.pairing!r}")
         self.settings = settings
         self.net_1, self.net_2 = net_1, net_2
         self.classifier_optimizer = classifier_optimizer
@@ -183,7 +218,7 @@ class JointStep:
         disc = self.discriminator
         assert disc is not None
         if self.settings.objective == "seed":
-            left, right, targets = seed_pair_batch(z_1, z_2, y_1, y_2, self.generator)
+            left, right, targets = seed_pair_batch(z_1, z_2, y_1, y_2, self.generator, self.settings.pairing)
             return disc(left, right).float(), targets
         if self.settings.objective != "dice":
             raise ValueError(f"no discriminator pairs for objective {self.settings.objective!r}")
@@ -205,7 +240,7 @@ class JointStep:
             # Fight only what D should not tell: on same-class pairs, push D towards
             # "different class". On different-class pairs a target of 0 would agree
             # with D (the thesis's all-pairs BCE-against-0), not oppose it.
-            same, same_ok, _, _ = cross_half_partners(y_1, y_2, self.generator)
+            same, same_ok, _, _ = seed_partners(self.settings.pairing, y_1, y_2, self.generator)
             if not bool(same_ok.any()):
                 return z_1.sum() * 0.0  # no same-class pair in this batch: no term
             logits = disc(z_1[same_ok], z_2[same[same_ok]]).float()

@@ -29,7 +29,9 @@ def describe_space(request: ValidateRequest) -> str:
     space = load_space(request.space)
     fixed = resolve_settings(space, request.overrides)
     config = _as_dict(TrialConfig.from_dict(fixed))
-    baselines = baseline_configs(fixed, space.searched_objectives()) if space.baseline else []
+    baselines = (
+        baseline_configs(fixed, space.searched_objectives(), space.searched_pairings()) if space.baseline else []
+    )
     lines = [
         f"space {space.name!r} ({space.source}): {space.description}",
         (

@@ -319,6 +319,12 @@ class SearchSpace(BaseModel):
         choices = getattr(param, "choices", None)
         return [str(c) for c in choices] if choices is not None else None
 
+    def searched_pairings(self) -> list[str | None] | None:
+        """The pairings the space searches (its ``pairing`` param's choices; a null choice is the objective's own); None when fixed."""
+        param = self.params.get("pairing")
+        choices = getattr(param, "choices", None)
+        return [None if c is None else str(c) for c in choices] if choices is not None else None
+
     def optuna_directions(self) -> list[str]:
         return [o.optuna_direction for o in self.objectives]
 

@@ -1,6 +1,6 @@
 """A study's dose-response figure: ensemble accuracy and the probe against ``w_adv``.
 
-One line per objective (its arms ordered by ``w_adv``, mean ± std over seeds); the
+One line per objective and pairing (its arms ordered by ``w_adv``, mean ± std over seeds); the
 baselines (w_adv is 0 for them by definition) as horizontal bands of mean ± std. An arm
 at ``w_adv = 0`` is drawn at the left edge of the log axis, labelled "0".
 Agg and no pyplot, as the other report figures.
@@ -13,8 +13,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from sweep.baselines import pairing_of
 from sweep.compare.analysis import ArmSummary
 from sweep.compare.plan import ComparePlan
+from trainable.config import TrialConfig
 
 __all__ = ["DOSE_RESPONSE_PNG", "dose_response_figure", "dose_response_points", "plot_dose_response"]
 
@@ -23,14 +25,21 @@ _PANELS = (("ensemble_acc", "ensemble accuracy (test)"), ("probe_acc", "redundan
 
 
 def dose_response_points(arms: list[ArmSummary], metric: str) -> dict[str, list[tuple[float, float, float]]]:
-    """objective -> [(w_adv, mean, std)] of the non-baseline arms, by w_adv."""
+    """line -> [(w_adv, mean, std)] of the non-baseline arms, by w_adv.
+
+    A line is an objective, or "objective (pairing)" for arms that set a pairing other
+    than the objective's own (`seed` with pairing shared): those see other data per step.
+    """
     lines: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
     for a in arms:
         stat = a.stats.get(metric)
         if a.arm.is_baseline or stat is None or not a.seeds:
             continue
         w_adv = float(a.arm.config.get("w_adv", 0.0))
-        lines[str(a.arm.config.get("objective", "dice"))].append((w_adv, stat.mean, stat.std))
+        objective = str(a.arm.config.get("objective", TrialConfig.objective))
+        pairing = pairing_of(a.arm.config)
+        line = objective if pairing == pairing_of({"objective": objective}) else f"{objective} ({pairing})"
+        lines[line].append((w_adv, stat.mean, stat.std))
     return {k: sorted(v) for k, v in sorted(lines.items())}
 
 

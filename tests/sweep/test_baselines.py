@@ -18,6 +18,7 @@ FIXED = {"dataset": "digits", "epochs": 3, "batch_size": 64, "lr": 0.01, "object
         ({"objective": "independent"}, "shared"),
         ({}, "shared" if TrialConfig.objective != "seed" else "split"),
         ({"objective": "seed", "pairing": "split"}, "split"),
+        ({"objective": "seed", "pairing": "shared"}, "shared"),
         ({"objective": "independent", "pairing": "split"}, "split"),
     ],
 )
@@ -39,6 +40,22 @@ def test_one_baseline_per_pairing_the_arms_can_have():
     assert [b["pairing"] for b in both] == ["shared", "split"]  # sorted, no duplicates
     assert all(b["objective"] == "independent" and b["w_adv"] == 0.0 for b in both)
     assert baseline_configs({**FIXED, "pairing": "split"}, ["dice", "seed"])[0]["pairing"] == "split"
+
+
+def test_a_searched_pairing_gives_a_baseline_for_each_pairing_an_objective_can_train_with():
+    seed = {**FIXED, "objective": "seed"}
+    assert [b["pairing"] for b in baseline_configs(seed, None, ["split", "shared"])] == ["shared", "split"]
+    assert [b["pairing"] for b in baseline_configs(seed, None, ["shared"])] == ["shared"]
+    # a null choice is the objective's own pairing
+    assert [b["pairing"] for b in baseline_configs(seed, None, [None, "shared"])] == ["shared", "split"]
+    # dice cannot train split: with `when` leaving pairing out for dice, dice keeps its own
+    fixed = {k: v for k, v in FIXED.items() if k != "objective"}
+    assert [b["pairing"] for b in baseline_configs(fixed, ["dice"], ["split"])] == ["shared"]
+    assert [b["pairing"] for b in baseline_configs(fixed, ["dice", "seed"], ["shared"])] == ["shared"]
+    assert [b["pairing"] for b in baseline_configs(fixed, ["dice", "seed"], ["split", "shared"])] == [
+        "shared",
+        "split",
+    ]
 
 
 def test_the_baseline_label():

@@ -140,6 +140,42 @@ def test_planned_baselines_follow_the_searched_objectives(space_file, tmp_path):
     ]
 
 
+def test_seed_with_pairing_shared_from_a_space_gets_the_shared_baseline(space_file, tmp_path):
+    text = Path(space_file).read_text()
+    fixed = text.replace("  objective: dice\n", "  objective: seed\n  pairing: shared\n")
+    Path(space_file).write_text(fixed)
+    plan, space = build_plan(_request(space_file, tmp_path, name="fixed"))
+    assert (plan.fixed["objective"], plan.fixed["pairing"]) == ("seed", "shared")
+    assert [b["pairing"] for b in planned_baselines(plan, space)] == ["shared"]
+    # searched: every pairing seed can train with gets its baseline
+    searched = text.replace("  objective: dice\n", "  objective: seed\n").replace(
+        "params:\n", "params:\n  pairing: {type: categorical, choices: [split, shared]}\n"
+    )
+    Path(space_file).write_text(searched)
+    plan, space = build_plan(_request(space_file, tmp_path, name="searched"))
+    assert space.searched_pairings() == ["split", "shared"]
+    assert [b["pairing"] for b in planned_baselines(plan, space)] == ["shared", "split"]
+
+
+def test_data_fashion_mnist_shirts_is_accepted(space_file, tmp_path):
+    from tests.trainable.data.files import write_fashion_folder
+
+    write_fashion_folder(tmp_path / "fmnist", n_train=400, n_test=20, seed=0)  # 40 T-shirts, 40 shirts
+    plan, _ = build_plan(_request(space_file, tmp_path, data="fashion-mnist-shirts", data_dir=str(tmp_path / "fmnist")))
+    assert plan.fixed["dataset"] == "fashion-mnist-shirts"
+
+
+def test_the_data_flag_s_help_lists_every_dataset():
+    import argparse
+
+    from sweep.arguments import build_parser
+    from trainable.data import dataset_names
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    data = next(a for a in commands.choices["run"]._actions if a.dest == "data")
+    assert all(name in data.help for name in dataset_names()), data.help
+
+
 def test_resolve_resources_fills_from_the_cluster(space_file, tmp_path):
     plan, _ = build_plan(_request(space_file, tmp_path))
     resolved = resolve_resources(plan, cpus=8, gpus=0)

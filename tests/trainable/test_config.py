@@ -56,6 +56,9 @@ def test_frozen_round_trip_and_pickle() -> None:
 def test_derived_properties() -> None:
     assert TrialConfig.from_dict({"objective": "seed"}).effective_pairing == "split"
     assert TrialConfig.from_dict({"objective": "dice"}).effective_pairing == "shared"
+    # seed with pairing shared: both members see the whole batch, so an odd batch is fine.
+    shared_seed = TrialConfig.from_dict({"objective": "seed", "pairing": "shared", "batch_size": 65})
+    assert shared_seed.effective_pairing == "shared" and shared_seed.uses_discriminator
     independent = TrialConfig.from_dict({"objective": "independent", "w_adv": 0.0, "pairing": "split"})
     assert independent.effective_pairing == "split" and not independent.uses_discriminator
     assert TrialConfig.from_dict({}).uses_discriminator
@@ -139,6 +142,7 @@ def test_the_caps_themselves_are_allowed(name: str, top: float) -> None:
         ({"seed": 2**32}, "seed: `seed < 4294967296` must hold"),
         ({"train_size": 1}, "train_size: `train_size >= 2` must hold"),
         ({"objective": "gan"}, "objective: expected one of 'independent', 'seed' or 'dice', got 'gan'"),
+        ({"pairing": "crossed"}, "pairing: expected one of 'split', 'shared' or 'separate', got 'crossed'"),
     ],
 )
 def test_lower_bounds_and_literals(raw: dict[str, Any], expected: str) -> None:
@@ -155,8 +159,12 @@ def test_lower_bounds_and_literals(raw: dict[str, Any], expected: str) -> None:
             "w_adv: objective 'independent' trains no discriminator, so w_adv must be 0",
         ),
         (
-            {"objective": "seed", "pairing": "shared"},
-            "pairing: objective 'seed' splits each batch, so pairing must be 'split'",
+            {"objective": "seed", "pairing": "separate"},
+            "pairing: pairing 'separate' (a deep ensemble) needs objective 'independent', got 'seed'",
+        ),
+        (
+            {"objective": "dice", "pairing": "separate"},
+            "pairing: pairing 'separate' (a deep ensemble) needs objective 'independent', got 'dice'",
         ),
         ({"objective": "dice", "pairing": "split"}, "pairing: objective 'dice' shows both classifiers the whole batch"),
         ({"objective": "seed", "batch_size": 65}, "batch_size: must be even when the batch is split, got 65"),

@@ -19,10 +19,12 @@ SMALL = {"dataset": "digits", "width": 0.25, "batch_size": 64, "epochs": 2, "cka
 
 
 @pytest.mark.slow  # trains for more than a few seconds
-@pytest.mark.parametrize("objective", ["independent", "seed", "dice"])
-def test_run_trial_reports_every_metric_each_epoch(objective):
+@pytest.mark.parametrize(
+    "objective, pairing", [("independent", None), ("seed", None), ("seed", "shared"), ("dice", None)]
+)
+def test_run_trial_reports_every_metric_each_epoch(objective, pairing):
     extra = {"w_adv": 0.0} if objective == "independent" else {}
-    history = run_trial({**SMALL, "objective": objective, **extra})
+    history = run_trial({**SMALL, "objective": objective, "pairing": pairing, **extra})
     assert [h["epoch"] for h in history] == [1, 2]
     for metrics in history:
         # every metric but the compare-only probe, and which split/epoch they come from
@@ -76,8 +78,8 @@ def test_config_rejects_unknown_keys_and_bad_values_all_at_once():
     assert "unknown key 'epoch'" in text and "objective" in text
     with pytest.raises(ConfigError, match="w_adv must be 0"):
         TrialConfig.from_dict({"objective": "independent", "w_adv": 0.5})
-    with pytest.raises(ConfigError, match="pairing must be 'split'"):
-        TrialConfig.from_dict({"objective": "seed", "pairing": "shared"})
+    with pytest.raises(ConfigError, match="pairing must be 'shared'"):
+        TrialConfig.from_dict({"objective": "dice", "pairing": "split"})
 
 
 def test_auto_follows_what_torch_sees():

@@ -15,15 +15,37 @@ def test_the_table_and_the_static_type_list_the_same_names():
 
 
 def test_each_objective_s_pairing_and_discriminator():
-    assert [(objective_spec(o).pairing, objective_spec(o).needs_discriminator) for o in OBJECTIVES] == [
-        ("shared", False),
-        ("split", True),
-        ("shared", True),
+    assert [
+        (objective_spec(o).pairing, objective_spec(o).pairings, objective_spec(o).needs_discriminator)
+        for o in OBJECTIVES
+    ] == [
+        ("shared", ("split", "shared", "separate"), False),
+        ("split", ("split", "shared"), True),
+        ("shared", ("shared",), True),
     ]
     for name in OBJECTIVES:
-        config = TrialConfig.from_dict({"objective": name, "w_adv": 0.0 if name == "independent" else 0.1})
+        w_adv = 0.0 if name == "independent" else 0.1
+        config = TrialConfig.from_dict({"objective": name, "w_adv": w_adv})
         assert config.effective_pairing == objective_spec(name).pairing
         assert config.uses_discriminator == objective_spec(name).needs_discriminator
+        # Every pairing of the row is a valid trial config, and the step takes it.
+        for pairing in objective_spec(name).pairings:
+            config = TrialConfig.from_dict({"objective": name, "w_adv": w_adv, "pairing": pairing})
+            assert config.effective_pairing == pairing
+
+
+def test_a_step_refuses_a_pairing_its_objective_does_not_list():
+    import torch
+
+    from trainable.step import JointStep, StepSettings
+
+    net = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    disc = torch.nn.Linear(2, 1)
+    for objective, pairing in (("seed", "separate"), ("dice", "split")):
+        with pytest.raises(ValueError, match=f"objective '{objective}' needs pairing .*, got '{pairing}'"):
+            JointStep(StepSettings(objective=objective, pairing=pairing), net, net, opt, disc, opt)  # type: ignore[arg-type]
+    JointStep(StepSettings(objective="seed", pairing="shared"), net, net, opt, disc, opt)
 
 
 def test_an_unknown_name_is_refused_with_the_known_ones():

@@ -46,6 +46,9 @@ _FASHION_FILES = (
 _CIFAR_FOLDER = "cifar-10-batches-py"
 _CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 _CIFAR_CAT, _CIFAR_DOG = 3, 5
+# The pair of Fashion-MNIST classes our baselines confuse most (docs/results/README.md,
+# "The hardest pair of Fashion-MNIST classes"; scripts/confused_pair.py measures it).
+_FASHION_TSHIRT, _FASHION_SHIRT = 0, 6
 _OFFLINE_ALTERNATIVES = (
     "Offline alternatives: dataset 'digits' (bundled with scikit-learn, nothing to "
     "download) or 'fashion-mnist' (`apt-get install dataset-fashion-mnist` puts its "
@@ -177,6 +180,22 @@ def _fashion_source(data_dir: str | None, download: bool) -> Source:
         return split_from_numpy(train_x[:, None], train_y), split_from_numpy(test_x[:, None], test_y)
 
     return Source(key=f"fashion-mnist|{_file_identity(paths)}", num_classes=10, flip_ok=True, read=read)
+
+
+@DATASETS.register("fashion-mnist-shirts")
+def _shirts_source(data_dir: str | None, download: bool) -> Source:
+    fashion = _fashion_source(data_dir, download)
+
+    def restrict(split: Split) -> Split:
+        keep = (split.labels == _FASHION_TSHIRT) | (split.labels == _FASHION_SHIRT)
+        return Split(split.images[keep].contiguous(), (split.labels[keep] == _FASHION_SHIRT).long())
+
+    def read() -> tuple[Split, Split]:
+        # From the cached Fashion-MNIST tensors, as cifar10-catdog does from CIFAR-10's.
+        train, test, _, _ = load_cached("fashion-mnist", fashion)
+        return restrict(train), restrict(test)
+
+    return Source(key=f"shirts|{fashion.key}", num_classes=2, flip_ok=True, read=read)
 
 
 # ---------------------------------------------------------------------------- CIFAR-10

@@ -101,7 +101,10 @@ def test_wide_params_that_one_rule_combines_stay_fast(tmp_path: Path, monkeypatc
     built, message = counted_load(write(tmp_path, raw), monkeypatch)
     assert built <= linear_bound(2, 3, 1000, 1000), built  # the product would be 6 million
     assert message is not None
-    assert "params.pairing: objective 'seed' splits each batch, so pairing must be 'split', got 'shared'" in message
+    assert (
+        "params.pairing.choices[1]: objective 'dice' shows both classifiers the whole batch, so pairing must be "
+        "'shared', got 'split'" in message
+    )
 
 
 def test_a_thousand_bad_choices_show_the_first_ones_and_say_there_are_more(

@@ -261,11 +261,13 @@ BAD_CASES: list[tuple[str, Callable[[dict[str, Any]], None], tuple[str, ...]]] =
     (
         "choice_conflicts_with_fixed",
         both(
-            set_in("fixed", "pairing", "shared"),
+            set_in("fixed", "pairing", "split"),
             delete("fixed", "objective"),
-            set_in("params", "objective", {"type": "categorical", "choices": ["dice", "seed"]}),
+            set_in("params", "objective", {"type": "categorical", "choices": ["seed", "dice"]}),
         ),
-        ("fixed.pairing:", "objective='seed'", "must be 'split'"),
+        # dice is also TrialConfig's default objective, so the conflict needs no sampled
+        # value and the line names none (the "(when sampled with ...)" case: test_space_corners).
+        ("fixed.pairing:", "objective 'dice'", "must be 'shared', got 'split'"),
     ),
     (
         "odd_batch_for_split",

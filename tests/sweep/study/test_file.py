@@ -110,7 +110,9 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
         ("  x: [objective, dice]\n", ["arms.x", "mapping"]),
         ("  x: {objective: dyce}\n", ["arms.x.objective", "dyce", "dice"]),
         ("  x: {wadv: 0.1}\n", ["arms.x.wadv", "unknown trial setting", "w_adv"]),
-        ("  x: {objective: seed, pairing: shared}\n", ["arms.x", "pairing"]),
+        ("  x: {objective: seed, pairing: separate}\n", ["arms.x", "pairing", "separate", "independent"]),
+        ("  x: {objective: dice, pairing: split}\n", ["arms.x", "pairing", "'dice'", "'split'"]),
+        ("  x: {objective: seed, pairing: crossed}\n", ["arms.x.pairing", "crossed", "'shared'"]),
         ("  x: {arm: mine}\n", ["arms.x.arm", "set by netsep"]),
     ],
 )

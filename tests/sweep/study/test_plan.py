@@ -44,6 +44,19 @@ def test_the_plan_adds_one_baseline_per_pairing_and_the_deep_ensemble(tmp_path: 
     assert [(c["arm"], c["seed"]) for c in configs[:2]] == [("dice-0.1", 50), ("seed-0.1", 50)]
 
 
+def test_a_seed_arm_with_pairing_shared_is_measured_against_the_shared_baseline(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "  seed-0.1: {objective: seed, w_adv: 0.1, epochs: 3}\n",
+        "  seed-0.1: {objective: seed, w_adv: 0.1}\n  seed-shared-0.1: {objective: seed, pairing: shared, w_adv: 0.1}\n",
+    )
+    plan = plan_study(_study(tmp_path, text), tmp_path)
+    by = {a.name: a for a in plan.arms}
+    assert list(by) == ["dice-0.1", "seed-0.1", "seed-shared-0.1", "baseline-shared", "baseline-split", "deep-ensemble"]
+    assert by["seed-shared-0.1"].config["pairing"] == "shared"
+    assert plan.baseline_for(by["seed-shared-0.1"]).name == "baseline-shared"
+    assert plan.baseline_for(by["seed-0.1"]).name == "baseline-split"
+
+
 def test_one_pairing_gives_one_plain_baseline_and_no_deep_ensemble_on_request(tmp_path: Path) -> None:
     text = GOOD.replace("  seed-0.1: {objective: seed, w_adv: 0.1, epochs: 3}\n", "") + "deep_ensemble: false\n"
     plan = plan_study(_study(tmp_path, text), tmp_path)

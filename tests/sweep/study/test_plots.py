@@ -14,8 +14,10 @@ from sweep.stats.paired import MeanStd
 from sweep.study.plots import dose_response_figure, dose_response_points, plot_dose_response
 
 
-def _arm(name: str, objective: str, w_adv: float, acc: float, baseline: bool = False, seeds: int = 2) -> ArmSummary:
-    config = {"objective": objective, "w_adv": w_adv}
+def _arm(
+    name: str, objective: str, w_adv: float, acc: float, baseline: bool = False, seeds: int = 2, **settings
+) -> ArmSummary:
+    config = {"objective": objective, "w_adv": w_adv, **settings}
     stats = {"ensemble_acc": MeanStd(acc, 0.01, seeds), "probe_acc": MeanStd(0.6, math.nan, seeds)}
     return ArmSummary(Arm(name, "", config, baseline), list(range(seeds)), stats, np.zeros(3), np.zeros(3))
 
@@ -34,6 +36,18 @@ def test_lines_per_objective_sorted_by_w_adv_without_baselines_or_empty_arms() -
     assert dose_response_points(ARMS, "ensemble_acc") == {
         "dice": [(0.0, 0.88, 0.01), (0.1, 0.89, 0.01), (0.3, 0.90, 0.01)],
         "seed": [(0.1, 0.87, 0.01)],
+    }
+
+
+def test_an_arm_with_another_pairing_than_its_objective_s_is_its_own_line() -> None:
+    arms = [
+        _arm("seed-0.1", "seed", 0.1, 0.87),
+        _arm("seed-split-0.3", "seed", 0.3, 0.86, pairing="split"),  # seed's own pairing, spelled out
+        _arm("seed-shared-0.1", "seed", 0.1, 0.89, pairing="shared"),
+    ]
+    assert dose_response_points(arms, "ensemble_acc") == {
+        "seed": [(0.1, 0.87, 0.01), (0.3, 0.86, 0.01)],
+        "seed (shared)": [(0.1, 0.89, 0.01)],
     }
 
 

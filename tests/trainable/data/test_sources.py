@@ -16,13 +16,15 @@ from tests.trainable.data.files import (
     write_fashion_folder,
 )
 from trainable import data
-from trainable.data import DatasetInfo, DatasetMissingError, dataset_names, load_dataset
+from trainable.data import DatasetInfo, DatasetMissingError, dataset_names, load_dataset, load_splits
 from trainable.registry import UnknownNameError
 
 
-def test_registry_lists_the_four_datasets() -> None:
-    assert dataset_names() == ["cifar10", "cifar10-catdog", "digits", "fashion-mnist"]
-    with pytest.raises(UnknownNameError, match="known: cifar10, cifar10-catdog, digits, fashion-mnist"):
+def test_registry_lists_the_five_datasets() -> None:
+    assert dataset_names() == ["cifar10", "cifar10-catdog", "digits", "fashion-mnist", "fashion-mnist-shirts"]
+    with pytest.raises(
+        UnknownNameError, match="known: cifar10, cifar10-catdog, digits, fashion-mnist, fashion-mnist-shirts"
+    ):
         load_dataset("mnist")
 
 
@@ -85,6 +87,48 @@ def test_fashion_mnist_from_debian_package() -> None:
     assert torch.bincount(train.labels).tolist() == [6000] * 10
     assert torch.bincount(test.labels).tolist() == [1000] * 10
     assert 0.2 < info.mean[0] < 0.4 and 0.3 < info.std[0] < 0.4  # known: ~0.286, ~0.353
+
+
+def test_fashion_mnist_shirts_keeps_t_shirts_and_shirts_as_0_and_1(tmp_path: Path) -> None:
+    arrays = write_fashion_folder(tmp_path, n_train=40, n_test=20, seed=2)
+    info, train, test = load_dataset("fashion-mnist-shirts", data_dir=str(tmp_path), download=False)
+    assert (info.channels, info.height, info.width, info.num_classes, info.flip_ok) == (1, 28, 28, 2, True)
+    for split, prefix in ((train, "train"), (test, "test")):
+        labels = arrays[f"{prefix}_y"]
+        keep = (labels == 0) | (labels == 6)  # T-shirt/top, shirt
+        assert np.array_equal(split.images[:, 0].numpy(), arrays[f"{prefix}_x"][keep])
+        assert np.array_equal(split.labels.numpy(), (labels[keep] == 6).astype(np.int64))
+    assert train.labels.tolist() == [0, 1, 0, 1, 0, 1, 0, 1] and test.labels.tolist() == [0, 1, 0, 1]
+    # mean/std are the two classes' own (the normalisation the pair trains with), not all ten's.
+    pixels = np.concatenate([arrays["train_x"][(arrays["train_y"] == c)] for c in (0, 6)]).astype(np.float64) / 255
+    assert info.mean == pytest.approx((pixels.mean(),), rel=1e-9)
+
+
+def test_fashion_mnist_shirts_has_its_own_stratified_validation_split(tmp_path: Path) -> None:
+    write_fashion_folder(tmp_path, n_train=200, n_test=20, seed=3)  # 20 T-shirts, 20 shirts
+    info, train, validation, test = load_splits("fashion-mnist-shirts", data_dir=str(tmp_path), download=False)
+    assert validation is not None and info.num_classes == 2
+    # Default 10 % of the pair's 40 training images, 2 per class, none of them trained on.
+    assert torch.bincount(validation.labels).tolist() == [2, 2] and torch.bincount(train.labels).tolist() == [18, 18]
+    rows = [{bytes(row) for row in split.images.reshape(len(split), -1).numpy()} for split in (validation, train)]
+    assert not rows[0] & rows[1]  # random images: equal rows would be the same image
+    assert len(test) == 4  # the test split stays whole
+
+
+def test_fashion_mnist_shirts_from_debian_package() -> None:
+    if not all((data.DEBIAN_FASHION_MNIST_DIR / name).is_file() for name in FASHION_FILES):
+        require(False, f"Debian's dataset-fashion-mnist is not installed ({data.DEBIAN_FASHION_MNIST_DIR})")
+    info, train, validation, test = load_splits("fashion-mnist-shirts", download=False)
+    assert validation is not None and info.num_classes == 2
+    assert torch.bincount(validation.labels).tolist() == [600, 600]  # 10 % of 12,000
+    assert torch.bincount(train.labels).tolist() == [5400, 5400]
+    assert torch.bincount(test.labels).tolist() == [1000, 1000]
+
+
+def test_fashion_mnist_shirts_missing_names_the_fashion_mnist_files(tmp_path: Path) -> None:
+    with pytest.raises(DatasetMissingError) as caught:
+        load_dataset("fashion-mnist-shirts", data_dir=str(tmp_path), download=False)
+    assert str(tmp_path) in str(caught.value) and all(name in str(caught.value) for name in FASHION_FILES)
 
 
 def test_fashion_mnist_missing_names_the_files(tmp_path: Path) -> None:
