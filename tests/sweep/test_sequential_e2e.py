@@ -74,3 +74,34 @@ def test_a_sequential_study_stops_at_its_first_look_and_reports_it(tmp_path: Pat
     proc = launch("study", str(study_file), "--storage", str(storage), "--report-only", cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert {name: (folder / name).read_bytes() for name in before} == before
+
+
+def test_an_undecided_first_look_lets_the_next_look_run(tmp_path: Path, ray_head) -> None:
+    """A margin of 0.01 pp cannot be met at 2 seeds: Tune waits at look 1, then runs look 2's seed."""
+    study_file = tmp_path / "tiny-seq.yaml"
+    study_file.write_text(
+        STUDY.replace("seeds: 6", "seeds: 3").replace("looks: [3, 6]", "looks: [2, 3]").replace("0.9", "0.0001")
+    )
+    storage = tmp_path / "exp"
+    folder = storage / "tiny-seq"
+    proc = launch(
+        "study",
+        str(study_file),
+        "--storage",
+        str(storage),
+        "--no-dashboard",
+        "--max-concurrent",
+        "2",
+        "--unregistered",
+        cwd=tmp_path,
+        env=ray_head.env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "netsep: look 1 (2 seeds per arm): dice-0.1 continue; on to look 2 (3 seeds)" in proc.stdout
+    assert len(read_csv(folder / "runs.csv")) == 6 and len(list((folder / "tune").glob("trial_*"))) == 6
+    summary = (folder / "summary.md").read_text()
+    assert "**Ran to the last look (3 seeds per arm)**" in summary
+    with (folder / "sequential.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["look"], r["decision"]) for r in rows][0] == ("1", "continue") and rows[-1]["study_stopped_at"] == "2"

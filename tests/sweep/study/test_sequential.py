@@ -242,3 +242,16 @@ def test_a_study_stops_on_its_own_at_the_first_look(tmp_path: Path, monkeypatch,
     assert "**Stopped at look 1 of 2 (4 seeds per arm): every registered comparison was decided**" in summary
     assert "look 1: 4 seeds (information 0.50)" in out and "Sequential decision: Stopped at look 1" in out
     assert "  dice-0.1: better (look 1, 4 seeds)" in out
+
+
+def test_the_gate_and_its_searcher_stay_one_gate_through_tunes_pickle(tmp_path: Path) -> None:
+    """Tune pickles the searcher and the callbacks together (tuner.pkl); a restore must get one gate back."""
+    import ray.cloudpickle as cloudpickle
+
+    schedule = _schedule(tmp_path)
+    gate = LookGate(schedule, "test_ensemble_acc")
+    searcher = ListSearcher([{"seed": s} for s in range(32)], metric="ensemble_acc", mode="max", gate=gate)
+    restored_searcher, (restored_gate,) = cloudpickle.loads(cloudpickle.dumps((searcher, [gate])))
+    assert restored_searcher.gate is restored_gate and restored_gate.allowed == 16
+    restored_gate.on_step_begin(0, _clear_trials(schedule, list(range(4000, 4004)), gain=0.05))
+    assert restored_searcher.suggest("a") == ListSearcher.FINISHED
