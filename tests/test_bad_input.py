@@ -195,6 +195,42 @@ def test_bad_input_exits_2_with_one_message_and_writes_nothing(
     assert not storage.exists(), f"{case_id}: something was written under {storage}"
 
 
+GOOD_STUDY = """\
+name: tiny-study
+dataset: digits
+seeds: 8
+effect: 0.01
+fixed: {classifier: simple3, epochs: 1}
+arms:
+  dice-0.1: {objective: dice, w_adv: 0.1}
+"""
+
+# (case id, the study's `sequential:` block, words the message must contain)
+STUDY_CASES: list[tuple[str, str, list[str]]] = [
+    ("last look is not the seeds", "{looks: [4, 6]}", ["study.yaml", "sequential.looks", "seeds (8)", "[4, 6]"]),
+    ("first look under 2 seeds", "{looks: [1, 8]}", ["study.yaml", "sequential.looks", ">= 2", "[1, 8]"]),
+    ("looks not increasing", "{looks: [4, 4, 8]}", ["study.yaml", "sequential.looks", "increasing"]),
+    ("unknown spending", "{looks: [4, 8], spending: haybittle}", ["sequential.spending", "haybittle", "pocock"]),
+    ("alpha written twice", "{looks: [4, 8], alpha: 0.01}", ["sequential.alpha", "unknown key", "0.05"]),
+]
+
+
+@pytest.mark.parametrize("case_id, block, words", STUDY_CASES, ids=[c[0] for c in STUDY_CASES])
+def test_bad_study_sequential_blocks_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, case_id, block, words):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "study.yaml"
+    path.write_text(GOOD_STUDY + f"sequential: {block}\n")
+    storage = tmp_path / "experiments"
+    code = main(["study", str(path), "--storage", str(storage), "--dry-run"])
+    out, err = capsys.readouterr()
+    assert code == 2, (case_id, out, err)
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    for word in words:
+        assert word in lines[0], f"{case_id}: {word!r} not in {lines[0]!r}"
+    assert not storage.exists()
+
+
 @pytest.mark.parametrize("argv", [["--space", "no_such_space"], ["--smoke-test", "--trials", "-3"]])
 def test_launch_py_reports_without_traceback(tmp_path, argv):
     proc = subprocess.run(

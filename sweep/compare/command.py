@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sweep.compare.analysis import CompareReport
+from sweep.compare.gather import Run, collect_runs
 from sweep.compare.plan import (
     COMPARE_DIR,
     PLAN_FILE,
@@ -24,10 +26,11 @@ from sweep.compare.plan import (
     with_resources,
 )
 from sweep.compare.report import print_compare, write_compare_report
-from sweep.compare.run import run_compare
+from sweep.compare.run import CompareOutcome, run_compare
 from sweep.errors import UserError
 from sweep.folders import FolderLock, check_private, claim_folder
 from sweep.requests import ClusterOptions, CompareRequest
+from sweep.search.looks import LookSchedule
 
 __all__ = ["claim_run_folder", "connect_and_resolve", "report_only", "run_and_report", "run_compare_request"]
 
@@ -79,18 +82,34 @@ def run_and_report(
     write_report: Callable[[], CompareReport],
     resume_command: str,
     provenance: Mapping[str, Any] | None = None,
+    looks: LookSchedule | None = None,
+    planned_runs: Callable[[list[Run]], int] | None = None,
 ) -> int:
     """Run every (seed, arm) of ``plan`` and write the report whatever happened; the exit code.
 
     Runs that did not complete after a whole run (errors beyond their retries) give
     exit 1: an unfinished compare never exits 0. ``provenance``: extra fields of this
     run's ``provenance.json`` record (a study's registration); the mode is recorded always.
+    ``looks``: a sequential study's registered looks (``run_compare``), with ``planned_runs``
+    the runs its decision needs given the runs so far (fewer than all when it stopped early).
     """
     from sweep.backend.session import run_then_report
 
+    def needed(runs: list[Run]) -> int:
+        return planned_runs(runs) if planned_runs is not None else len(plan.arms) * len(plan.seeds)
+
+    def run() -> CompareOutcome | None:
+        if looks is None:
+            return run_compare(plan, resume=resume)
+        outcome = run_compare(plan, resume=resume, looks=looks)
+        if planned_runs is None or outcome is None:
+            return outcome
+        # A sequential study that stopped at a look ran every run it needed: that is a whole run.
+        return replace(outcome, planned=needed(collect_runs(plan)))
+
     def finish(outcome: object) -> str | None:
         report = write_report()
-        planned = len(plan.arms) * len(plan.seeds)
+        planned = needed(report.runs)
         complete = sum(r.status == "complete" for r in report.runs)
         if complete < planned:
             return (
@@ -100,7 +119,7 @@ def run_and_report(
         return None
 
     return run_then_report(
-        lambda: run_compare(plan, resume=resume),
+        run,
         finish,
         resume_command=resume_command,
         folder=plan.compare_dir,

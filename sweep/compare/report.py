@@ -182,10 +182,13 @@ def _whole(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
 
 
-def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> CompareReport:
+def write_compare_report(
+    plan: ComparePlan, effect: float = DEFAULT_EFFECT, first: Callable[[CompareReport], list[str]] | None = None
+) -> CompareReport:
     """Gather the runs and (re)write every compare file; see the module doc.
 
-    ``effect`` is the smallest ensemble-accuracy difference worth detecting (a fraction).
+    ``effect`` is the smallest ensemble-accuracy difference worth detecting (a fraction);
+    ``first`` gives summary.md's lines before the verdict from the report (a sequential study's decision).
     """
     folder = Path(plan.compare_dir)
     runs = gather_runs(plan)
@@ -201,7 +204,7 @@ def write_compare_report(plan: ComparePlan, effect: float = DEFAULT_EFFECT) -> C
         WITHIN_PAIR_PNG: lambda p: _whole(p, lambda tmp: plot_within_pair(tmp, plan, arms)),
         "front.png": lambda p: _whole(p, lambda tmp: plot_front(tmp, plan, arms)),
         SUMMARY_MD: lambda p: write_text_atomically(
-            p, summary_text(report, registration_lead(folder), provenance_block(folder))
+            p, summary_text(report, registration_lead(folder), provenance_block(folder), first(report) if first else ())
         ),
     }
     try:

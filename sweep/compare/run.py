@@ -8,12 +8,14 @@ saves its position and a resume repeats no finished run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sweep.backend.tuner import TuneSpec, common_dataset, fit, make_tuner, restore_tuner
+from sweep.compare.gather import TEST_PREFIX
 from sweep.compare.plan import TUNE_NAME, ComparePlan
 from sweep.errors import UserError
+from sweep.search.looks import LookSchedule
 
 __all__ = ["CompareOutcome", "tune_spec", "run_compare"]
 
@@ -56,17 +58,30 @@ class CompareOutcome:
 
 
 def run_compare(
-    plan: ComparePlan, resume: bool = False, *, trainable: Callable[[dict[str, Any]], None] | None = None
+    plan: ComparePlan,
+    resume: bool = False,
+    *,
+    trainable: Callable[[dict[str, Any]], None] | None = None,
+    looks: LookSchedule | None = None,
 ) -> CompareOutcome:
-    """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run."""
+    """Run (or continue) every (seed, arm); saves ``compare.json`` first on a new run.
+
+    ``looks``: a sequential study's registered looks; the runs then go look by look and
+    end at the first look where every registered comparison is decided (``LookGate``).
+    A resume continues with the gate the run started with (Tune saved it with the searcher).
+    """
     from sweep.search.list_searcher import ListSearcher  # imports Ray: only when runs start
+    from sweep.search.look_gate import LookGate
 
     spec = tune_spec(plan)
     if resume:
         tuner = restore_tuner(plan.tune_path, spec, trainable=trainable, where=plan.compare_dir)
     else:
         plan.save()
-        searcher = ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max")
+        gate = LookGate(looks, TEST_PREFIX + "ensemble_acc") if looks is not None else None
+        if gate is not None:
+            spec = replace(spec, callbacks=(*spec.callbacks, gate))
+        searcher = ListSearcher(plan.run_configs(), metric="ensemble_acc", mode="max", gate=gate)
         tuner = make_tuner(spec, searcher, trainable=trainable)
     grid = fit(tuner, TUNE_NAME)
     return CompareOutcome(planned=spec.num_samples, ended=grid.num_terminated + grid.num_errors)

@@ -156,14 +156,18 @@ def _split_note(report: CompareReport) -> list[str]:
     ]
 
 
-def summary_text(report: CompareReport, lead: Sequence[str] = (), provenance: Sequence[str] = ()) -> str:
+def summary_text(
+    report: CompareReport, lead: Sequence[str] = (), provenance: Sequence[str] = (), first: Sequence[str] = ()
+) -> str:
     """The whole summary.md; ``lead`` opens it (a study that was not pre-registered), ``provenance``
-    follows "What ran" (``sweep.report.provenance_block``)."""
+    follows "What ran" (``sweep.report.provenance_block``), ``first`` comes before the verdict (a
+    sequential study's registered decision, ``sweep.study.sequential``)."""
     lines = [
         *lead,
         f"# Study: {report.plan.study}" if report.plan.study else f"# Compare: {Path(report.plan.sweep_dir).name}",
         "",
         *_split_note(report),
+        *first,
         "## Verdict",
         "",
         report.headline,

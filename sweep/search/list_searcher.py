@@ -2,6 +2,8 @@
 
 A Searcher rather than a grid so that Tune saves its position with the experiment (as
 JSON, never a pickle) and ``Tuner.restore`` continues without repeating finished runs.
+A sequential study's searcher also holds a gate (``sweep.search.look_gate.LookGate``)
+that says how many of the configs may run yet, look by look.
 """
 
 from __future__ import annotations
@@ -26,14 +28,20 @@ class ListSearcher(Searcher):
 
     CKPT_FILE_TMPL = "searcher-state-{}.json"
 
-    def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str) -> None:
+    def __init__(self, configs: list[dict[str, Any]], metric: str, mode: str, gate: Any = None) -> None:
         super().__init__(metric=metric, mode=mode)
         self.configs = [dict(c) for c in configs]
         self.next_index = 0
+        # A LookGate (also one of the experiment's callbacks): None proposes every config at once.
+        # Its state is derived from Tune's trials, so it is not part of the saved state below.
+        self.gate = gate
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.next_index >= len(self.configs):
+        gate = getattr(self, "gate", None)  # a searcher pickled before gates existed has none
+        if self.next_index >= len(self.configs) or (gate is not None and gate.stopped):
             return Searcher.FINISHED
+        if gate is not None and self.next_index >= gate.allowed:
+            return None  # the look's runs are still running: wait for its decision
         config = self.configs[self.next_index]
         self.next_index += 1
         return dict(config)

@@ -30,6 +30,15 @@ from sweep.study.file import Study, load_study
 from sweep.study.plan import STUDY_COPY, check_same_study, load_study_plan, plan_study, study_folder
 from sweep.study.plots import DOSE_RESPONSE_PNG, plot_dose_response
 from sweep.study.registration import registration_of, require_registered
+from sweep.study.sequential import (
+    SEQUENTIAL_CSV,
+    decision_of,
+    dry_run_lines,
+    schedule_of,
+    summary_lines,
+    terminal_lines,
+    write_sequential_csv,
+)
 
 __all__ = ["run_study_request"]
 
@@ -60,14 +69,34 @@ def _print_estimate(plan: ComparePlan, study: Study, request: StudyRequest) -> N
     concurrent = cluster.max_concurrent or default_max_concurrent(local_cpus, 0.0, cpus, 0.0)
     estimate = estimate_study(plan, Path(request.storage), concurrent, threads=int(max(1, cpus)))
     print(f"netsep: study {study.name} ({study.source})", flush=True)
-    for line in estimate.lines(study.effect, len(plan.seeds)):
+    lines = estimate.lines(study.effect, len(plan.seeds))
+    schedule = schedule_of(study, plan)
+    if schedule is not None and study.sequential is not None:
+        sds = [(estimate.sd, estimate.sd_source)] if estimate.sd is not None else []
+        if study.sequential.planning_sd is not None:
+            sds.append((study.sequential.planning_sd, "the study's planning_sd"))
+        lines += dry_run_lines(schedule, sds)
+    for line in lines:
         print(f"  {line}")
     where = "this machine's CPUs" if cluster.address is None else "this machine's CPUs (not the cluster's)"
     print(f"  (timed on {where}, {concurrent} runs at a time; a GPU or a larger cluster is faster)", flush=True)
 
 
-def _write_report(plan: ComparePlan, effect: float) -> CompareReport:
-    report = write_compare_report(plan, effect)
+def _write_report(plan: ComparePlan, study: Study) -> CompareReport:
+    schedule = schedule_of(study, plan)
+    if schedule is None:
+        report = write_compare_report(plan, study.effect)
+    else:
+        report = write_compare_report(
+            plan, study.effect, lambda written: summary_lines(schedule, decision_of(schedule, written.runs))
+        )
+        decision = decision_of(schedule, report.runs)
+        path = Path(plan.compare_dir) / SEQUENTIAL_CSV
+        try:
+            write_sequential_csv(path, schedule, decision)
+        except OSError as error:
+            raise UserError(f"{path}: cannot write it ({type(error).__name__}: {error})") from None
+        report.files[SEQUENTIAL_CSV] = path
     path = Path(plan.compare_dir) / DOSE_RESPONSE_PNG
     try:
         plot_dose_response(path, plan, report.arms)
@@ -75,6 +104,8 @@ def _write_report(plan: ComparePlan, effect: float) -> CompareReport:
         raise UserError(f"{path}: cannot write the figure ({type(error).__name__}: {error})") from None
     report.files[DOSE_RESPONSE_PNG] = path
     print_compare(report)
+    if schedule is not None:
+        print("\n" + "\n".join(terminal_lines(schedule, decision_of(schedule, report.runs))))
     for line in registration_lead(plan.compare_dir)[:1]:  # the terminal's report says it too
         print(f"\n{line}")
     return report
@@ -86,7 +117,7 @@ def run_study_request(request: StudyRequest) -> int:
     folder = study_folder(study, request.storage)
     if request.report_only:
         load_study_plan(folder)  # "not started yet" before anything else
-        return report_only(folder, lambda plan: _write_report(plan, study.effect))
+        return report_only(folder, lambda plan: _write_report(plan, study))
     if request.resume:
         check_private(folder)  # before anything in a folder someone else may have prepared is read
         check_same_study(study, folder)
@@ -115,10 +146,13 @@ def run_study_request(request: StudyRequest) -> int:
         resume_command = f"python launch.py study {request.study} --storage {request.storage} --resume"
         if request.unregistered:
             resume_command += " --unregistered"
+        schedule = schedule_of(study, plan)
         return run_and_report(
             plan,
             request.resume,
-            lambda: _write_report(plan, study.effect),
+            lambda: _write_report(plan, study),
             resume_command,
             provenance={"study_registration": registration.record()},
+            looks=schedule,
+            planned_runs=(lambda runs: schedule.planned_runs(decision_of(schedule, runs))) if schedule else None,
         )

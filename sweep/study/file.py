@@ -6,6 +6,13 @@ metric and the smallest effect worth detecting. netsep adds the matched
 ``independent`` baseline(s) and the deep-ensemble baseline itself, as compare does.
 Commit the file before running it: the git history is the pre-registration.
 
+An optional ``sequential`` block registers interim looks (a group-sequential design,
+``sweep.stats.sequential``): ``looks`` (cumulative paired seeds at each look, the last
+equal to ``seeds``), ``spending`` (``obrien-fleming`` or ``pocock``) and ``planning_sd``
+(the sd of paired differences the design assumes, for the dry run's expected cost
+only). Its alpha is the family-wise 0.05 every study decision uses and its equivalence
+margin is ``effect``: neither is written twice.
+
 The file is read like a search space (bounded safe YAML, ``sweep.spaces.yaml_reader``)
 and every problem is reported at once as ``file: key.path: rule, bad value``.
 """
@@ -15,9 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sweep.baselines import BASELINE_ARM
 from sweep.errors import UserError
@@ -26,9 +33,19 @@ from sweep.spaces.report import Report
 from sweep.spaces.rules import check_name, check_top, registries
 from sweep.spaces.yaml_reader import read_yaml_mapping
 from trainable.config import ConfigError, TrialConfig
-from trainable.problems import describe, did_you_mean
+from trainable.problems import describe, did_you_mean, problem_lines
 
-__all__ = ["MAX_ARMS", "MAX_SEEDS", "STUDIES_DIR", "PRIMARY_METRICS", "Study", "load_study", "resolve_study_path"]
+__all__ = [
+    "MAX_ARMS",
+    "MAX_LOOKS",
+    "MAX_SEEDS",
+    "STUDIES_DIR",
+    "PRIMARY_METRICS",
+    "Sequential",
+    "Study",
+    "load_study",
+    "resolve_study_path",
+]
 
 STUDIES_DIR: Path = Path(__file__).resolve().parents[2] / "studies"
 MAX_ARMS = 64  # arms x seeds runs; 64 arms of 8 seeds is already weeks of CPU time
@@ -39,6 +56,17 @@ PRIMARY_METRICS = ("ensemble_acc",)
 _ARM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,39}")
 _RESERVED_ARMS = (BASELINE_ARM, f"{BASELINE_ARM}-split", f"{BASELINE_ARM}-shared", "deep-ensemble")
 _SET_BY_NETSEP = ("seed", "arm", "final_test")  # every run sets these itself
+MAX_LOOKS = 10  # interim looks plus the last: beyond a handful each look spends too little to stop
+
+
+class _SequentialBlock(BaseModel):
+    """``sequential:``; the looks' relation to ``seeds`` is checked afterwards (``_check_looks``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    looks: list[int] = Field(min_length=2, max_length=MAX_LOOKS)  # cumulative paired seeds at each look
+    spending: Literal["obrien-fleming", "pocock"] = "obrien-fleming"
+    planning_sd: float | None = Field(None, gt=0.0, lt=1.0)  # assumed sd of paired differences (0.003 = 0.3 pp)
 
 
 class _StudyFile(BaseModel):
@@ -54,6 +82,7 @@ class _StudyFile(BaseModel):
     primary: str = "ensemble_acc"
     effect: float = Field(0.005, gt=0.0, lt=1.0)  # smallest difference worth detecting (0.005 = 0.5 pp)
     deep_ensemble: bool = True  # also run the deep-ensemble reference arm
+    sequential: dict[Any, Any] | None = None  # registered interim looks (_SequentialBlock); None: one look at the end
     fixed: dict[Any, Any] = Field(default_factory=dict)
     arms: dict[Any, Any] = Field(min_length=1, max_length=MAX_ARMS)
 
@@ -74,6 +103,15 @@ _TOP_KEYS = list(_StudyFile.model_fields)
 
 
 @dataclass(frozen=True)
+class Sequential:
+    """A study's registered looks (``sweep.stats.sequential``); alpha and the margin are the study's."""
+
+    looks: tuple[int, ...]  # cumulative paired seeds per arm at each look; the last is the study's seeds
+    spending: str  # obrien-fleming | pocock
+    planning_sd: float | None  # assumed sd of paired differences (fraction); None: not registered
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study: every arm's full settings (``fixed`` under its own) without seed."""
 
@@ -87,6 +125,7 @@ class Study:
     deep_ensemble: bool
     fixed: dict[str, Any]  # dataset included
     arms: dict[str, dict[str, Any]]  # name -> fixed | the arm's own settings
+    sequential: Sequential | None = None  # registered interim looks; None: the study runs every seed
 
 
 def resolve_study_path(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Path:
@@ -120,6 +159,9 @@ def load_study(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Study:
     if isinstance(dataset, str):
         fixed = {**fixed, "dataset": dataset}
     arms = _arms(raw["arms"], fixed, report) if "arms" in raw and "arms" not in bad else {}
+    sequential = (
+        _sequential(top.sequential, top.seeds, report) if top is not None and top.sequential is not None else None
+    )
     report.raise_if_any()
     assert top is not None  # no problem reported means the top level validated
     return Study(
@@ -133,7 +175,30 @@ def load_study(name_or_path: str, studies_dir: Path = STUDIES_DIR) -> Study:
         deep_ensemble=top.deep_ensemble,
         fixed=fixed,
         arms=arms,
+        sequential=sequential,
     )
+
+
+def _sequential(raw: dict[Any, Any], seeds: int, report: Report) -> Sequential | None:
+    """The ``sequential`` block, its own keys named on a mistake (alpha and the margin are not among them)."""
+    keys = list(_SequentialBlock.model_fields)
+    try:
+        block = _SequentialBlock.model_validate(raw)
+    except ValidationError as error:
+        for where, rule in problem_lines(error, "sequential", known_keys=keys):
+            if where in ("sequential.alpha", "sequential.margin", "sequential.smallest_effect"):
+                rule += "; the design's alpha is the study's family-wise 0.05 and its margin is the top-level `effect`"
+            report.add(where, rule)
+        return None
+    where = "sequential.looks"
+    looks = block.looks
+    if looks[0] < 2:
+        report.add(where, f"the first look needs >= 2 seeds (a paired t interval), got {looks}")
+    if any(b <= a for a, b in zip(looks, looks[1:])):
+        report.add(where, f"must be strictly increasing seed counts, got {looks}")
+    if looks[-1] != seeds:
+        report.add(where, f"the last look must be the study's seeds ({seeds}), got {looks}")
+    return Sequential(tuple(looks), block.spending, block.planning_sd)
 
 
 def _settings(raw: dict[Any, Any], path: str, report: Report) -> dict[str, Any]:

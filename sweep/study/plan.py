@@ -3,7 +3,8 @@
 A study runs exactly as a compare does (``sweep.compare.run``, ``sweep.compare.report``):
 the only difference is where the arms come from. The folder ``<storage>/<name>/``
 holds ``study.yaml`` (the file as it was run: the record of what was registered),
-``compare.json``, the Tune experiment ``tune/`` and the report.
+``compare.json``, the Tune experiment ``tune/`` and the report (with ``sequential.csv``
+when the study registered looks: ``sweep.study.sequential``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sweep.errors import UserError
-from sweep.study.file import load_study, resolve_study_path
+from sweep.study.file import Sequential, load_study, resolve_study_path
 
 GOOD = """\
 name: dose
@@ -118,6 +118,38 @@ def test_every_problem_at_once(tmp_path: Path) -> None:
 )
 def test_bad_arms_are_named(tmp_path: Path, arms: str, words: list[str]) -> None:
     text = GOOD.split("arms:\n")[0] + "arms:\n" + arms
+    lines = _problems(tmp_path, text)
+    joined = "\n".join(lines)
+    for word in words:
+        assert word in joined, (word, lines)
+
+
+def test_a_sequential_block_registers_the_looks(tmp_path: Path) -> None:
+    text = GOOD.replace("seeds: 3", "seeds: 16") + "sequential: {looks: [8, 16], planning_sd: 0.003}\n"
+    study = load_study(str(_write(tmp_path, text)))
+    assert study.sequential == Sequential((8, 16), "obrien-fleming", 0.003)
+    assert load_study(str(_write(tmp_path, GOOD))).sequential is None
+
+
+@pytest.mark.parametrize(
+    "block, words",
+    [
+        ("{looks: [8, 15]}", ["sequential.looks", "last look", "seeds (16)", "[8, 15]"]),
+        ("{looks: [1, 16]}", ["sequential.looks", ">= 2 seeds", "[1, 16]"]),
+        ("{looks: [8, 8, 16]}", ["sequential.looks", "increasing", "[8, 8, 16]"]),
+        ("{looks: [12, 8, 16]}", ["sequential.looks", "increasing", "[12, 8, 16]"]),
+        ("{looks: [16]}", ["sequential.looks", "at least 2", "[16]"]),
+        ("{looks: [8, 16.5]}", ["sequential.looks", "16.5"]),
+        ("{looks: [8, 16], spending: linear}", ["sequential.spending", "obrien-fleming", "pocock", "linear"]),
+        ("{looks: [8, 16], planning_sd: 0}", ["sequential.planning_sd", "> 0", "0"]),
+        ("{looks: [8, 16], alpha: 0.1}", ["sequential.alpha", "unknown key", "looks, spending", "effect"]),
+        ("{looks: [8, 16], smallest_effect: 0.01}", ["sequential.smallest_effect", "top-level `effect`"]),
+        ("{spending: pocock}", ["sequential.looks", "missing"]),
+        ("[8, 16]", ["sequential", "mapping", "[8, 16]"]),
+    ],
+)
+def test_bad_sequential_blocks_are_named(tmp_path: Path, block: str, words: list[str]) -> None:
+    text = GOOD.replace("seeds: 3", "seeds: 16") + f"sequential: {block}\n"
     lines = _problems(tmp_path, text)
     joined = "\n".join(lines)
     for word in words:
