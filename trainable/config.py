@@ -22,10 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from trainable.objectives import OBJECTIVES, Objective, objective_spec
 from trainable.problems import Problems, problem_lines
 
-__all__ = ["FEATURES", "OBJECTIVES", "PAIRINGS", "ConfigError", "TrialConfig"]
+__all__ = ["FEATURES", "OBJECTIVES", "PAIRINGS", "VECTOR_DISCRIMINATORS", "ConfigError", "TrialConfig"]
 
 PAIRINGS = ("split", "shared", "separate")
 FEATURES = ("last_conv", "penultimate")
+# The discriminators whose tower takes a vector (trainable/models/discriminators.py): the
+# conv towers need a (C, H, W) map. Kept here, as names, so the config needs no torch.
+VECTOR_DISCRIMINATORS = ("mlp", "mlp_flat")
 
 
 class ConfigError(ValueError):
@@ -108,10 +111,12 @@ class TrialConfig(BaseModel, metaclass=_DefaultsOnTheClass):
     # the logit itself while |logit| << tau: above 1,000 the clip is off in effect.
     dice_tau: float = Field(10.0, gt=0, le=1_000)
     # --- discriminator
-    disc_arch: str = "mlp"  # a name in trainable.models' discriminator registry
+    # A name in trainable.models' discriminator registry. On last_conv, mlp sees the map's
+    # channel means (global average pool); mlp_flat sees the whole map flattened (C*H*W).
+    disc_arch: str = "mlp"
     # What the discriminator sees: the last conv feature map (after dropout) or the
     # penultimate vector (the input of the last linear layer, what the head uses; DICE's
-    # choice). Conv towers (siamese_*) need last_conv; mlp takes either. The default stays
+    # choice). Conv towers (siamese_*) need last_conv; mlp and mlp_flat take either. The default stays
     # last_conv for both objectives: the registered studies features_last_conv and
     # features_penultimate (docs/results/README.md) found no ensemble-accuracy difference
     # between the two (penultimate - last_conv, paired over 8 seeds: dice -0.01 pp
@@ -271,10 +276,11 @@ def _separate_is_a_deep_ensemble(c: TrialConfig) -> tuple[str, str] | None:
 
 @_rule("objective", "features", "disc_arch")
 def _vectors_need_the_mlp_tower(c: TrialConfig) -> tuple[str, str] | None:
-    if c.features != "penultimate" or not c.uses_discriminator or c.disc_arch == "mlp":
+    if c.features != "penultimate" or not c.uses_discriminator or c.disc_arch in VECTOR_DISCRIMINATORS:
         return None
+    takes = " or ".join(repr(name) for name in VECTOR_DISCRIMINATORS)
     return "features", (
-        f"features 'penultimate' are vectors, which only disc_arch 'mlp' takes, got disc_arch={c.disc_arch!r}"
+        f"features 'penultimate' are vectors, which only disc_arch {takes} take, got disc_arch={c.disc_arch!r}"
     )
 
 

@@ -243,8 +243,10 @@ def test_protocol_settings_and_their_rules() -> None:
     assert deep.effective_pairing == "separate"
     with pytest.raises(ConfigError, match="needs objective 'independent'"):
         TrialConfig.from_dict({"objective": "seed", "pairing": "separate"})
-    with pytest.raises(ConfigError, match="only disc_arch 'mlp' takes"):
+    with pytest.raises(ConfigError, match="only disc_arch 'mlp' or 'mlp_flat' take, got disc_arch='siamese_strided'"):
         TrialConfig.from_dict({"features": "penultimate", "disc_arch": "siamese_strided"})
+    for vector_tower in ("mlp", "mlp_flat"):  # both towers take a vector (mlp_flat: flattening one is a no-op)
+        assert TrialConfig.from_dict({"features": "penultimate", "disc_arch": vector_tower}).disc_arch == vector_tower
     # without a discriminator the features setting is inert, so any tower name is fine
     TrialConfig.from_dict(
         {"objective": "independent", "w_adv": 0.0, "features": "penultimate", "disc_arch": "siamese_pool"}

@@ -14,6 +14,7 @@ from trainable.models import (
     dcgan_init_,
     discriminator_names,
 )
+from trainable.config import VECTOR_DISCRIMINATORS
 from trainable.models.discriminators import COMBINES, INITS
 from trainable.registry import UnknownNameError
 
@@ -151,7 +152,7 @@ def test_classifier_rejects_wrong_channel_count() -> None:
 
 # --------------------------------------------------------------- discriminators
 def test_registered_discriminators() -> None:
-    assert discriminator_names() == ["mlp", "siamese_pool", "siamese_strided"]
+    assert discriminator_names() == ["mlp", "mlp_flat", "siamese_pool", "siamese_strided"]
 
 
 @pytest.mark.parametrize("rep_shape", _rep_shapes(), ids=str)
@@ -221,11 +222,37 @@ def test_discriminator_rejects_wrong_rep_shape() -> None:
 
 
 def test_mlp_accepts_vectors_conv_towers_do_not() -> None:
-    disc = create_discriminator("mlp", rep_shape=(32,), width=8)
-    assert disc(torch.randn(3, 32), torch.randn(3, 32)).shape == (3,)
-    for name in ("siamese_pool", "siamese_strided"):
+    for name in VECTOR_DISCRIMINATORS:
+        disc = create_discriminator(name, rep_shape=(32,), width=8)
+        assert disc(torch.randn(3, 32), torch.randn(3, 32)).shape == (3,)
+    for name in sorted(set(discriminator_names()) - set(VECTOR_DISCRIMINATORS)):
         with pytest.raises(ValueError, match=r"rep_shape must be \(C, H, W\)"):
             create_discriminator(name, rep_shape=(32,))
+    for name in VECTOR_DISCRIMINATORS:  # a vector or a map, nothing else
+        with pytest.raises(ValueError, match=rf"discriminator '{name}' needs rep_shape \(C,\) or \(C, H, W\)"):
+            create_discriminator(name, rep_shape=(4, 8))
+
+
+def test_mlp_sees_channel_means_mlp_flat_sees_every_position() -> None:
+    """On a (C, H, W) map, mlp reads the C channel means; mlp_flat all C*H*W features."""
+    rep_shape = (8, 4, 4)
+    pooled = create_discriminator("mlp", rep_shape=rep_shape, width=16).eval()
+    flat = create_discriminator("mlp_flat", rep_shape=rep_shape, width=16).eval()
+    first = {name: next(m for m in d.tower if isinstance(m, nn.Linear)) for name, d in (("mlp", pooled), ("flat", flat))}
+    assert first["mlp"].in_features == 8 and first["flat"].in_features == 8 * 4 * 4
+    # Moving each channel's activation to another position keeps its mean: mlp cannot tell.
+    z1, z2 = torch.randn(BATCH, *rep_shape), torch.randn(BATCH, *rep_shape)
+    moved = z2.flip(-1)
+    torch.testing.assert_close(pooled(z1, z2), pooled(z1, moved))
+    assert not torch.allclose(flat(z1, z2), flat(z1, moved))
+
+
+def test_mlp_flat_reads_channels_last_maps_as_contiguous_ones() -> None:
+    """The fast path hands D channels_last maps: flattening follows (C, H, W), not memory order."""
+    disc = create_discriminator("mlp_flat", rep_shape=(8, 4, 4), width=16).eval()
+    z1, z2 = torch.randn(BATCH, 8, 4, 4), torch.randn(BATCH, 8, 4, 4)
+    channels_last = [z.to(memory_format=torch.channels_last) for z in (z1, z2)]
+    torch.testing.assert_close(disc(z1, z2), disc(*channels_last))
 
 
 def test_dcgan_init_statistics() -> None:

@@ -72,7 +72,7 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
 
 
 @pytest.mark.parametrize("objective, pairing", ADVERSARIAL)
-@pytest.mark.parametrize("disc_arch", ["mlp", "siamese_strided"])
+@pytest.mark.parametrize("disc_arch", ["mlp", "mlp_flat", "siamese_strided"])
 def test_discriminator_update_leaves_classifiers_and_classifier_update_leaves_disc(objective, pairing, disc_arch):
     step, net_1, net_2, disc, opt, disc_opt = _make_step(objective, disc_arch=disc_arch, pairing=pairing)
     seen = {}

@@ -13,7 +13,10 @@ Registered towers:
   times, no pooling, then global average pool (the thesis's second; the thesis drew
   its weights with the DCGAN init, ``init="dcgan"``).
 - ``mlp``: global average pool of the feature map, then ``depth`` Linear + ReLU
-  layers. The cheap one.
+  layers. The cheap one. On a (C, H, W) map it sees the C channel means only.
+- ``mlp_flat``: the same MLP tower on the whole representation flattened (C*H*W
+  inputs): every feature the classifier's head reads, where it is. On a vector it is
+  ``mlp``.
 
 Combine rules (``combine``):
 
@@ -26,6 +29,7 @@ Combine rules (``combine``):
 
 from __future__ import annotations
 
+import math
 from typing import TypeVar
 
 import torch
@@ -39,6 +43,7 @@ __all__ = [
     "COMBINES",
     "INITS",
     "Discriminator",
+    "FlatMLPDiscriminator",
     "MLPDiscriminator",
     "SiamesePool",
     "SiameseStrided",
@@ -234,6 +239,20 @@ class _GlobalAvgPool(nn.Module):
         return z.flatten(2).mean(dim=2) if z.dim() > 2 else z
 
 
+def _mlp_layers(first: nn.Module, inputs: int, width: int, depth: int) -> nn.Sequential:
+    """``first`` (the map to a vector of ``inputs``), then (Linear -> ReLU) x depth."""
+    layers: list[nn.Module] = [first]
+    for _ in range(depth):
+        layers += [nn.Linear(inputs, width), nn.ReLU(inplace=True)]
+        inputs = width
+    return nn.Sequential(*layers)
+
+
+def _vector_or_map(rep_shape: tuple[int, ...], name: str) -> None:
+    if len(rep_shape) not in (1, 3):
+        raise ValueError(f"discriminator {name!r} needs rep_shape (C,) or (C, H, W), got {tuple(rep_shape)}")
+
+
 @_DISCRIMINATORS.register("mlp")
 class MLPDiscriminator(Discriminator):
     """Tower: global average pool, then (Linear -> ReLU) x depth. Accepts (C,) or (C, H, W)."""
@@ -248,15 +267,40 @@ class MLPDiscriminator(Discriminator):
         combine: str,
         num_classes: int | None,
     ) -> None:
-        if len(rep_shape) not in (1, 3):
-            raise ValueError(f"discriminator 'mlp' needs rep_shape (C,) or (C, H, W), got {tuple(rep_shape)}")
-        c = rep_shape[0]
-        layers: list[nn.Module] = [_GlobalAvgPool()]
-        for _ in range(depth):
-            layers += [nn.Linear(c, width), nn.ReLU(inplace=True)]
-            c = width
+        _vector_or_map(rep_shape, "mlp")
         super().__init__(
-            nn.Sequential(*layers),
+            _mlp_layers(_GlobalAvgPool(), rep_shape[0], width, depth),
+            width,
+            rep_shape=rep_shape,
+            width=width,
+            init=init,
+            combine=combine,
+            num_classes=num_classes,
+        )
+
+
+@_DISCRIMINATORS.register("mlp_flat")
+class FlatMLPDiscriminator(Discriminator):
+    """Tower: flatten (C*H*W, no pooling), then (Linear -> ReLU) x depth. Accepts (C,) or (C, H, W).
+
+    The un-pooled view: the first layer reads each channel at each position, as the
+    classifier's head does, so D can use where a feature fires, not only how much.
+    Its first layer has H*W times the ``mlp`` tower's weights (64x4x4 -> 64: 65,600).
+    """
+
+    def __init__(
+        self,
+        *,
+        rep_shape: tuple[int, ...],
+        width: int,
+        depth: int,
+        init: str,
+        combine: str,
+        num_classes: int | None,
+    ) -> None:
+        _vector_or_map(rep_shape, "mlp_flat")
+        super().__init__(
+            _mlp_layers(nn.Flatten(), math.prod(rep_shape), width, depth),
             width,
             rep_shape=rep_shape,
             width=width,
