@@ -13,7 +13,7 @@ import csv
 import io
 import pickle
 import zipfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,8 @@ __all__ = [
     "RUNS_CSV",
     "CORRECTNESS_NPZ",
     "TEST_PREFIX",
+    "VALIDATION_COLUMNS",
+    "VALIDATION_PREFIX",
     "Run",
     "Correctness",
     "to_run",
@@ -40,6 +42,7 @@ __all__ = [
     "read_runs_csv",
     "check_runs_match",
     "metrics_of_result",
+    "validation_of_result",
 ]
 
 RUNS_CSV = "runs.csv"
@@ -49,7 +52,23 @@ _NO_TEST_TWIN = ("probe_acc", "disc_acc", "train_loss", "disc_loss", "epoch", "t
 # What reading a checkpoint someone else wrote can raise: missing or damaged files, a pickle
 # that torch's weights-only loader refuses (it never runs the pickled code), wrong contents.
 _UNREADABLE = (OSError, EOFError, KeyError, RuntimeError, ValueError, TypeError, AttributeError, pickle.UnpicklingError)
-_RUNS_HEADER = ("arm", "seed", "trial_id", "status", "reason", "split", *METRICS, "checkpoint")
+VALIDATION_PREFIX = "val_"
+# A final_test run's last plain values are its validation numbers after the last epoch
+# (the split it would select on). runs.csv keeps these as val_<name>, after the test
+# columns, so that a choice made on validation (docs/results/pilot/PLAN.md) reads them
+# without opening the test columns. Empty for a run that evaluated no validation split.
+VALIDATION_COLUMNS = ("acc_1", "acc_2", "member_acc", "min_member_acc", "ensemble_acc", "ensemble_gain", "disc_acc")
+_RUNS_HEADER = (
+    "arm",
+    "seed",
+    "trial_id",
+    "status",
+    "reason",
+    "split",
+    *METRICS,
+    "checkpoint",
+    *(VALIDATION_PREFIX + k for k in VALIDATION_COLUMNS),
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,18 @@ class Run:
     # predates final_test and its plain names were used (the test split before netsep had a
     # validation split); "" when it reported nothing.
     split: str = "test"
+    validation: dict[str, float | int] = field(default_factory=dict)  # VALIDATION_COLUMNS at the last epoch
+
+
+def validation_of_result(last: dict[str, object]) -> dict[str, float | int]:
+    """The ``VALIDATION_COLUMNS`` of a run's last result when they are validation numbers, else {}.
+
+    Plain names hold the split the run evaluated each epoch (``eval_split``); a run
+    without a validation split evaluated the test split there, and gives nothing here.
+    """
+    if last.get("eval_split") != "validation":
+        return {}
+    return {k: v for k in VALIDATION_COLUMNS if (v := metric_value(last.get(k))) is not None}
 
 
 def metrics_of_result(last: dict[str, object]) -> tuple[dict[str, float | int], str]:
@@ -107,6 +138,7 @@ def to_run(trial: TuneTrial) -> Run:
         metrics,
         checkpoint,
         split,
+        validation_of_result(trial.last_result),
     )
 
 
@@ -119,6 +151,11 @@ def read_runs_csv(path: Path) -> list[Run]:
     try:
         for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
             metrics = {k: v for k in METRICS if (v := number_from_cell(row.get(k) or "")) is not None}
+            validation = {
+                k: v
+                for k in VALIDATION_COLUMNS
+                if (v := number_from_cell(row.get(VALIDATION_PREFIX + k) or "")) is not None
+            }
             runs.append(
                 Run(
                     row["arm"],
@@ -129,6 +166,7 @@ def read_runs_csv(path: Path) -> list[Run]:
                     metrics,
                     row["checkpoint"],
                     row.get("split", "plain"),
+                    validation,
                 )
             )
     except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as error:
@@ -243,7 +281,12 @@ def gather_runs(plan: ComparePlan) -> list[Run]:
     runs, complete, outputs = _outputs(collect_runs(plan))
     _write_correctness(folder / CORRECTNESS_NPZ, complete, outputs)
     rows = [
-        [r.arm, r.seed, r.trial_id, r.status, r.reason, r.split, *(r.metrics.get(k) for k in METRICS), r.checkpoint]
+        [
+            *(r.arm, r.seed, r.trial_id, r.status, r.reason, r.split),
+            *(r.metrics.get(k) for k in METRICS),
+            r.checkpoint,
+            *(r.validation.get(k) for k in VALIDATION_COLUMNS),
+        ]
         for r in runs
     ]
     write_csv(folder / RUNS_CSV, _RUNS_HEADER, rows)

@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sweep.compare.gather import CORRECTNESS_NPZ, RUNS_CSV, collect_runs, gather_runs, read_correctness, to_run
+from sweep.compare.gather import (
+    CORRECTNESS_NPZ,
+    RUNS_CSV,
+    VALIDATION_COLUMNS,
+    collect_runs,
+    gather_runs,
+    read_correctness,
+    to_run,
+)
 from sweep.compare.plan import ComparePlan, plan_compare
 from sweep.errors import UserError
 from sweep.report.tune_folder import TuneTrial
@@ -33,7 +41,18 @@ def test_every_run_with_its_status_in_runs_csv(plan: ComparePlan) -> None:
     runs.writer.save_state()
     gathered = gather_runs(plan)
     rows = read_csv(Path(plan.compare_dir) / RUNS_CSV)
-    assert list(rows[0]) == ["arm", "seed", "trial_id", "status", "reason", "split", *METRICS, "checkpoint"]
+    validation = [f"val_{k}" for k in VALIDATION_COLUMNS]
+    assert list(rows[0]) == [
+        "arm",
+        "seed",
+        "trial_id",
+        "status",
+        "reason",
+        "split",
+        *METRICS,
+        "checkpoint",
+        *validation,
+    ]
     assert [(r["arm"], r["seed"], r["status"]) for r in rows] == [
         ("front-1", "1000", "complete"),
         ("front-1", "1001", "error"),
