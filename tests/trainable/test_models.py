@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from trainable.config import VECTOR_DISCRIMINATORS
 from trainable.models import (
     Classifier,
     classifier_names,
@@ -14,7 +15,6 @@ from trainable.models import (
     dcgan_init_,
     discriminator_names,
 )
-from trainable.config import VECTOR_DISCRIMINATORS
 from trainable.models.discriminators import COMBINES, INITS
 from trainable.registry import UnknownNameError
 
@@ -238,7 +238,9 @@ def test_mlp_sees_channel_means_mlp_flat_sees_every_position() -> None:
     rep_shape = (8, 4, 4)
     pooled = create_discriminator("mlp", rep_shape=rep_shape, width=16).eval()
     flat = create_discriminator("mlp_flat", rep_shape=rep_shape, width=16).eval()
-    first = {name: next(m for m in d.tower if isinstance(m, nn.Linear)) for name, d in (("mlp", pooled), ("flat", flat))}
+    first = {
+        name: next(m for m in d.tower if isinstance(m, nn.Linear)) for name, d in (("mlp", pooled), ("flat", flat))
+    }
     assert first["mlp"].in_features == 8 and first["flat"].in_features == 8 * 4 * 4
     # Moving each channel's activation to another position keeps its mean: mlp cannot tell.
     z1, z2 = torch.randn(BATCH, *rep_shape), torch.randn(BATCH, *rep_shape)
