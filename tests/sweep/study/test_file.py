@@ -187,4 +187,6 @@ def test_the_shipped_studies_load() -> None:
     assert shipped, f"no study in {STUDIES_DIR}"
     for path in shipped:
         study = load_study(path.stem)
-        assert study.name == path.stem and len(study.seeds) >= 8
+        # A study that claims something runs >= 8 paired seeds; a pilot (pilot_*) only
+        # chooses settings for one, on validation (docs/results/pilot/PLAN.md), with fewer.
+        assert study.name == path.stem and len(study.seeds) >= (2 if study.name.startswith("pilot_") else 8)
