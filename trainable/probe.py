@@ -9,6 +9,12 @@ that this probe can find; higher means shared, redundant information. It is the
 direct test of what the `dice` term is meant to remove (docs/design.md, "The metrics"), and it applies
 to baselines too, which trained no discriminator at all.
 
+On a (C, H, W) map (``features: last_conv``) the ``mlp`` tower global-average-pools, and
+``absdiff`` matches channel i of one net with channel i of the other: the probe sees the
+two nets' channel means only, so it can miss information shared at other positions or
+in other channels. It stays so (every committed ``probe_acc`` was measured this way);
+``mlp_flat`` is the un-pooled tower.
+
 Pure: tensors in, a number out; no files, no global config. The probe's own random
 numbers come from a generator seeded by ``ProbeSettings.seed``; torch's global RNG is
 forked, so calling it does not change the trial's random stream.
