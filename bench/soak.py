@@ -9,8 +9,8 @@ Run from the repository root, as root (it makes network namespaces)::
 Three Ray nodes, one CPU each, each in its own network namespace, started with
 cluster.yaml's own ``ray start`` commands (``bench.lab_ray``). On the head, the sweep's
 driver is ``launch.py --smoke-test`` (digits) with ``--trials N``, one epoch, one seed per
-configuration and a small training set, joined to the cluster with ``--address``: a
-real but cheap trial. The live study (``optuna.journal``) is on, as in every sweep.
+configuration, a small training set and a narrow classifier (small checkpoints), joined
+to the cluster with ``--address``: a real but cheap trial. The live study (``optuna.journal``) is on, as in every sweep.
 Part way through (30 % of the trials) a worker node is killed (SIGKILL of every process
 in its namespace: the machine loses power); at 45 % it starts again; at 60 % the driver
 is SIGKILLed and ``launch.py --resume`` continues the sweep. Then ``launch.py report``
@@ -57,6 +57,10 @@ QUICK_TRIALS = 24  # --quick: what CI runs
 FAULTS = {"kill_node": 0.30, "node_back": 0.45, "kill_driver": 0.60}
 VICTIM = 2  # the worker node that is killed (node 0 is the head, where the driver runs)
 TRAIN_SIZE = 200  # digits training images per trial (of 1,347): ~4 steps of batch 64
+# simple3 at width 0.125: a trial's checkpoint (two nets, D, their Adam states) is 0.9 MiB, against
+# 44 MiB at the default width 1 (1,000 of those filled this machine's disk in the first full run).
+WIDTH = 0.125
+CHECKPOINT_MIB = 2  # disk per trial to ask for before starting: the checkpoint and the trial's files
 SAMPLE_S = 0.5  # seconds between samples of the driver and the journal
 
 
@@ -135,6 +139,7 @@ class _Soak:
             NAME,
             *self.extra,
             f"train_size={TRAIN_SIZE}",
+            f"width={WIDTH}",
         ]
         self.start = time.monotonic()
         first = _driver(self.lab, args, self.logs / "driver-0.log")
@@ -373,6 +378,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.storage and (Path(args.storage) / NAME).exists():
         raise SystemExit(f"--storage: {Path(args.storage) / NAME} exists already; give a new folder")
     storage = Path(args.storage or tempfile.mkdtemp(prefix="netsep-soak-")).resolve()
+    storage.mkdir(parents=True, exist_ok=True)
+    free_mib = shutil.disk_usage(storage).free / 2**20
+    if free_mib < 2 * CHECKPOINT_MIB * trials + 2048:  # twice what it writes, and 2 GiB for everyone else
+        if not args.storage:
+            shutil.rmtree(storage, ignore_errors=True)
+        raise SystemExit(
+            f"bench.soak: {storage} has {free_mib:.0f} MiB free; {trials} trials need about {CHECKPOINT_MIB * trials} MiB"
+        )
     before = wait_for_quiet(args.max_load)
     print(f"load average before: {before:.2f} ({os.cpu_count()} CPUs); {trials} search trials", flush=True)
     try:
