@@ -44,8 +44,8 @@ from typing import Any
 
 from bench.lab_network import LabNetwork, missing_requirements
 from bench.lab_ray import REPO, RayLab
-from bench.machine import format_table, load_average, machine_info, wait_for_quiet
-from bench.soak_measure import DriverSample, JournalWatch, cost_at, count_results, process_stats
+from bench.machine import load_average, machine_info, wait_for_quiet
+from bench.soak_measure import DriverSample, JournalWatch, cost_at, count_results, process_stats, soak_table
 
 __all__ = ["COST_GOAL_S", "FAULTS", "QUICK_TRIALS", "SoakRun", "main", "run_soak"]
 
@@ -94,6 +94,11 @@ def _driver(lab: RayLab, args: Sequence[str], log: Path) -> subprocess.Popen:
         )
 
 
+def _tune_ids(trial: Any) -> list[str]:
+    """The Tune trials of a live study's trial (the searcher names them as it hands them out)."""
+    return [str(i) for i in trial.user_attrs.get("tune_trial_ids", [])]
+
+
 def _tail(path: Path, chars: int = 4000) -> str:
     try:
         return path.read_text(errors="replace")[-chars:]
@@ -114,6 +119,7 @@ class _Soak:
         self.node_back: threading.Thread | None = None
         self.node_back_error: list[BaseException] = []
         self.progress = 0  # complete search trials at the last sample (for the progress lines)
+        self.rebuilt = (0.0, 0)  # (seconds, trials) when the resumed driver's new journal last grew
 
     def now(self) -> float:
         return time.monotonic() - self.start
@@ -170,20 +176,32 @@ class _Soak:
                     DriverSample(round(self.now(), 3), index, done, stats.cpu_s, stats.rss_mib, stats.peak_mib)
                 )
             if until_kill:
-                self.seen_before_kill.update(str(i) for t in complete for i in t.user_attrs.get("tune_trial_ids", []))
+                self.seen_before_kill.update(i for t in complete for i in _tune_ids(t))
                 self._faults(done)
                 if done >= FAULTS["kill_driver"] * n:
                     driver.send_signal(signal.SIGKILL)  # the driver alone, as `kill -9 PID`
                     driver.wait(timeout=60)
+                    # What it told between the last sample and its death is not the resume's work.
+                    self.seen_before_kill.update(i for t in self.watch.complete() for i in _tune_ids(t))
                     self.mark("kill_driver", done)
                     self.run.exit_codes.append(driver.returncode)
                     return
             else:
-                if "resume_rebuilt" not in self.run.events and self.watch.replaced and done:
-                    self.mark("resume_rebuilt", done)  # the new journal holds the restored trials
-                fresh = {str(i) for t in complete for i in t.user_attrs.get("tune_trial_ids", [])}
-                if "resume_first_trial" not in self.run.events and fresh - self.seen_before_kill:
-                    self.mark("resume_first_trial", done)  # the first trial told after the resume
+                if "resume_journal" not in self.run.events and self.watch.replaced:
+                    self.mark("resume_journal", done)  # the resumed driver started its new journal
+                fresh = {i for t in complete for i in _tune_ids(t)} - self.seen_before_kill
+                if "resume_first_trial" not in self.run.events:
+                    if fresh:  # the first trial told after the resume
+                        self.mark("resume_first_trial", done)
+                        # The restored trials were all in the new journal when its count last grew before.
+                        # (None restored: the new journal's start is when it was rebuilt.)
+                        when, count = self.rebuilt if self.rebuilt[1] else (self.run.events.get("resume_journal"), 0)
+                        self.run.events["resume_rebuilt"], self.run.at_event["resume_rebuilt"] = (
+                            when or self.now(),
+                            count,
+                        )
+                    elif self.watch.replaced and done > self.rebuilt[1]:
+                        self.rebuilt = (round(self.now(), 2), done)
             if driver.poll() is not None:
                 self.run.exit_codes.append(driver.returncode)
                 self.mark(f"driver_{index}_exit", self._done_now())
@@ -282,6 +300,7 @@ def run_soak(trials: int, storage: Path, timeout_s: float, extra: Sequence[str] 
         "journal_bytes": journal.stat().st_size,
         "journal_bytes_per_trial": journal.stat().st_size / trials,
         "report_s": report_s,
+        "resume_journal_s": _since(events, "resume_started", "resume_journal"),
         "resume_rebuilt_s": _since(events, "resume_started", "resume_rebuilt"),
         "resume_pickup_s": _since(events, "resume_started", "resume_first_trial"),
         "wall_s": events.get("driver_1_exit"),
@@ -292,66 +311,6 @@ def run_soak(trials: int, storage: Path, timeout_s: float, extra: Sequence[str] 
 
 def _since(events: dict[str, float], start: str, end: str) -> float | None:
     return round(events[end] - events[start], 2) if start in events and end in events else None
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def table(result: dict[str, Any]) -> str:
-    """The driver's cost per window of trials, then the run's other numbers."""
-    rows = []
-    for n, c in result["cost"].items():
-        if c is None:
-            rows.append((n, "-", "-", "-", "(the resume fell in this window)"))
-            continue
-        rows.append(
-            (
-                n,
-                f"{c['from']}..{c['to']}",
-                f"{c['cpu_s_per_trial']:.4f}",
-                f"{c['wall_s_per_trial']:.3f}",
-                f"{c['rss_mib']:.0f}",
-            )
-        )
-    out = [
-        f"Driver cost per search trial, over the last {result['window']} trials before n "
-        f"(driver CPU s; the goal is <= {COST_GOAL_S} at every n)",
-        format_table(("n", "trials", "driver CPU s/trial", "wall s/trial", "driver RSS MiB"), rows),
-        "",
-    ]
-    c = result["counts"]
-    facts = [
-        ("search trials + baseline", f"{result['trials']} + 1"),
-        ("trials.csv: c0..cN-1 complete / baseline", f"{c['csv_complete_search']} / {c['csv_complete_baseline']}"),
-        (
-            "trials.csv: leftovers of the killed driver",
-            json.dumps(c["csv_leftovers"]) if c["csv_leftovers"] else "none",
-        ),
-        ("optuna.journal: complete / all trials", f"{c['journal_complete']} / {c['journal_trials']}"),
-        ("optuna.db: c0..cN-1 complete / leftovers", f"{c['db_complete']} / {c['db_leftovers']}"),
-        ("peak driver memory (VmHWM)", f"{result['peak_driver_mib']:.0f} MiB"),
-        (
-            "optuna.journal size",
-            f"{result['journal_bytes'] / 2**20:.2f} MiB ({result['journal_bytes_per_trial']:.0f} B/trial)",
-        ),
-        ("launch.py report on the finished folder", f"{result['report_s']:.1f} s"),
-        ("resume: start -> journal rebuilt", f"{_fmt(result['resume_rebuilt_s'], '.1f')} s"),
-        ("resume: start -> first new trial told", f"{_fmt(result['resume_pickup_s'], '.1f')} s"),
-        ("whole sweep (both drivers)", f"{_fmt(result['wall_s'], '.0f')} s"),
-        ("faults at (complete search trials)", json.dumps(result["complete_at_event"])),
-    ]
-    out.append(format_table(("what", "value"), facts))
-    if c["errors"]:
-        out += ["", "errored trials:"] + [f"  - {e}" for e in c["errors"]]
-    if c["problems"]:
-        out += ["", "COUNTS OFF:"] + [f"  - {p}" for p in c["problems"]]
-    else:
-        out += [
-            "",
-            "counts: c0..cN-1 complete exactly once in every store, under the same numbers; the baseline once (PASS)",
-        ]
-    return "\n".join(out)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -396,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(storage, ignore_errors=True)
     result.update(load_before=before, load_after=load_average())
     print()
-    print(table(result))
+    print(soak_table(result, COST_GOAL_S))
     print(f"\nload average: {before:.2f} before, {result['load_after']:.2f} after")
     if args.json:
         saved = {

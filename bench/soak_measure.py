@@ -11,16 +11,20 @@
   in driver CPU seconds: the soak's trials are real, so wall time would time training.
 * ``count_results``: the finished folder's trials in ``trials.csv``, ``optuna.journal``
   and ``optuna.db``, and what is off.
+* ``soak_table``: the printed table of a run's numbers (also from its saved JSON).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.machine import format_table
 
 __all__ = [
     "Counts",
@@ -30,6 +34,7 @@ __all__ = [
     "cost_at",
     "count_results",
     "process_stats",
+    "soak_table",
 ]
 
 _TICKS = os.sysconf("SC_CLK_TCK")  # /proc/<pid>/stat's CPU times are in these per second
@@ -233,3 +238,67 @@ def count_results(folder: Path, study_name: str, search_trials: int) -> Counts:
     if twice := _repeated([i for t in kept for i in _ids(t)]):
         c.problems.append(f"optuna.db: Tune trials in more than one Optuna trial: {twice[:10]}")
     return c
+
+
+# ------------------------------------------------------------------ the table
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def soak_table(result: dict[str, Any], goal_s: float) -> str:
+    """The driver's cost per window of trials, then the run's other numbers."""
+    rows = []
+    for n, c in result["cost"].items():
+        if c is None:
+            rows.append((n, "-", "-", "-", "(the resume fell in this window)"))
+            continue
+        rows.append(
+            (
+                n,
+                f"{c['from']}..{c['to']}",
+                f"{c['cpu_s_per_trial']:.4f}",
+                f"{c['wall_s_per_trial']:.3f}",
+                f"{c['rss_mib']:.0f}",
+            )
+        )
+    out = [
+        f"Driver cost per search trial, over the last {result['window']} trials before n "
+        f"(driver CPU s; the goal is <= {goal_s} at every n)",
+        format_table(("n", "trials", "driver CPU s/trial", "wall s/trial", "driver RSS MiB"), rows),
+        "",
+    ]
+    c = result["counts"]
+    facts = [
+        ("search trials + baseline", f"{result['trials']} + 1"),
+        ("trials.csv: c0..cN-1 complete / baseline", f"{c['csv_complete_search']} / {c['csv_complete_baseline']}"),
+        (
+            "trials.csv: leftovers of the killed driver",
+            json.dumps(c["csv_leftovers"]) if c["csv_leftovers"] else "none",
+        ),
+        ("optuna.journal: complete / all trials", f"{c['journal_complete']} / {c['journal_trials']}"),
+        ("optuna.db: c0..cN-1 complete / leftovers", f"{c['db_complete']} / {c['db_leftovers']}"),
+        ("peak driver memory (VmHWM)", f"{result['peak_driver_mib']:.0f} MiB"),
+        (
+            "optuna.journal size",
+            f"{result['journal_bytes'] / 2**20:.2f} MiB ({result['journal_bytes_per_trial']:.0f} B/trial)",
+        ),
+        ("launch.py report on the finished folder", f"{result['report_s']:.1f} s"),
+        (
+            "resume: start -> new journal / rebuilt",
+            f"{_fmt(result.get('resume_journal_s'), '.1f')} s / {_fmt(result['resume_rebuilt_s'], '.1f')} s",
+        ),
+        ("resume: start -> first new trial told", f"{_fmt(result['resume_pickup_s'], '.1f')} s"),
+        ("whole sweep (both drivers)", f"{_fmt(result['wall_s'], '.0f')} s"),
+        ("faults at (complete search trials)", json.dumps(result["complete_at_event"])),
+    ]
+    out.append(format_table(("what", "value"), facts))
+    if c["errors"]:
+        out += ["", "errored trials:"] + [f"  - {e}" for e in c["errors"]]
+    if c["problems"]:
+        out += ["", "COUNTS OFF:"] + [f"  - {p}" for p in c["problems"]]
+    else:
+        out += [
+            "",
+            "counts: c0..cN-1 complete exactly once in every store, under the same numbers; the baseline once (PASS)",
+        ]
+    return "\n".join(out)

@@ -38,7 +38,8 @@ def test_quick_soak_ends_with_every_configuration_once_in_every_store(tmp_path: 
     assert counts["db_complete"] == QUICK_TRIALS
     # Every fault happened, in order, and the resumed driver finished the sweep.
     events = saved["events"]
-    order = ["kill_node", "node_back", "kill_driver", "resume_started", "resume_first_trial", "driver_1_exit"]
+    order = ["kill_node", "node_back", "kill_driver", "resume_started", "resume_journal", "resume_rebuilt"]
+    order += ["resume_first_trial", "driver_1_exit"]
     assert [e for e in order if e in events] == order, events
     assert [events[e] for e in order] == sorted(events[e] for e in order), events
     assert saved["exit_codes"] == [-9, 0]
