@@ -2,8 +2,8 @@
 
 Run from the repository root, as root (it makes network namespaces)::
 
-    python -m bench.soak                      # 1,000 search trials (about 20 minutes on 2 cores)
-    python -m bench.soak --quick              # 24 trials, the same faults (what CI runs, ~90 s)
+    python -m bench.soak                      # 1,000 search trials (6-7 minutes on 2 cores, ~1.1 GB of disk)
+    python -m bench.soak --quick              # 24 trials, the same faults (what CI runs, ~70 s)
     python -m bench.soak --trials N --storage DIR --json PATH
 
 Three Ray nodes, one CPU each, each in its own network namespace, started with
