@@ -202,7 +202,9 @@ def _grouped(search: Sequence[TrialRecord]) -> tuple[dict[str, list[TrialRecord]
     Two sets of params under one number: a trial a killed driver started after its last
     saved state, whose number the resumed search then gave to another configuration. The
     configuration with more complete seeds (the later one on a tie: the reissue) keeps the
-    number; the leftover is a row of its own, not a replicate of it.
+    number; the leftover is a row of its own, not a replicate of it. "Later" is by start
+    time, not by position: the trials Tune's saved state does not list (the leftovers)
+    come last in the folder's order, so on a tie the position picked the leftover.
     """
     by_label: dict[str, list[TrialRecord]] = defaultdict(list)
     for trial in search:
@@ -216,7 +218,9 @@ def _grouped(search: Sequence[TrialRecord]) -> tuple[dict[str, list[TrialRecord]
         if len(variants) == 1:
             groups[label] = trials
             continue
-        ranked = sorted(enumerate(variants.values()), key=lambda iv: (_complete_count(iv[1]), iv[0]))
+        ranked = sorted(
+            enumerate(variants.values()), key=lambda iv: (_complete_count(iv[1]), _latest_start(iv[1]), iv[0])
+        )
         groups[label] = ranked[-1][1]
         for _, leftover in ranked[:-1]:
             for trial in leftover:
@@ -227,6 +231,11 @@ def _grouped(search: Sequence[TrialRecord]) -> tuple[dict[str, list[TrialRecord]
 
 def _complete_count(trials: Sequence[TrialRecord]) -> int:
     return sum(t.status == "complete" for t in trials)
+
+
+def _latest_start(trials: Sequence[TrialRecord]) -> float:
+    """When the last of ``trials`` started (Unix time); -inf when none is known to have started."""
+    return max((t.started for t in trials if t.started is not None), default=-math.inf)
 
 
 def group_configs(search: Sequence[TrialRecord], constraints: Sequence[Constraint] = ()) -> list[ConfigRecord]:

@@ -51,11 +51,14 @@ def write_trials_csv(report: Report, path: Path) -> None:
         *METRICS,
         "checkpoint",
     ]
+    # A killed driver's leftover whose number the resumed search reissued is a configuration of
+    # its own, named by its trial id (configs.csv, optuna.db): not the configuration now under that number.
+    leftovers = {t.trial_id for c in report.configs if c.number is None for t in c.replicates}
     rows = [
         [
             t.trial_id,
             t.arm,
-            config_label(t.config.get("config_id")),
+            t.trial_id if t.trial_id in leftovers else config_label(t.config.get("config_id")),
             t.config.get("replicate"),
             t.config.get("seed", 0),
             t.status,

@@ -40,7 +40,7 @@ def _plan_time(report: Report) -> float:
 
 
 def write_optuna_db(report: Report, path: Path) -> None:
-    """A fresh SQLite study of the search trials, in the order Optuna proposed them."""
+    """A fresh SQLite study of the search trials, in the order Optuna proposed them (leftovers last)."""
     import optuna
 
     if path.exists():
@@ -71,7 +71,9 @@ def _fill_study(report: Report, path: Path) -> None:
     study.set_user_attr("created", report.plan.created)
     study.set_user_attr("results_dir", str(report.results_dir))
     planned = _plan_time(report)
-    for config in report.configs:
+    # Trial N is configuration cN, as in the live study (optuna.journal): the leftovers of a
+    # killed driver whose numbers the resumed search reissued (no number) come after them all.
+    for config in sorted(report.configs, key=lambda c: c.number is None):
         study.add_trial(_frozen_trial(report, config, planned))
     # Close SQLAlchemy's pooled connection: the file is complete and nothing holds it open.
     storage.remove_session()

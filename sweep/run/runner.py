@@ -186,7 +186,10 @@ def _config(result: Any) -> dict[str, Any]:
 def _outcome(grid: Any, plan: SweepPlan) -> SweepOutcome:
     configs = [_config(r) for r in grid]
     search = [r for r, c in zip(grid, configs) if c.get("arm") != BASELINE_ARM]
-    groups = {c.get("config_id", i) for i, c in enumerate(configs) if c.get("arm") != BASELINE_ARM}
+    # A trial whose config is unknown (it errored on a lost node before its folder reached the
+    # storage: no result, no params.json) is a configuration of its own. Its key must not be a
+    # number: its position in the grid would pass for another configuration's config_id.
+    groups = {c.get("config_id", ("trial", i)) for i, c in enumerate(configs) if c.get("arm") != BASELINE_ARM}
     errors = [r for r in search if r.error is not None]
     first = ""
     if errors:

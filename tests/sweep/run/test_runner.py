@@ -111,3 +111,40 @@ def test_wandb_gets_the_driver_s_mode_and_folder_explicitly(planned, monkeypatch
     monkeypatch.delenv("WANDB_DIR")
     (callback,) = [c for c in tune_spec(replace(plan, wandb_project="proj"), space).callbacks]
     assert callback.kwargs == {}
+
+
+class _Result:
+    """What ``_outcome`` reads of a ``ray.tune.Result``: its config (empty when it never reported), path, error."""
+
+    def __init__(self, config: dict, error: Exception | None = None, path: str = "/nonexistent") -> None:
+        self.config, self.error, self.path = config, error, path
+
+    class filesystem:  # noqa: N801 -- Tune's attribute name; open_input_stream fails as on a missing params.json
+        @staticmethod
+        def open_input_stream(path: str) -> None:
+            raise FileNotFoundError(path)
+
+
+class _Grid(list):
+    num_terminated = property(lambda self: sum(r.error is None for r in self))
+    num_errors = property(lambda self: sum(r.error is not None for r in self))
+
+
+def test_a_trial_lost_with_its_node_before_it_wrote_anything_still_counts_as_its_configuration(planned) -> None:
+    # The soak benchmark's resumed sweep: c1's only trial errored on the killed node before its
+    # folder reached the storage (no result, no params.json), and its grid position (2) is c1's
+    # neighbour's config_id: counted as that one, the sweep looked unfinished and exited 130.
+    from sweep.run.runner import _outcome
+
+    plan, _ = planned
+    grid = _Grid(
+        [
+            _Result({"arm": BASELINE_ARM}),
+            _Result({"config_id": 0}),
+            _Result({}, error=RuntimeError("The actor is unavailable")),
+            _Result({"config_id": 2}),
+        ]
+    )
+    outcome = _outcome(grid, replace(plan, trials=3))
+    assert (outcome.configurations, outcome.search_trials, outcome.search_errors) == (3, 3, 1)
+    assert outcome.finished
