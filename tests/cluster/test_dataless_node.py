@@ -92,7 +92,8 @@ def test_a_node_without_the_dataset_files_trains_its_trials(
             "--replicates",
             "1",  # one seed each (the shipped space runs 3 to 6)
             "--epochs",
-            "1",
+            "3",  # trials long enough (~10 s) that none ends, and hands its reused actor to the
+            # third, before the data-less node's actor has started
             "--max-concurrent",
             "3",
             "--address",
@@ -102,7 +103,7 @@ def test_a_node_without_the_dataset_files_trains_its_trials(
             "--name",
             "nodata",
             "--no-dashboard",
-            "train_size=300",
+            "train_size=1000",
             "val_size=100",
             "batch_size=50",
             "width=0.25",
