@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,12 +34,9 @@ arms:
 """
 
 
-def test_a_sequential_study_stops_at_its_first_look_and_reports_it(tmp_path: Path, ray_head) -> None:
-    study_file = tmp_path / "tiny-seq.yaml"
-    study_file.write_text(STUDY)
-    storage = tmp_path / "exp"
-    folder = storage / "tiny-seq"
-    proc = launch(
+def _run_study(study_file: Path, storage: Path, cwd: Path, ray_head) -> Any:
+    """``launch.py study`` of the (uncommitted) ``study_file`` on the shared Ray head, 2 runs at a time."""
+    return launch(
         "study",
         str(study_file),
         "--storage",
@@ -47,10 +45,18 @@ def test_a_sequential_study_stops_at_its_first_look_and_reports_it(tmp_path: Pat
         "--max-concurrent",
         "2",
         "--unregistered",
-        cwd=tmp_path,
+        cwd=cwd,
         env=ray_head.env,
         timeout=600,
     )
+
+
+def test_a_sequential_study_stops_at_its_first_look_and_reports_it(tmp_path: Path, ray_head) -> None:
+    study_file = tmp_path / "tiny-seq.yaml"
+    study_file.write_text(STUDY)
+    storage = tmp_path / "exp"
+    folder = storage / "tiny-seq"
+    proc = _run_study(study_file, storage, tmp_path, ray_head)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "netsep: look 1 (3 seeds per arm): dice-0.1 " in proc.stdout
     assert "every registered comparison is decided: the study stops here" in proc.stdout
@@ -84,19 +90,7 @@ def test_an_undecided_first_look_lets_the_next_look_run(tmp_path: Path, ray_head
     )
     storage = tmp_path / "exp"
     folder = storage / "tiny-seq"
-    proc = launch(
-        "study",
-        str(study_file),
-        "--storage",
-        str(storage),
-        "--no-dashboard",
-        "--max-concurrent",
-        "2",
-        "--unregistered",
-        cwd=tmp_path,
-        env=ray_head.env,
-        timeout=600,
-    )
+    proc = _run_study(study_file, storage, tmp_path, ray_head)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "netsep: look 1 (2 seeds per arm): dice-0.1 continue; on to look 2 (3 seeds)" in proc.stdout
     assert len(read_csv(folder / "runs.csv")) == 6 and len(list((folder / "tune").glob("trial_*"))) == 6
