@@ -223,3 +223,19 @@ def test_imports_quick_times_each_step_a_trial_worker_takes(tmp_path: Path) -> N
     # The child asserted that the fast path's trial left torch._dynamo unimported and torch.optim did not.
     counted = [t for (name, _), t in zip(STEPS, run) if name not in EAGER_ONLY]
     assert len(counted) == len(STEPS) - 1 and saved["median_total_s"] == pytest.approx(sum(counted))
+
+
+def test_live_journal_bench_quick_times_both_journals_and_writes_json(tmp_path: Path) -> None:
+    """No Ray, a few seconds: the searcher's search cost with a synced and an unsynced live journal."""
+    out = tmp_path / "journal.json"
+    stdout = _run("bench.live_journal", "--quick", "--json", str(out))
+    rows = {row[0].strip(): row[1:] for row in _table_rows(stdout, " " * 10)}
+    assert set(rows) == {
+        "cpu ms / configuration at 50",
+        "wall ms / configuration at 50",
+        "resume rebuild of 60 trials, s",
+        "journal MiB",
+    }
+    record = json.loads(out.read_text())
+    assert record["trials"] == 60 and set(record["runs"]) == {"synced", "unsynced"}
+    assert all(run["journal_mib"] > 0 for runs in record["runs"].values() for run in runs)

@@ -27,10 +27,12 @@ Pure Optuna; no Ray.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
@@ -43,15 +45,46 @@ LIVE_STUDY_FILE = "optuna.journal"
 REPLACED_SUFFIX = ".replaced"  # the file a resume moved aside
 
 
-def journal_storage(path: str | Path) -> JournalStorage:
+class _UnsyncedJournalFile(JournalFileBackend):
+    """Optuna's journal file, its appends made without ``fsync``.
+
+    Optuna syncs every append to the disk: about ten per configuration (the ask, each
+    param, the user attributes, the constraints, the tell), 0.2 ms of wall time each here
+    and more on a busy or network disk, all in the sweep driver (bench/SOAK.md). The live
+    journal needs no such durability: ``--resume`` never reads it (it is rebuilt from
+    Tune's saved state) and ``optuna.db`` is written from Tune's records. Readers (the
+    dashboard) see each append at once either way (the page cache is shared), and the
+    lock still keeps writers' lines whole; a machine that loses power may lose the last
+    lines, which the next resume replaces anyway.
+    """
+
+    def __init__(self, path: str, lock: JournalFileOpenLock) -> None:
+        super().__init__(path, lock_obj=lock)
+        self._path, self._append_lock = path, lock
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(log, separators=(",", ":")) + "\n" for log in logs)
+        self._append_lock.acquire()
+        try:
+            with open(self._path, "ab") as file:
+                file.write(text.encode("utf-8"))  # one write of whole lines: a reader sees all or none
+        finally:
+            self._append_lock.release()
+
+
+def journal_storage(path: str | Path, *, sync: bool = True) -> JournalStorage:
     """Optuna's journal storage on ``path``.
 
     The open-file lock (``O_CREAT | O_EXCL`` on ``<path>.lock``) rather than Optuna's
     default symlink lock: both work on NFS, and this one also works where symlinks are
-    not allowed (some network and Windows-shared folders).
+    not allowed (some network and Windows-shared folders). ``sync=False``: appends are
+    not ``fsync``-ed (the live study's own writer, ``_UnsyncedJournalFile``); readers may
+    pass either.
     """
     path = str(path)
-    return JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+    lock = JournalFileOpenLock(path)
+    backend = JournalFileBackend(path, lock_obj=lock) if sync else _UnsyncedJournalFile(path, lock)
+    return JournalStorage(backend)
 
 
 class LiveStudy:
@@ -62,14 +95,20 @@ class LiveStudy:
     pickles as before (Tune pickles the searcher into ``tuner.pkl`` when the sweep starts).
     """
 
-    def __init__(self, path: str | Path, name: str, objectives: Sequence[str] = ()) -> None:
+    def __init__(self, path: str | Path, name: str, objectives: Sequence[str] = (), *, sync: bool = False) -> None:
         self.path = str(path)
         self.name = name
         self.objectives = list(objectives)
+        self.sync = sync  # fsync each append (Optuna's own backend); False for sweeps (_UnsyncedJournalFile)
 
     def moved_to(self, results_dir: str | Path) -> LiveStudy:
         """The same study in another results folder (a resumed copy writes its own journal)."""
-        return LiveStudy(Path(results_dir) / Path(self.path).name, self.name, self.objectives)
+        return LiveStudy(Path(results_dir) / Path(self.path).name, self.name, self.objectives, sync=self.syncs)
+
+    @property
+    def syncs(self) -> bool:
+        """``sync``; False for a LiveStudy pickled before it had one (a sweep started by an older netsep)."""
+        return bool(self.__dict__.get("sync", False))
 
     def attach(self, study: optuna.Study) -> tuple[optuna.Study, dict[int, optuna.Trial]]:
         """A study in a new journal file with ``study``'s trials, sampler and directions.
@@ -84,7 +123,7 @@ class LiveStudy:
         path.parent.mkdir(parents=True, exist_ok=True)  # the results folder, normally there already
         if path.exists():
             os.replace(path, path.with_name(path.name + REPLACED_SUFFIX))
-        storage = journal_storage(path)
+        storage = journal_storage(path, sync=self.syncs)  # rebuilt on every resume: no fsync needed (the class)
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created" is not news
         try:

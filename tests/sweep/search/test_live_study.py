@@ -124,3 +124,26 @@ def test_a_resumed_copy_writes_its_own_journal_not_the_originals(tmp_path):
     assert (original / LIVE_STUDY_FILE).read_bytes() == before
     assert not (original / (LIVE_STUDY_FILE + REPLACED_SUFFIX)).exists()
     assert [t.number for t in journal_trials(copy)] == [0, 1]
+
+
+def test_the_live_journal_is_written_without_fsync_and_reads_back_whole(tmp_path, monkeypatch):
+    """The driver's appends skip fsync (the journal is rebuilt on every resume); a reader sees every line."""
+    import os
+
+    synced: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    searcher = make_live(tmp_path)
+    searcher.suggest("b")
+    for i in range(3):
+        searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", result(3, acc=0.5 + i / 10, dis=0.1))
+    assert synced == []  # the searcher's own writes
+    done = journal_trials(tmp_path)
+    assert [t.values for t in done] == [[0.5, 0.1], [0.6, 0.1], [0.7, 0.1]]
+    assert all(t.user_attrs["tune_trial_ids"] == [f"t{t.number}"] for t in done)
+    text = (tmp_path / LIVE_STUDY_FILE).read_bytes()
+    assert text.endswith(b"\n") and not (tmp_path / (LIVE_STUDY_FILE + ".lock")).exists()  # lock released
+
+    # Any other writer through journal_storage (the default) still syncs each append.
+    optuna.create_study(storage=journal_storage(tmp_path / "other.journal"), study_name="x").ask()
+    assert synced
