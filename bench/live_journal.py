@@ -96,7 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="60 configurations, 1 round: its timings mean nothing")
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
+    verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one 'study created' line per searcher is noise
+    try:
+        return _measure(args)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _measure(args: argparse.Namespace) -> int:
     trials, rounds = (60, 1) if args.quick else (args.trials, args.rounds)
     marks = [n for n in (WINDOW, 300, 600, 1000, trials) if n <= trials and n % WINDOW == 0]
     marks = sorted(set(marks))

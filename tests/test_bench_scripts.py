@@ -225,10 +225,15 @@ def test_imports_quick_times_each_step_a_trial_worker_takes(tmp_path: Path) -> N
     assert len(counted) == len(STEPS) - 1 and saved["median_total_s"] == pytest.approx(sum(counted))
 
 
-def test_live_journal_bench_quick_times_both_journals_and_writes_json(tmp_path: Path) -> None:
+def test_live_journal_bench_quick_times_both_journals_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """No Ray, a few seconds: the searcher's search cost with a synced and an unsynced live journal."""
+    from bench.live_journal import main
+
     out = tmp_path / "journal.json"
-    stdout = _run("bench.live_journal", "--quick", "--json", str(out))
+    assert main(["--quick", "--json", str(out)]) == 0  # in this process: no Ray, and its imports are here already
+    stdout = capsys.readouterr().out
     rows = {row[0].strip(): row[1:] for row in _table_rows(stdout, " " * 10)}
     assert set(rows) == {
         "cpu ms / configuration at 50",
