@@ -126,10 +126,17 @@ def main(argv: list[str] | None = None) -> None:
     runs = _from_correctness(args.correctness)
     if not runs:
         raise SystemExit(f"no baseline run in {', '.join(map(str, args.correctness))}")
-    correct = np.stack([c for c, _ in runs.values()])
     labels = next(iter(runs.values()))[1]
-    if any(not np.array_equal(y, labels) for _, y in runs.values()):
-        raise SystemExit("the files' test labels differ: not one test split")
+    for (path, run), (_, y) in runs.items():
+        # Checked before stacking: a binary study's test set (2,000 images) beside a
+        # 10-class one (10,000) is a different question, not one array.
+        if not np.array_equal(y, labels):
+            raise SystemExit(
+                f"{path}: {run} was tested on another test split ({len(y)} images, "
+                f"{len(np.unique(y))} classes; the first file's has {len(labels)}, {len(np.unique(labels))}); "
+                "give files of one dataset"
+            )
+    correct = np.stack([c for c, _ in runs.values()])
     errors, double = class_error_rates(correct, labels)
     print(f"{len(runs)} baseline runs ({2 * len(runs)} members) in {len(args.correctness)} files, {len(labels)} images")
     print("class          member error  double fault")

@@ -70,7 +70,16 @@ def test_the_fused_update_is_torchs(name: str, dtype: torch.dtype, tolerance: fl
     for index in theirs:
         assert mine[index].keys() == theirs[index].keys()
         for key in theirs[index]:
-            torch.testing.assert_close(mine[index][key].to(dtype), theirs[index][key].to(dtype), rtol=tolerance, atol=0)
+            expected = theirs[index][key].to(dtype)
+            # Against the state's own scale, not element by element: the state is made of
+            # gradients, which carry the two runs' rounding differences in the parameters,
+            # amplified where gradients nearly cancel (one CI machine, float32: exp_avg_sq
+            # off by 3.7e-10, 2.5e-5 relative, where its largest value is 1.8e-5). A wrong
+            # update (a beta, a bias correction, a missed decay) moves it by a large
+            # fraction of its scale, far above 100 x tolerance x scale.
+            scale = float(expected.abs().max()) if expected.numel() else 0.0
+            atol = 100 * tolerance * scale
+            torch.testing.assert_close(mine[index][key].to(dtype), expected, rtol=tolerance, atol=atol)
 
 
 @pytest.mark.parametrize("name", sorted(PAIRS))
