@@ -156,7 +156,7 @@ def timed_fit(
     reuse_actors: bool,
     callbacks: Sequence[Any] = (),
 ) -> FitTiming:
-    """Build the runner's Tuner (its trainable swapped for ``trainable`` when given) and time ``fit()``.
+    """Build the runner's Tuner (its trainable swapped for ``trainable`` when given) and time its fit.
 
     The Tuner is ``sweep.run.runner.build_tuner``'s, so the only change from a real
     sweep is ``reuse_actors`` (and the trainable, and any extra Tune ``callbacks``
@@ -165,13 +165,15 @@ def timed_fit(
     """
     import optuna
 
+    from sweep.backend.tuner import fit
+    from sweep.plan import TUNE_DIR
     from sweep.run.runner import build_searcher, build_tuner
 
     searcher = build_searcher(plan, space)  # kept, to read its Optuna study afterwards
     tuner = build_tuner(plan, space, trainable, searcher=searcher, callbacks=callbacks, reuse_actors=reuse_actors)
     plan.save()
     start = time.perf_counter()
-    grid = tuner.fit()
+    grid = fit(tuner, TUNE_DIR)  # as the runner calls it: Tune's JSON logger alone, in this node's turn
     wall = time.perf_counter() - start
     if grid.errors:
         raise RuntimeError(f"{len(grid.errors)} trial(s) failed; first: {grid.errors[0]!r}")

@@ -114,6 +114,9 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
             # The rows from before the interrupt are still there, unchanged, and so are the params.
             assert results[: len(before[trial])] == before[trial], trial
             assert (tune_dir / trial / "params.json").read_text() == params[trial]
+        # Tune's JSON logger alone, in the first fit and the restored one: no progress.csv,
+        # no TensorBoard events (sweep.backend.tuner.json_logger_only).
+        assert not [f.name for f in (tune_dir / trial).iterdir() if f.name == "progress.csv" or "tfevents" in f.name]
     # The continued trials picked up from the checkpoint Tune recorded: the same trial,
     # exactly the epochs after it (a restart from scratch would report epoch 1 again).
     for trial, epochs in partial.items():

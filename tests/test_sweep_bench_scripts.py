@@ -179,3 +179,19 @@ def test_search_quality_quick_runs_both_samplers_and_scores_each(tmp_path: Path)
     assert len(tpe) == len(rnd) == 3
     common = next((i for i, (a, b) in enumerate(zip(tpe, rnd)) if a != b), len(tpe))
     assert row["identical_leading_trials"] == common
+
+
+def test_tune_loggers_summary_is_the_median_and_the_same_round_ratio() -> None:
+    from bench.tune_loggers import summarize
+
+    runs = [
+        {"setting": s, "round": k, "cpu_ms_per_trial": cpu, "wall_ms_per_trial": 2 * cpu}
+        for k, (three, alone) in enumerate([(30.0, 15.0), (20.0, 16.0), (40.0, 36.0)])
+        for s, cpu in (("three loggers", three), ("JSON alone", alone))
+    ]
+    summary = summarize(runs)
+    assert summary["cpu_ms_per_trial"]["three loggers"] == 30.0
+    assert summary["cpu_ms_per_trial"]["JSON alone"] == 16.0
+    # ratios per round 0.5, 0.8, 0.9: their median, not the ratio of the medians (16 / 30)
+    assert summary["cpu_ms_per_trial"]["ratio"] == pytest.approx(0.8)
+    assert summary["wall_ms_per_trial"]["ratio"] == pytest.approx(0.8)

@@ -10,7 +10,8 @@ searcher, the scheduler and what the table shows.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "TuneSpec",
     "common_dataset",
     "fit",
+    "json_logger_only",
     "make_tuner",
     "restore_tuner",
     "shipped_dataset",
@@ -140,8 +142,47 @@ def restore_tuner(path: str, spec: TuneSpec, *, trainable: Trainable | None = No
     )
 
 
+# Tune's own loggers. By default Tune writes every result of every trial three times, into
+# result.json, progress.csv and a TensorBoard event file, all in the driver. netsep reads
+# only result.json (the report, resume, the dashboard), so a fit gets Tune's JSON logger
+# alone: the other two were ~10 % of a 1,000-trial sweep's driver CPU (bench/tune_loggers.py
+# measures it). It goes through Tune's own switches, read when fit() starts, and not
+# through the RunConfig: Tune does not pickle the loggers it adds, so a sweep started by an
+# older netsep resumes with the same loggers as a new one. A user who wants TensorBoard
+# sets TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=0 and gets Tune's three back.
+DISABLE_DEFAULT_LOGGERS = "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"
+EXTRA_CALLBACKS = "RAY_TUNE_CALLBACKS"  # import paths, comma-separated; Tune adds one of each
+JSON_LOGGER = "ray.tune.logger.JsonLoggerCallback"
+
+
+@contextmanager
+def json_logger_only() -> Iterator[None]:
+    """Tune's JSON logger and not its CSV and TensorBoard ones, for the fit() inside.
+
+    The two variables are set for the fit and put back afterwards; a user's own
+    ``RAY_TUNE_CALLBACKS`` are kept, and ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=0`` leaves
+    Tune's defaults alone.
+    """
+    saved = {name: os.environ.get(name) for name in (DISABLE_DEFAULT_LOGGERS, EXTRA_CALLBACKS)}
+    if saved[DISABLE_DEFAULT_LOGGERS] == "0":
+        yield
+        return
+    listed = [path.strip() for path in (saved[EXTRA_CALLBACKS] or "").split(",") if path.strip()]
+    os.environ[DISABLE_DEFAULT_LOGGERS] = "1"
+    os.environ[EXTRA_CALLBACKS] = ",".join(listed if JSON_LOGGER in listed else [*listed, JSON_LOGGER])
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def fit(tuner: Any, experiment_name: str) -> Any:
     """``tuner.fit()`` in this node's turn to start a Tune experiment (``sweep.backend.staging``:
-    two sweeps started in the same second must not share Tune's staging folder)."""
-    with tune_start_turn(experiment_name):
+    two sweeps started in the same second must not share Tune's staging folder), with
+    Tune's JSON logger alone (``json_logger_only``)."""
+    with tune_start_turn(experiment_name), json_logger_only():
         return tuner.fit()
