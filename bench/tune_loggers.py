@@ -112,7 +112,9 @@ def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in ("cpu_ms_per_trial", "wall_ms_per_trial"):
         per = {s: [r[key] for r in runs if r["setting"] == s] for s in SETTINGS}
         by_round = {(r["setting"], r["round"]): r[key] for r in runs}
-        ratios = [by_round[("JSON alone", k)] / by_round[("three loggers", k)] for k in sorted({r["round"] for r in runs})]
+        ratios = [
+            by_round[("JSON alone", k)] / by_round[("three loggers", k)] for k in sorted({r["round"] for r in runs})
+        ]
         out[key] = {**{s: statistics.median(v) for s, v in per.items()}, "ratio": statistics.median(ratios)}
         out[key + "_samples"] = per
     return out
