@@ -16,6 +16,7 @@ share it; it needs root and iproute2.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import shutil
@@ -47,6 +48,26 @@ def missing_requirements() -> str | None:
     return None
 
 
+# Third octets in use on this host: a flock on one file per octet, held while a network
+# lives (the kernel drops it when its process dies, so a killed run leaves no claim).
+_SUBNET_LOCKS = "/tmp/netsep-lab-subnets"
+
+
+def _claim_subnet(first: int) -> tuple[int, int]:
+    """The first third octet from ``first`` (1..250, wrapping) no other live network holds: (octet, lock fd)."""
+    os.makedirs(_SUBNET_LOCKS, exist_ok=True)
+    for step in range(250):
+        octet = (first - 1 + step) % 250 + 1
+        fd = os.open(os.path.join(_SUBNET_LOCKS, str(octet)), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return octet, fd
+    raise RuntimeError(f"all 250 lab subnets 10.213.X.0/24 are in use ({_SUBNET_LOCKS})")
+
+
 def _ip(*args: str) -> None:
     done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -70,7 +91,10 @@ class LabNetwork:
         self.bridge = f"nsb{tag}"[:15]  # interface names: 15 characters at most
         # A per-run third octet keeps two runs' addresses apart in logs and in Ray's
         # process scans (Ray finds raylets by looking at the machine's process list).
-        self.subnet = f"10.213.{os.getpid() % 250 + 1}"
+        # Claimed, so that two runs at once (pytest-xdist's workers, a soak beside the tests)
+        # never share one.
+        octet, self._subnet_lock = _claim_subnet(os.getpid() % 250 + 1)
+        self.subnet = f"10.213.{octet}"
         self.names = [f"{self.prefix}-{i}" for i in range(size)]
         self.ips = [f"{self.subnet}.{i + 1}" for i in range(size)]
         self._veths: list[str] = []
@@ -141,5 +165,8 @@ class LabNetwork:
         if self.bridge in self._made:
             subprocess.run(["ip", "link", "del", self.bridge], capture_output=True, check=False)
             self._made.remove(self.bridge)
+        if self._subnet_lock >= 0:
+            os.close(self._subnet_lock)  # the subnet is free again
+            self._subnet_lock = -1
         if problems:
             raise RuntimeError("; ".join(problems))
