@@ -361,6 +361,8 @@ def _get(url: str, token: str | None) -> tuple[int, Any]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as error:
         return error.code, None
+    except urllib.error.URLError:  # not listening yet: Ray prints the URL before its dashboard serves
+        return 0, None
 
 
 def test_local_dashboard_listens_on_loopback_only_and_shows_the_trials(drivers: list[Driver], tmp_path: Path) -> None:
