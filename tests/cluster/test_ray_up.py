@@ -44,6 +44,7 @@ LAPTOP, HEAD, WORKER = 0, 1, 2
 # 10 epochs (--smoke-test trains 2, ~6 s each here) make it last over a minute.
 SEARCH_TRIALS = 1
 EPOCHS = 10
+WORKER_GIVES_UP_S = 20  # seconds the worker's Ray waits for a head it lost (Ray's default: 60)
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
 
@@ -187,6 +188,13 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
     laptop = Laptop(lab, tmp_path / "laptop.log")
     config = str(filled_cluster_yaml(lab, tmp_path / "cluster.yaml"))
 
+    # The worker machine's Ray gives up on a head it cannot reach after 20 s instead of
+    # Ray's 60 (gcs_rpc_server_reconnect_timeout_s, read by every Ray process there from
+    # its login shell): the same exit `ray down` relies on below, ~40 s sooner. The lab's
+    # own cluster.yaml keeps Ray's default.
+    with open(worker.root / ".bashrc", "a") as bashrc:
+        bashrc.write(f"export RAY_gcs_rpc_server_reconnect_timeout_s={WORKER_GIVES_UP_S}\n")
+
     installed = _installed_netsep()
     laptop_token = lab.machines[LAPTOP].home_path(".ray/auth_token")
     laptop.run("ray", "get-auth-token", "--generate", timeout_s=120)
@@ -264,5 +272,5 @@ def test_ray_up_job_submit_through_the_tunnel_and_ray_down(ssh_lab: SshLab, tmp_
 
     _wait("Ray to stop on the head", 60, lambda: not ray_left(HEAD), laptop, every_s=1)
     # Ray's local provider stops Ray on the head only (ray-project/ray#17022); the
-    # worker's raylet exits by itself once the head's GCS is gone.
-    _wait("Ray to stop on the worker", 150, lambda: not ray_left(WORKER), laptop, every_s=2)
+    # worker's raylet exits by itself once the head's GCS is gone (WORKER_GIVES_UP_S).
+    _wait("Ray to stop on the worker", 150, lambda: not ray_left(WORKER), laptop, every_s=1)
