@@ -61,7 +61,9 @@ class SlurmLab:
     net: LabNetwork
     workdir: Path  # configuration, state, logs (short paths: Slurm's socket paths are limited too)
     cpus_per_node: int = 2  # what each slurmd offers (this host's CPUs: slurmd checks them)
-    kill_wait_s: int = 60  # SIGTERM -> SIGKILL on scancel: the sweep's time to save
+    # SIGTERM -> SIGKILL on scancel: the sweep's time to save. Slurm's default is 30 s; the
+    # batch script gives its driver a third of it before it writes the report itself.
+    kill_wait_s: int = 30
     env: dict[str, str] = field(init=False)  # a Slurm client's environment (SLURM_CONF)
     _munged: subprocess.Popen | None = field(default=None, init=False)
     _daemons: list[subprocess.Popen] = field(default_factory=list, init=False)
