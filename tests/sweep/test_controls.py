@@ -134,12 +134,13 @@ def test_a_real_gain_is_claimed(tmp_path: Path, ray_head: Any) -> None:
 def test_the_smoke_test_with_three_replicates_reports_configurations_and_the_noise_floor(
     tmp_path: Path, ray_head: Any
 ) -> None:
-    folder = _sweep(tmp_path, ray_head, "smoke3", "--smoke-test", "--replicates", "3")
+    # Two of the smoke test's four configurations: 9 runs instead of 15, the same report.
+    folder = _sweep(tmp_path, ray_head, "smoke3", "--smoke-test", "--replicates", "3", "--trials", "2")
     trials = read_csv(folder / "trials.csv")
-    assert len(trials) == 4 * 3 + 3
-    assert _seeds_by_config(trials) == {k: [0, 1, 2] for k in ("baseline", "c0", "c1", "c2", "c3")}
+    assert len(trials) == 2 * 3 + 3
+    assert _seeds_by_config(trials) == {k: [0, 1, 2] for k in ("baseline", "c0", "c1")}
     configs = read_csv(folder / "configs.csv")
-    assert len(configs) == 4 and all(c["replicates"] == "3" and c["seeds"] == "0 1 2" for c in configs)
+    assert len(configs) == 2 and all(c["replicates"] == "3" and c["seeds"] == "0 1 2" for c in configs)
     for c in configs:
         mean = sum(float(r["ensemble_acc"]) for r in trials if r["config_id"] == c["config_id"]) / 3
         assert float(c["ensemble_acc_mean"]) == pytest.approx(mean, abs=1e-9)
