@@ -130,8 +130,9 @@ class SlurmLab:
                 "CredType=cred/munge",
                 # cred_expire: also how long a requeued job waits before it may start
                 # again (Slurm's default 120 s); sched_interval: how often pending jobs
-                # are looked at (60 s). Shorter here so the requeue test is quick.
-                f"AuthInfo=socket={munge_socket},cred_expire=20",
+                # are looked at (60 s). Shorter here so the requeue test is quick (a
+                # credential is used within a second of being made on this host).
+                f"AuthInfo=socket={munge_socket},cred_expire=10",
                 "SchedulerParameters=sched_interval=3",
                 "SlurmUser=root",
                 "SlurmdUser=root",
