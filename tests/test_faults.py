@@ -372,7 +372,23 @@ def test_local_dashboard_listens_on_loopback_only_and_shows_the_trials(drivers: 
     token_file.write_text("f" * 64)
     env = {**os.environ, "RAY_AUTH_TOKEN_PATH": str(token_file)}
     env.pop("RAY_AUTH_MODE", None)  # the local default, whatever this shell says
-    driver = _start(drivers, tmp_path, "--smoke-test", "--storage", str(tmp_path / "exp"), "--name", "dash", env=env)
+    # Trials that outlast the checks below: the smoke test's own (12 s of trials) once ended
+    # before a busy machine's dashboard served its state API. The test does not wait for
+    # the end; the fixture stops the sweep.
+    driver = _start(
+        drivers,
+        tmp_path,
+        "--smoke-test",
+        "--trials",
+        "1",
+        "--epochs",
+        "40",
+        "--storage",
+        str(tmp_path / "exp"),
+        "--name",
+        "dash",
+        env=env,
+    )
 
     found = poll(
         lambda: re.search(r"Ray dashboard: (http://([\d.]+):(\d+))", driver.output()),

@@ -18,6 +18,7 @@ other's folder.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -33,9 +34,15 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 # Search trials (+ the baseline), one at a time each: Alice's sweep must still run when
 # Bob's starts and when she stops it (a trial takes 2-3 s here: 8 of them were over before
-# the stop arrived); Bob's runs to its end.
-TRIALS = {"alice": 40, "bob": 3}
+# the stop arrived); Bob's must still run when Alice stops hers, and then runs to its end.
+TRIALS = {"alice": 40, "bob": 5}
 EPOCHS = 2
+# The test watches the sweeps through their results folders, which Tune refreshes from
+# the driver's staging folder each time it saves the experiment's state: every 10 s or
+# more by default (19 times as long as a save takes). A CI run saw no trial of Bob's
+# there until his whole sweep (about 12 s of trials) was over. Each job here saves every
+# second, so what the test sees is at most a second or two old.
+SAVE_EVERY_S = "1"
 
 
 def _submit(lab: RayLab, name: str, storage: Path, log: Path) -> subprocess.Popen:
@@ -50,6 +57,8 @@ def _submit(lab: RayLab, name: str, storage: Path, log: Path) -> subprocess.Pope
         ".",
         "--submission-id",
         name,
+        "--runtime-env-json",
+        json.dumps({"env_vars": {"TUNE_GLOBAL_CHECKPOINT_S": SAVE_EVERY_S}}),
         "--",
         "python",
         "launch.py",
@@ -148,16 +157,18 @@ def test_two_sweeps_share_the_cluster_and_stopping_one_leaves_the_other(
         return sum(1 for rows in trial_results(folders[name] / "tune").values() if rows and rows[-1]["epoch"] == EPOCHS)
 
     def both_running_and_alice_done_one() -> bool:
-        for name, submit in submits.items():
-            if submit.poll() is not None:
-                pytest.fail(f"{name}'s job ended early:\n{logs[name].read_text()[-4000:]}")
+        ended = [name for name, submit in submits.items() if submit.poll() is not None]
+        if ended:
+            name = ended[0]
+            pytest.fail(f"{name}'s job ended before both were seen running:\n{logs[name].read_text()[-4000:]}")
         spans = {name: _spans(folder / "tune") for name, folder in folders.items()}
         return finished("alice") >= 1 and _overlap(spans["alice"], spans["bob"]) > 0
 
     poll(both_running_and_alice_done_one, 300, "both sweeps running trials at once", every_s=1)
 
-    # Alice stops her sweep; Bob's goes on to the end. (`ray job submit`, following a
-    # job's logs, exits 0 for a stopped job too: the job's status tells.)
+    # Alice stops her sweep while Bob's still runs; Bob's goes on to the end. (`ray job
+    # submit`, following a job's logs, exits 0 for a stopped job too: the job's status tells.)
+    assert submits["bob"].poll() is None, f"Bob's job ended before Alice's stop:\n{logs['bob'].read_text()[-4000:]}"
     _ray_job(lab, "stop", "alice")
     submits["alice"].wait(timeout=120)
     assert submits["bob"].wait(timeout=300) == 0, logs["bob"].read_text()[-4000:]
