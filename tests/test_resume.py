@@ -4,9 +4,10 @@ The sweep is stopped with Ctrl+C (SIGINT: Tune saves its state and the driver wr
 the report of what is there) while a trial is half-way and trials are still to come,
 then resumed. Every trial must end with exactly epochs 1..E in its ``result.json``: a
 trial restarted instead of continued from its checkpoint reports epoch 1 twice, a
-trial run again reports its epochs twice. The sweep starts its own local Ray, as on a
-laptop, and runs two trials at a time at most, so the test is the same on any machine.
-(A driver killed with SIGKILL is in ``tests/test_faults.py``; a node lost mid-trial
+trial run again reports its epochs twice. The sweep runs on the tests' shared Ray head
+(2 CPUs), two trials at a time at most, so the test is the same on any machine. (A
+sweep that starts its own local Ray, as on a laptop, is stopped and resumed in
+``tests/test_faults.py``, as is a driver killed with SIGKILL; a node lost mid-trial
 in ``tests/cluster/test_multihost.py``.)
 """
 
@@ -20,7 +21,7 @@ import pytest
 
 from sweep.search.live_study import LIVE_STUDY_FILE, journal_storage
 from tests.helpers import read_csv, trial_epochs, trial_results, tune_state
-from tests.processes import Driver, poll
+from tests.processes import Driver, RayHead, poll
 
 pytestmark = pytest.mark.slow
 
@@ -53,10 +54,12 @@ def _half_way(tune_dir: Path) -> dict[str, list[int]] | None:
     return None
 
 
-def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: list[Driver], tmp_path: Path) -> None:
+def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(
+    drivers: list[Driver], tmp_path: Path, ray_head: RayHead
+) -> None:
     storage, name = tmp_path / "exp", "interrupted"
     folder, tune_dir = storage / name, storage / name / "tune"
-    args = ["--no-dashboard"]
+    args = ["--no-dashboard", *ray_head.client_args()]
     first = Driver(
         [
             "--smoke-test",
@@ -74,6 +77,7 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
             *args,
         ],
         tmp_path / "first.log",
+        env=ray_head.client_env(),
     )
     drivers.append(first)
     poll(lambda: _half_way(tune_dir), 300, "a trial half-way while others wait", every_s=0.1, alive=first)
@@ -93,7 +97,7 @@ def test_interrupted_sweep_continues_every_trial_from_its_checkpoint(drivers: li
         f"trial_{t}": int((s.get("last_result") or {}).get("epoch", 0)) for t, s in tune_state(tune_dir).items()
     }
 
-    second = Driver(["--resume", str(folder), *args], tmp_path / "second.log")
+    second = Driver(["--resume", str(folder), *args], tmp_path / "second.log", env=ray_head.client_env())
     drivers.append(second)
     assert second.wait(420) == 0, second.tail()
 
