@@ -62,7 +62,7 @@ def test_a_null_sweep_claims_no_winner(tmp_path: Path, ray_head: Any) -> None:
         {
             "name": "null_control",
             "dataset": "digits",
-            "trials": 3,
+            "trials": 2,
             "sampler": "random",
             "seed": 0,
             "baseline": True,
@@ -81,9 +81,9 @@ def test_a_null_sweep_claims_no_winner(tmp_path: Path, ray_head: Any) -> None:
     trials = read_csv(folder / "trials.csv")
     assert all(r["status"] == "complete" for r in trials)
     # Three configurations and the baseline, each over the same three seeds.
-    assert _seeds_by_config(trials) == {k: [0, 1, 2] for k in ("baseline", "c0", "c1", "c2")}
+    assert _seeds_by_config(trials) == {k: [0, 1, 2] for k in ("baseline", "c0", "c1")}
     configs = read_csv(folder / "configs.csv")
-    assert [(c["replicates"], c["feasible"]) for c in configs] == [("3", "yes")] * 3, configs
+    assert [(c["replicates"], c["feasible"]) for c in configs] == [("3", "yes")] * 2, configs
     assert all(c["beats_baseline"] != "yes" for c in configs), configs
     for c in configs:  # compared with the baseline, and the interval holds 0 (or no test was possible)
         assert c["delta_ensemble_acc"] != ""
