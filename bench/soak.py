@@ -3,7 +3,7 @@
 Run from the repository root, as root (it makes network namespaces)::
 
     python -m bench.soak                      # 1,000 search trials (6-7 minutes on 2 cores, ~1.1 GB of disk)
-    python -m bench.soak --quick              # 24 trials, the same faults (what CI runs, ~70 s)
+    python -m bench.soak --quick              # 16 trials, the same faults (what CI runs, ~50 s)
     python -m bench.soak --trials N --storage DIR --json PATH
 
 Three Ray nodes, one CPU each, each in its own network namespace, started with
@@ -52,7 +52,7 @@ __all__ = ["COST_GOAL_S", "FAULTS", "QUICK_TRIALS", "SoakRun", "main", "run_soak
 NAME = "soak"  # the results folder under --storage, and the study's name
 COST_GOAL_S = 0.05  # the goal: driver CPU seconds per search trial, at 1,000 trials as at 50
 WINDOW = 50  # trials per cost window (fewer trials: a third of them)
-QUICK_TRIALS = 24  # --quick: what CI runs
+QUICK_TRIALS = 16  # --quick: what CI runs
 # When each fault happens, as a share of the search trials the live study holds as complete.
 FAULTS = {"kill_node": 0.30, "node_back": 0.45, "kill_driver": 0.60}
 VICTIM = 2  # the worker node that is killed (node 0 is the head, where the driver runs)
@@ -316,7 +316,7 @@ def _since(events: dict[str, float], start: str, end: str) -> float | None:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help=f"{QUICK_TRIALS} search trials, the same faults (what CI runs)")
-    p.add_argument("--trials", type=int, help="search trials (default 1000; --quick 30)")
+    p.add_argument("--trials", type=int, help=f"search trials (default 1000; --quick {QUICK_TRIALS})")
     p.add_argument("--storage", help="keep the results folder and the logs here (default: a temporary folder, removed)")
     p.add_argument("--max-load", type=float, help="first wait (up to 5 min) for the 1-min load average <= this")
     p.add_argument("--timeout", type=float, help="give up after this many seconds (default 3600; --quick 600)")
