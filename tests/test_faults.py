@@ -452,7 +452,15 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
     written again (defect 2); the local Ray's token file is private (defect 9)."""
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "HOME": str(home), "NETSEP_CACHE_DIR": str(tmp_path / "cache")}
+    # Tune refreshes the results folder, which the test watches for progress, each time it
+    # saves the experiment's state: every 10 s or more by default, every second here, so
+    # each signal lands a second or so after the result it waits for.
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "NETSEP_CACHE_DIR": str(tmp_path / "cache"),
+        "TUNE_GLOBAL_CHECKPOINT_S": "1",
+    }
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(name, None)
     original = tmp_path / "exp" / "s"
@@ -463,10 +471,10 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
         "--no-dashboard",
         "--trials",
         "2",
-        # 5 epochs: after the SIGTERM at the first result, the resumed copy still has most of
-        # its work ahead when its Ctrl-C comes (with 2, a fast machine finished it first).
+        # 3 epochs: after the SIGTERM at the first result, the resumed copy still has work
+        # ahead when its Ctrl-C comes (with 2, a fast machine finished it first).
         "--epochs",
-        "5",
+        "3",
         "--storage",
         str(tmp_path / "exp"),
         "--name",
@@ -499,7 +507,7 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
     assert third.wait(420) == 0, third.tail()
     result_rows = read_csv(copy / "trials.csv")
     assert sorted(r["arm"] for r in result_rows) == ["baseline", "search", "search"]
-    assert all(r["status"] == "complete" and r["epochs"] == "5" for r in result_rows), result_rows
+    assert all(r["status"] == "complete" and r["epochs"] == "3" for r in result_rows), result_rows
     assert all(r["checkpoint"].startswith(str(copy)) for r in result_rows), result_rows
     assert _snapshot(original) == before, "resuming the copy wrote into the original folder"
 
