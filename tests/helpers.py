@@ -34,6 +34,12 @@ __all__ = [
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Tune copies a sweep's results into its results folder each time it saves the
+# experiment's state: every 10 s or more by default (19 times as long as a save takes).
+# A test that watches that folder for a sweep's progress gives the sweep these variables,
+# so the folder is at most a second or two behind the trials.
+SAVE_EVERY_SECOND = {"TUNE_GLOBAL_CHECKPOINT_S": "1"}
+
 
 def require(condition: object, reason: str) -> None:
     """Skip the calling test (or fixture) unless ``condition`` holds, saying ``reason``.

@@ -29,7 +29,7 @@ import pytest
 
 from sweep.search.samplers import create_sampler
 from sweep.spaces import load_space
-from tests.helpers import read_csv, require, trial_epochs, trial_results, tune_state
+from tests.helpers import SAVE_EVERY_SECOND, read_csv, require, trial_epochs, trial_results, tune_state
 from tests.processes import Driver, RayHead, listening_sockets, poll, session_pids
 
 # A line Ray forwarded from a worker process: "(train pid=123)", maybe in ANSI colour.
@@ -452,15 +452,8 @@ def test_defects_2_8_9_sigterm_and_ctrl_c_stop_cleanly_and_a_copy_resumes_in_pla
     written again (defect 2); the local Ray's token file is private (defect 9)."""
     home = tmp_path / "home"
     home.mkdir()
-    # Tune refreshes the results folder, which the test watches for progress, each time it
-    # saves the experiment's state: every 10 s or more by default, every second here, so
-    # each signal lands a second or so after the result it waits for.
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "NETSEP_CACHE_DIR": str(tmp_path / "cache"),
-        "TUNE_GLOBAL_CHECKPOINT_S": "1",
-    }
+    # Each signal lands a second or so after the result it waits for (SAVE_EVERY_SECOND).
+    env = {**os.environ, "HOME": str(home), "NETSEP_CACHE_DIR": str(tmp_path / "cache"), **SAVE_EVERY_SECOND}
     for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(name, None)
     original = tmp_path / "exp" / "s"

@@ -27,7 +27,7 @@ import pytest
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 
 from tests.cluster.netns import RayLab
-from tests.helpers import REPO, read_csv, trial_results, tune_state
+from tests.helpers import REPO, SAVE_EVERY_SECOND, read_csv, trial_results, tune_state
 from tests.processes import poll, ray_cli
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -37,12 +37,6 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 # the stop arrived); Bob's must still run when Alice stops hers, and then runs to its end.
 TRIALS = {"alice": 40, "bob": 5}
 EPOCHS = 2
-# The test watches the sweeps through their results folders, which Tune refreshes from
-# the driver's staging folder each time it saves the experiment's state: every 10 s or
-# more by default (19 times as long as a save takes). A CI run saw no trial of Bob's
-# there until his whole sweep (about 12 s of trials) was over. Each job here saves every
-# second, so what the test sees is at most a second or two old.
-SAVE_EVERY_S = "1"
 
 
 def _submit(lab: RayLab, name: str, storage: Path, log: Path) -> subprocess.Popen:
@@ -58,7 +52,9 @@ def _submit(lab: RayLab, name: str, storage: Path, log: Path) -> subprocess.Pope
         "--submission-id",
         name,
         "--runtime-env-json",
-        json.dumps({"env_vars": {"TUNE_GLOBAL_CHECKPOINT_S": SAVE_EVERY_S}}),
+        # With Tune's default saves, a CI run saw none of Bob's trials in his folder
+        # until his whole sweep (about 12 s of trials) was over.
+        json.dumps({"env_vars": SAVE_EVERY_SECOND}),
         "--",
         "python",
         "launch.py",
@@ -157,10 +153,9 @@ def test_two_sweeps_share_the_cluster_and_stopping_one_leaves_the_other(
         return sum(1 for rows in trial_results(folders[name] / "tune").values() if rows and rows[-1]["epoch"] == EPOCHS)
 
     def both_running_and_alice_done_one() -> bool:
-        ended = [name for name, submit in submits.items() if submit.poll() is not None]
-        if ended:
-            name = ended[0]
-            pytest.fail(f"{name}'s job ended before both were seen running:\n{logs[name].read_text()[-4000:]}")
+        for name, submit in submits.items():
+            if submit.poll() is not None:
+                pytest.fail(f"{name}'s job ended before both were seen running:\n{logs[name].read_text()[-4000:]}")
         spans = {name: _spans(folder / "tune") for name, folder in folders.items()}
         return finished("alice") >= 1 and _overlap(spans["alice"], spans["bob"]) > 0
 
